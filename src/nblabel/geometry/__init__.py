@@ -1,0 +1,34 @@
+"""Geometry helpers: box formats and IoU, polygons, validation against the image, COCO RLE masks.
+
+Everything is vectorised with numpy and has no dependency beyond it.
+
+Example:
+    >>> from nblabel.geometry import to_xyxy, box_iou
+    >>> a = to_xyxy([[0, 0, 10, 10]], "xywh")
+    >>> box_iou(a, a).tolist()
+    [[1.0]]
+"""
+
+from __future__ import annotations
+
+from ._boxes import BOX_FORMATS, box_area, box_iou, box_iou_coco, clip_boxes, from_xyxy, to_xyxy
+from ._polygons import as_points, extent, polygon_area, polygon_areas, polygons_area
+from ._validate import TOLERANCE, validate_boxes, validate_points
+
+__all__ = [
+    "BOX_FORMATS",
+    "TOLERANCE",
+    "as_points",
+    "box_area",
+    "box_iou",
+    "box_iou_coco",
+    "clip_boxes",
+    "extent",
+    "from_xyxy",
+    "polygon_area",
+    "polygon_areas",
+    "polygons_area",
+    "to_xyxy",
+    "validate_boxes",
+    "validate_points",
+]
