@@ -1,0 +1,6 @@
+"""The Project: the user's entry point, composed of media, instances and runs."""
+
+from ._project import Project, open
+from ._runs import Run
+
+__all__ = ["Project", "Run", "open"]

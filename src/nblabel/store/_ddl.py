@@ -1,0 +1,72 @@
+"""The project file's tables, and forward migrations between format versions.
+
+``FORMAT_VERSION`` is the version of the table layout written by this nblabel. A file records its
+version in ``meta``; an older file is migrated forward on open, a newer one is refused.
+"""
+
+from __future__ import annotations
+
+FORMAT_VERSION = 1
+
+# Version 1: the first layout. Instances are append-only versions: an edit supersedes a row and
+# appends the next version; a delete appends a tombstone (deleted = true). The current state of an
+# instance is its row with superseded_at IS NULL (view ``current_instances`` hides tombstones).
+DDL_V1 = [
+    "CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
+    """CREATE TABLE labels (
+        label_id INTEGER PRIMARY KEY, name VARCHAR NOT NULL, color VARCHAR, hotkey VARCHAR,
+        spatial_types VARCHAR[] NOT NULL, guide VARCHAR, template_id INTEGER, meta JSON,
+        created_at TIMESTAMP NOT NULL, retired_at TIMESTAMP)""",
+    """CREATE TABLE label_names (
+        label_id INTEGER NOT NULL, name VARCHAR NOT NULL, from_version INTEGER NOT NULL,
+        renamed_at TIMESTAMP NOT NULL)""",
+    """CREATE TABLE attribute_groups (
+        group_id INTEGER PRIMARY KEY, name VARCHAR NOT NULL, kind VARCHAR NOT NULL, options JSON,
+        min DOUBLE, max DOUBLE, step DOUBLE, required BOOLEAN NOT NULL, label_ids INTEGER[],
+        parent_group_id INTEGER, parent_option_id INTEGER, created_at TIMESTAMP NOT NULL,
+        retired_at TIMESTAMP)""",
+    """CREATE TABLE keypoint_templates (
+        template_id INTEGER PRIMARY KEY, label_id INTEGER NOT NULL, points JSON NOT NULL,
+        skeleton JSON NOT NULL, sigmas JSON, created_at TIMESTAMP NOT NULL)""",
+    """CREATE TABLE schema_versions (
+        version INTEGER PRIMARY KEY, created_at TIMESTAMP NOT NULL, change VARCHAR NOT NULL)""",
+    """CREATE TABLE media (
+        media_id BIGINT PRIMARY KEY, uri VARCHAR NOT NULL, file_name VARCHAR NOT NULL,
+        sha256 VARCHAR NOT NULL, width INTEGER NOT NULL, height INTEGER NOT NULL, format VARCHAR,
+        orientation INTEGER, bytes BIGINT, meta JSON, added_at TIMESTAMP NOT NULL)""",
+    "CREATE UNIQUE INDEX media_sha ON media (sha256)",
+    """CREATE TABLE runs (
+        run_id INTEGER PRIMARY KEY, name VARCHAR NOT NULL UNIQUE, model VARCHAR, params JSON,
+        created_at TIMESTAMP NOT NULL)""",
+    """CREATE TABLE instances (
+        instance_id BIGINT NOT NULL, version INTEGER NOT NULL, media_id BIGINT NOT NULL,
+        run_id INTEGER, label_id INTEGER NOT NULL, kind VARCHAR NOT NULL,
+        x0 DOUBLE NOT NULL, y0 DOUBLE NOT NULL, x1 DOUBLE NOT NULL, y1 DOUBLE NOT NULL,
+        points JSON, attributes JSON, score DOUBLE, track_id BIGINT, area DOUBLE,
+        iscrowd BOOLEAN NOT NULL DEFAULT false, extra JSON, author VARCHAR,
+        schema_version INTEGER NOT NULL, created_at TIMESTAMP NOT NULL, superseded_at TIMESTAMP,
+        deleted BOOLEAN NOT NULL DEFAULT false)""",
+    """CREATE VIEW current_instances AS
+        SELECT * EXCLUDE (superseded_at, deleted) FROM instances
+        WHERE superseded_at IS NULL AND NOT deleted""",
+    """CREATE TABLE status (
+        media_id BIGINT NOT NULL, stage VARCHAR NOT NULL, state VARCHAR NOT NULL, reason VARCHAR,
+        author VARCHAR, schema_version INTEGER NOT NULL, started_at TIMESTAMP,
+        finished_at TIMESTAMP, seconds_active DOUBLE NOT NULL DEFAULT 0,
+        updated_at TIMESTAMP NOT NULL, PRIMARY KEY (media_id, stage))""",
+    """CREATE TABLE datasets (
+        dataset_id INTEGER PRIMARY KEY, name VARCHAR NOT NULL UNIQUE, kind VARCHAR NOT NULL,
+        rule JSON, split_group VARCHAR, created_at TIMESTAMP NOT NULL)""",
+    "CREATE TABLE dataset_members (dataset_id INTEGER NOT NULL, media_id BIGINT NOT NULL)",
+    "CREATE TABLE embeddings (media_id BIGINT NOT NULL, name VARCHAR NOT NULL, vector FLOAT[])",
+    "CREATE TABLE thumbnails (media_id BIGINT NOT NULL, size INTEGER NOT NULL, data BLOB NOT NULL)",
+    """CREATE TABLE verdicts (
+        media_id BIGINT NOT NULL, run_id INTEGER, gt_id BIGINT, pred_id BIGINT,
+        verdict VARCHAR NOT NULL, author VARCHAR, created_at TIMESTAMP NOT NULL)""",
+    """CREATE TABLE snapshots (
+        name VARCHAR PRIMARY KEY, format VARCHAR NOT NULL, query JSON, created_at TIMESTAMP NOT NULL,
+        sha256 VARCHAR NOT NULL, path VARCHAR NOT NULL, n_media INTEGER, n_instances INTEGER)""",
+]
+
+# Forward migrations: MIGRATIONS[v] turns a version-v file into version v+1.
+MIGRATIONS: dict[int, list[str]] = {}
