@@ -14,9 +14,12 @@ from ..errors import ValidationError
 from ..query import InstanceSlice, MediaSlice
 from ..schema import Schema
 from ..store import Store
+from ._debug import DebugMixin
+from ._formats import FormatsMixin
 from ._instances import InstancesMixin
 from ._media import MediaMixin
 from ._runs import Run
+from ._widgets import WidgetsMixin
 
 __all__ = ["Project", "open"]
 
@@ -28,7 +31,7 @@ def _default_author() -> str:
         return os.environ.get("USER", "unknown")
 
 
-class Project(MediaMixin, InstancesMixin):
+class Project(MediaMixin, InstancesMixin, FormatsMixin, DebugMixin, WidgetsMixin):
     """An nblabel project. Open one with :func:`nblabel.open`.
 
     Example:
