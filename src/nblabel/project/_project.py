@@ -16,6 +16,7 @@ from ..schema import Schema
 from ..store import Store
 from ._debug import DebugMixin
 from ._formats import FormatsMixin
+from ._gallery import GalleryMixin
 from ._instances import InstancesMixin
 from ._media import MediaMixin
 from ._runs import Run
@@ -31,7 +32,7 @@ def _default_author() -> str:
         return os.environ.get("USER", "unknown")
 
 
-class Project(MediaMixin, InstancesMixin, FormatsMixin, DebugMixin, WidgetsMixin):
+class Project(MediaMixin, InstancesMixin, FormatsMixin, DebugMixin, WidgetsMixin, GalleryMixin):
     """An nblabel project. Open one with :func:`nblabel.open`.
 
     Example:
