@@ -13,6 +13,16 @@ from __future__ import annotations
 
 from ._boxes import BOX_FORMATS, box_area, box_iou, box_iou_coco, clip_boxes, from_xyxy, to_xyxy
 from ._polygons import as_points, extent, polygon_area, polygon_areas, polygons_area
+from ._rle import (
+    polygons_to_rle,
+    rle_area,
+    rle_decode,
+    rle_encode,
+    rle_from_uncompressed,
+    rle_iou,
+    rle_merge,
+    rle_to_bbox,
+)
 from ._validate import TOLERANCE, validate_boxes, validate_points
 
 __all__ = [
@@ -28,6 +38,14 @@ __all__ = [
     "polygon_area",
     "polygon_areas",
     "polygons_area",
+    "polygons_to_rle",
+    "rle_area",
+    "rle_decode",
+    "rle_encode",
+    "rle_from_uncompressed",
+    "rle_iou",
+    "rle_merge",
+    "rle_to_bbox",
     "to_xyxy",
     "validate_boxes",
     "validate_points",
