@@ -245,6 +245,10 @@ class InstancesMixin:
             row["label_id"] = state.label(changes["label"]).id if "label" in changes else int(old["label_id"])
             attrs = changes["attributes"] if "attributes" in changes else (
                 json.loads(old["attributes"]) if isinstance(old["attributes"], str) else None)
+            if "label" in changes and "attributes" not in changes and attrs:
+                # a label change drops values of attributes the new label does not have (history keeps them)
+                keep = {a.name for a in state.attributes_for(row["label_id"])}
+                attrs = {k: v for k, v in attrs.items() if k in keep}
             row["attributes"] = attrs or None
             row["score"] = changes.get("score", old["score"])
             row["track_id"] = changes.get("track_id", old["track_id"])

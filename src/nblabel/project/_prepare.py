@@ -102,9 +102,9 @@ def _check_kinds(state: SchemaState, df: pd.DataFrame, report: ImportReport) -> 
     return ok
 
 
-def check_boxes(df: pd.DataFrame, report: ImportReport, strict: bool) -> tuple[np.ndarray, list[str]]:
-    """Vectorised box checks on x0..y1 against width/height; clips in place unless strict."""
-    b = df[["x0", "y0", "x1", "y1"]].to_numpy(dtype=float)
+def check_boxes(df: pd.DataFrame, report: ImportReport, strict: bool) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Vectorised box checks on x0..y1 against width/height; returns (ok, warnings, clipped boxes)."""
+    b = df[["x0", "y0", "x1", "y1"]].to_numpy(dtype=float, copy=True)
     w = df["width"].to_numpy(dtype=float)
     h = df["height"].to_numpy(dtype=float)
     ok = np.ones(len(df), dtype=bool)
@@ -137,8 +137,7 @@ def check_boxes(df: pd.DataFrame, report: ImportReport, strict: bool) -> tuple[n
                         f"(first: row {df.index[np.flatnonzero(clip)[0]]}); pass strict=True to refuse them")
             b[clip, 0::2] = np.clip(b[clip, 0::2], 0, w[clip, None])
             b[clip, 1::2] = np.clip(b[clip, 1::2], 0, h[clip, None])
-            df[["x0", "y0", "x1", "y1"]] = b
-    return ok, msgs
+    return ok, msgs, b
 
 
 def _as_rings(pts: Any) -> list:
@@ -249,7 +248,8 @@ def prepare_instances(
         df["points"] = pd.Series(pts_out, index=df.index, dtype=object)
         df[["x0", "y0", "x1", "y1"]] = new_box
     # rows with points were checked point by point (a point or line may have a zero-size extent)
-    box_ok, m = check_boxes(df.assign(kind=np.where(has_pts, "tag", df["kind"])), report, strict)
+    box_ok, m, clipped = check_boxes(df.assign(kind=np.where(has_pts, "tag", df["kind"])), report, strict)
+    df[["x0", "y0", "x1", "y1"]] = clipped
     msgs += m
     ok &= box_ok
     if "attributes" in df.columns:

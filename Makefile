@@ -1,0 +1,59 @@
+# nblabel: two commands on a fresh machine.
+#   make demo   installs everything, builds the sample project, opens the quickstart in JupyterLab
+#               (NO_BROWSER=1 prints the URL instead of opening a browser)
+#   make test   installs everything and runs every test (JS unit, Python, doctests, notebooks, browsers)
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8888
+
+.PHONY: demo test install chromium js lint bench wheel-check clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[test,bench]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+chromium:
+	@[ -x /usr/bin/chromium ] || { echo "[make] installing Debian chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+install: $(VENV)/.installed node_modules/.installed
+
+js: node_modules/.installed
+	npm run -s build
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check src tests tests_browser benchmarks
+
+wheel-check: $(VENV)/.installed
+	rm -rf build/wheel && $(PY) -m pip wheel -q --no-deps --disable-pip-version-check -w build/wheel .
+	$(PY) -c "import zipfile,glob,sys; n=set(zipfile.ZipFile(glob.glob('build/wheel/*.whl')[0]).namelist()); \
+	need=['nblabel/static/annotator.js','nblabel/static/gallery.js','nblabel/py.typed']; miss=[x for x in need if x not in n]; \
+	print('[make] wheel contains', ', '.join(need)) if not miss else sys.exit(f'wheel lacks {miss}')"
+
+test: install chromium js
+	@if [ -n "$$CI" ]; then git diff --exit-code --stat -- src/nblabel/static || \
+	  { echo "[make] the committed JS bundle is stale: run 'npm run build' and commit src/nblabel/static"; exit 1; }; fi
+	node --test js/
+	$(MAKE) --no-print-directory lint wheel-check
+	$(PY) -m pytest tests tests_browser notebooks/*.ipynb src/nblabel --doctest-modules \
+	  --nbval-lax --nbval-current-env -p no:cacheprovider -q
+
+demo: install
+	@if [ -n "$$NO_BROWSER" ]; then \
+	  echo "[make] open http://127.0.0.1:$(PORT)/lab/tree/01_quickstart.ipynb (token below)"; \
+	  cd notebooks && ../$(VENV)/bin/jupyter lab --no-browser --port=$(PORT) --ip=127.0.0.1 --allow-root 01_quickstart.ipynb; \
+	else \
+	  cd notebooks && ../$(VENV)/bin/jupyter lab --port=$(PORT) --allow-root 01_quickstart.ipynb; fi
+
+bench: install
+	for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b --quick || exit 1; done
+
+clean:
+	rm -rf build dist node_modules $(VENV) notebooks/*.duckdb* notebooks/_work
