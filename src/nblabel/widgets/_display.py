@@ -1,0 +1,124 @@
+"""Image bytes for the browser: upright (EXIF applied), 8-bit, longest side capped, JPEG or PNG.
+
+A JPEG or PNG that is already upright and small enough is sent as its own file bytes (no decode,
+no re-encode: the fastest path to the screen). Everything else is decoded upright with the same
+rules as the store (:func:`nblabel.io._images.load_display_image`), downscaled so its longest side
+is at most ``max_side`` and re-encoded: JPEG for opaque images, PNG when there is transparency or
+the source was lossless. ``display_scale`` is display pixels per original pixel (≤ 1); every
+coordinate exchanged with the browser stays in original pixels.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, ImageOps
+
+from ..errors import MediaError, ValidationError
+from ..io._images import load_display_image
+
+__all__ = ["DisplayImage", "display_size", "encode_display"]
+
+_PASS_THROUGH = {"JPEG": "image/jpeg", "PNG": "image/png"}
+
+
+@dataclass(frozen=True)
+class DisplayImage:
+    """Encoded image bytes plus the sizes the browser needs to map pointer positions back."""
+
+    data: bytes
+    mime: str
+    width: int  # original (upright) size
+    height: int
+    display_width: int
+    display_height: int
+    display_scale: float  # display px per original px
+
+
+def display_size(width: int, height: int, max_side: int = 4096) -> tuple[int, int, float]:
+    """The display size of an upright ``width × height`` image with its longest side ≤ ``max_side``.
+
+    Example:
+        >>> display_size(8000, 6000, 4096)
+        (4096, 3072, 0.512)
+        >>> display_size(640, 480)
+        (640, 480, 1.0)
+    """
+    if max_side < 16:
+        raise ValidationError(f"max_display must be at least 16 pixels, got {max_side}")
+    longest = max(int(width), int(height), 1)
+    if longest <= max_side:
+        return int(width), int(height), 1.0
+    s = max_side / longest
+    dw, dh = max(1, round(width * s)), max(1, round(height * s))
+    return dw, dh, dw / width if width >= height else dh / height
+
+
+def _decode(path: str, orientation: int, target: tuple[int, int] | None) -> Image.Image:
+    """Decode upright 8-bit RGB(A); a JPEG that will be shrunk is decoded at reduced size (DCT scaling)."""
+    if target is not None:
+        try:
+            with Image.open(path) as probe:
+                fmt = probe.format
+        except OSError as e:
+            raise MediaError(f"cannot display {path!r}: {e}; check the file still exists and is an image") from None
+        if fmt == "JPEG":
+            try:
+                im = Image.open(path)
+                tw, th = target
+                if orientation in (5, 6, 7, 8):  # the file is stored sideways
+                    tw, th = th, tw
+                im.draft("RGB", (tw, th))  # decodes at 1/2, 1/4 or 1/8 size when that is still ≥ target
+                im.load()
+            except OSError as e:
+                raise MediaError(f"cannot display {path!r}: {e}; check the file still exists and is an image") from None
+            if orientation != 1:
+                im = ImageOps.exif_transpose(im)
+            return im.convert("RGB")
+    return load_display_image(path, orientation)
+
+
+def encode_display(path: str | Path, *, width: int, height: int, orientation: int = 1, fmt: str | None = None,
+                   max_side: int = 4096, quality: int = 90) -> DisplayImage:
+    """Bytes of an image as the annotator shows it, with its display size and scale.
+
+    Args:
+        path: the image file.
+        width, height: the original upright size (as the store has it).
+        orientation: the EXIF orientation stored for the file (1 = upright).
+        fmt: the file's format as the store has it (``"JPEG"``, ``"PNG"``...).
+        max_side: the longest displayed side, in pixels.
+        quality: JPEG quality of re-encoded images.
+
+    Example:
+        >>> import tempfile, os; from PIL import Image
+        >>> p = os.path.join(tempfile.mkdtemp(), "a.png"); Image.new("RGB", (50, 20)).save(p)
+        >>> d = encode_display(p, width=50, height=20, fmt="PNG", max_side=25)
+        >>> d.mime, d.display_width, d.display_height, d.display_scale
+        ('image/jpeg', 25, 10, 0.5)
+    """
+    path = str(path)
+    dw, dh, scale = display_size(width, height, max_side)
+    if scale == 1.0 and orientation in (0, 1) and fmt in _PASS_THROUGH:
+        try:
+            data = Path(path).read_bytes()
+        except OSError as e:
+            raise MediaError(f"cannot display {path!r}: {e}; check the file still exists") from None
+        return DisplayImage(data, _PASS_THROUGH[fmt], int(width), int(height), int(width), int(height), 1.0)
+    im = _decode(path, orientation, (dw, dh) if scale < 1.0 else None)
+    if im.size != (dw, dh):
+        im = im.resize((dw, dh), Image.Resampling.LANCZOS if scale >= 0.25 else Image.Resampling.BILINEAR,
+                       reducing_gap=2.0)
+    buf = io.BytesIO()
+    lossless = fmt not in ("JPEG", None) and scale == 1.0
+    if im.mode == "RGBA" or lossless:
+        im.save(buf, format="PNG", compress_level=1)
+        mime = "image/png"
+    else:
+        im.convert("RGB").save(buf, format="JPEG", quality=quality)
+        mime = "image/jpeg"
+    return DisplayImage(buf.getvalue(), mime, int(width), int(height), dw, dh,
+                        scale if scale < 1.0 else 1.0)
+

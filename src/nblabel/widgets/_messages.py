@@ -1,0 +1,387 @@
+"""Request handlers of the annotator (see ``js/PROTOCOL.md``).
+
+Each handler takes the widget and one request from the browser and returns ``(reply, buffers)``.
+Every change is committed to the store in ONE transaction before the handler returns, so an
+acknowledged change survives a kernel crash. Handlers raise on bad input; :func:`handle` turns
+any exception into ``{id, ok: false, error}`` so a bad message never breaks the widget.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ..errors import NblabelError, ValidationError
+from ..schema import SchemaState, missing_required
+
+if TYPE_CHECKING:
+    from ._annotator import Annotator
+
+__all__ = ["INST_COLUMNS", "handle", "inst_from_row", "read_instances"]
+
+Reply = tuple[dict[str, Any], list[bytes]]
+
+INST_COLUMNS = "i.instance_id, i.version, i.label_id, i.kind, i.x0, i.y0, i.x1, i.y1, i.points, i.attributes, r.name AS run, i.score, i.author, i.media_id, i.run_id, i.extra"
+_BY_MEDIA = ("SELECT i.instance_id, i.version, i.label_id, i.kind, i.x0, i.y0, i.x1, i.y1, i.points, i.attributes, r.name AS run, i.score, i.author, i.media_id, i.run_id, i.extra"
+             " FROM current_instances i LEFT JOIN runs r USING (run_id) WHERE i.media_id = ? ORDER BY i.instance_id")
+_BY_ID = ("SELECT i.instance_id, i.version, i.label_id, i.kind, i.x0, i.y0, i.x1, i.y1, i.points, i.attributes, r.name AS run, i.score, i.author, i.media_id, i.run_id, i.extra"
+          " FROM current_instances i LEFT JOIN runs r USING (run_id) WHERE i.instance_id = ?")
+_TAGS = ("SELECT i.instance_id, i.version, i.label_id, i.kind, i.x0, i.y0, i.x1, i.y1, i.points, i.attributes, r.name AS run, i.score, i.author, i.media_id, i.run_id, i.extra"
+         " FROM current_instances i LEFT JOIN runs r USING (run_id) WHERE i.media_id = ? AND i.run_id IS NULL AND i.kind = 'tag' ORDER BY i.instance_id")
+
+
+def _num(v: Any) -> float | None:
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+
+
+def inst_from_row(r: tuple) -> dict[str, Any]:
+    """A current-instance row (columns :data:`INST_COLUMNS`) as a protocol ``Inst`` dict."""
+    iid, version, label_id, kind, x0, y0, x1, y1, points, attributes, run, score, author = r[:13]
+    pts = json.loads(points) if isinstance(points, str) else points
+    inst: dict[str, Any] = {
+        "id": int(iid), "version": int(version), "label_id": int(label_id), "kind": kind,
+        "box": [float(x0), float(y0), float(x1), float(y1)], "points": None,
+        "attributes": json.loads(attributes) if isinstance(attributes, str) else (attributes or {}),
+        "run": run, "score": _num(score), "author": author,
+    }
+    if kind == "polygon" and pts:
+        # the store keeps polygons as a list of rings; the protocol edits one ring (the first)
+        rings = pts if pts and isinstance(pts[0], list) and pts[0] and isinstance(pts[0][0], list) else [pts]
+        inst["points"] = rings[0]
+        if len(rings) > 1:
+            inst["extra_rings"] = len(rings) - 1
+    elif kind in ("keypoints", "point", "line"):
+        inst["points"] = pts
+    return inst
+
+
+def read_instances(con: Any, media_id: int, runs: list[str] | None) -> tuple[list[dict], list[dict]]:
+    """Ground truth and (the given runs') predictions of one media item, as ``Inst`` dicts."""
+    rows = con.execute(
+        _BY_MEDIA, [int(media_id)]).fetchall()
+    gt, preds = [], []
+    for r in rows:
+        if r[10] is None:
+            gt.append(inst_from_row(r))
+        elif runs is None or r[10] in runs:
+            preds.append(inst_from_row(r))
+    return gt, preds
+
+
+# -- geometry of an incoming instance -----------------------------------------------------------
+def _finite_list(v: Any, what: str) -> list:
+    try:
+        arr = [float(x) for x in v]
+    except (TypeError, ValueError):
+        raise ValidationError(f"{what} must be numbers, got {v!r}") from None
+    if not all(math.isfinite(x) for x in arr):
+        raise ValidationError(f"{what} has a NaN or infinite coordinate: {v!r}")
+    return arr
+
+
+def geometry_kwargs(inst: dict[str, Any]) -> dict[str, Any]:
+    """``add_instance`` / ``update_instance`` geometry arguments of a protocol ``Inst``."""
+    kind = inst.get("kind") or "box"
+    pts = inst.get("points")
+    if kind == "box":
+        box = inst.get("box")
+        if box is None or len(box) != 4:
+            raise ValidationError(f"a box instance needs box=[x0, y0, x1, y1], got {box!r}")
+        return {"box": _finite_list(box, "box")}
+    if kind == "tag":
+        return {"tag": True}
+    if kind not in ("polygon", "keypoints", "point", "line"):
+        raise ValidationError(f"instance kind {kind!r} is unknown; use box, polygon, keypoints, point, line or tag")
+    if not isinstance(pts, list) or not pts:
+        raise ValidationError(f"a {kind} instance needs points=[[x, y], ...], got {pts!r}")
+    clean = [_finite_list(p, f"{kind} point") for p in pts]
+    if kind == "point":
+        return {"point": clean[0][:2]}
+    return {kind: clean}
+
+
+def _label_name(w: Annotator, label_id: Any) -> str:
+    try:
+        lid = int(label_id)
+    except (TypeError, ValueError):
+        raise ValidationError(f"label_id must be an integer, got {label_id!r}") from None
+    state = w._schema_state(refresh_if_missing=lid)
+    lab = state.labels.get(lid)
+    if lab is None or lab.retired:
+        raise ValidationError(f"label id {lid} is not in the schema; the labels are "
+                              f"{sorted(k for k, v in state.labels.items() if not v.retired)}")
+    return lab.name
+
+
+def _media_of(w: Annotator, msg: dict[str, Any]) -> int:
+    mid = msg.get("media_id")
+    return int(mid) if mid is not None else int(w._queue[w.index]["media_id"])
+
+
+def _row(con: Any, instance_id: Any) -> tuple:
+    rows = con.execute(_BY_ID, [int(instance_id)]).fetchall()
+    if not rows:
+        raise NblabelError(f"instance {instance_id} does not exist (or was deleted); reload the item")
+    return rows[0]
+
+
+def _copy(w: Annotator, con: Any, row: tuple, media_id: int, extra: dict[str, Any] | None) -> int:
+    """Add a ground-truth copy of an instance row to ``media_id`` (validated, clipped); returns its id."""
+    inst = inst_from_row(row)
+    if row[3] == "mask":
+        raise ValidationError(f"instance {row[0]} is an RLE mask; masks cannot be copied in the annotator")
+    geom = geometry_kwargs(inst)
+    if row[3] == "polygon":  # keep every ring
+        pts = json.loads(row[8]) if isinstance(row[8], str) else row[8]
+        geom = {"polygon": pts}
+    name = w._schema_state(refresh_if_missing=int(row[2])).labels[int(row[2])].name
+    return w.project.add_instance(media_id, name, attributes=inst["attributes"] or None, author=w.author,
+                                  extra=extra, **geom)
+
+
+def _verdict_row(w: Annotator, con: Any, media_id: int, run_id: Any, gt_id: Any, pred_id: Any, verdict: str) -> None:
+    con.execute("INSERT INTO verdicts VALUES (?, ?, ?, ?, ?, ?, now())",
+                [int(media_id), None if run_id is None else int(run_id), None if gt_id is None else int(gt_id),
+                 None if pred_id is None else int(pred_id), verdict, w.author])
+
+
+# -- handlers ---------------------------------------------------------------------------------
+def on_load(w: Annotator, msg: dict[str, Any]) -> Reply:
+    index = int(msg.get("index", w.index))
+    if not 0 <= index < w.total:
+        raise ValidationError(f"index {index} is outside the queue (0..{w.total - 1})")
+    img = w._image(index)
+    item = w._item(index, img)
+    w._prefetch(index + 1)
+    return {"item": item}, [img.data]
+
+
+def on_save(w: Annotator, msg: dict[str, Any]) -> Reply:
+    op = msg.get("op")
+    proj = w.project
+    if op == "create":
+        inst = dict(msg.get("instance") or {})
+        name = _label_name(w, inst.get("label_id"))
+        geom = geometry_kwargs(inst)
+        iid = proj.add_instance(_media_of(w, msg), name, attributes=inst.get("attributes") or None,
+                                author=w.author, **geom)
+        out: dict[str, Any] = {"instance_id": iid, "version": 1}
+        if "cid" in inst:
+            out["cid"] = inst["cid"]
+        return out, []
+    if op == "update":
+        inst = dict(msg.get("instance") or {})
+        if inst.get("id") is None:
+            raise ValidationError("an update needs instance.id")
+        iid = int(inst["id"])
+        changes: dict[str, Any] = {}
+        if inst.get("label_id") is not None:
+            changes["label"] = _label_name(w, inst["label_id"])
+        if "attributes" in inst:
+            changes["attributes"] = inst.get("attributes") or None
+        if inst.get("kind") is not None and (inst.get("box") is not None or inst.get("points") is not None):
+            changes.update(geometry_kwargs(inst))
+            changes.pop("tag", None)
+        with proj.store.transaction() as con:
+            if "polygon" in changes:  # the browser edits the first ring; keep the others
+                old = con.execute("SELECT points FROM current_instances WHERE instance_id = ?", [iid]).fetchall()
+                rings = json.loads(old[0][0]) if old and isinstance(old[0][0], str) else None
+                if rings and isinstance(rings[0], list) and rings[0] and isinstance(rings[0][0], list) and len(rings) > 1:
+                    changes["polygon"] = [changes["polygon"], *rings[1:]]
+            version = proj.update_instance(iid, expected_version=inst.get("version"), author=w.author, **changes)
+        return {"instance_id": iid, "version": int(version)}, []
+    if op == "delete":
+        if msg.get("instance_id") is None:
+            raise ValidationError("a delete needs instance_id")
+        iid = int(msg["instance_id"])
+        version = proj.delete_instance(iid, author=w.author)
+        return {"instance_id": iid, "version": int(version)}, []
+    raise ValidationError(f"save op {op!r} is unknown; use create, update or delete")
+
+
+def _accept(w: Annotator, con: Any, pred_id: Any) -> tuple[dict[str, Any], tuple]:
+    row = _row(con, pred_id)
+    if row[10] is None:
+        raise ValidationError(f"instance {pred_id} is ground truth, not a prediction")
+    gid = _copy(w, con, row, int(row[13]), {"accepted_from": int(pred_id), "run": row[10]})
+    return inst_from_row(_row(con, gid)), row
+
+
+def on_accept(w: Annotator, msg: dict[str, Any]) -> Reply:
+    with w.project.store.transaction() as con:
+        inst, row = _accept(w, con, msg.get("pred_id"))
+        _verdict_row(w, con, int(row[13]), row[14], inst["id"], row[0], "accept")
+    return {"instance": inst}, []
+
+
+def on_reject(w: Annotator, msg: dict[str, Any]) -> Reply:
+    with w.project.store.transaction() as con:
+        row = _row(con, msg.get("pred_id"))
+        if row[10] is None:
+            raise ValidationError(f"instance {row[0]} is ground truth, not a prediction")
+        _verdict_row(w, con, int(row[13]), row[14], None, row[0], "reject")
+    return {}, []
+
+
+def on_verdict(w: Annotator, msg: dict[str, Any]) -> Reply:
+    verdict = msg.get("verdict")
+    gt_id, pred_id = msg.get("gt_id"), msg.get("pred_id")
+    out: dict[str, Any] = {}
+    with w.project.store.transaction() as con:
+        pred = _row(con, pred_id) if pred_id is not None and verdict == "accept_pred" else None
+        run_id = pred[14] if pred is not None else w._run_id_of(con, pred_id)
+        media_id = _media_of(w, msg)
+        if verdict == "confirm_gt":
+            if gt_id is None:
+                raise ValidationError("confirm_gt needs gt_id")
+            media_id = int(_row(con, gt_id)[13])
+        elif verdict == "delete_gt":
+            if gt_id is None:
+                raise ValidationError("delete_gt needs gt_id")
+            media_id = int(_row(con, gt_id)[13])
+            w.project.delete_instance(int(gt_id), author=w.author)
+        elif verdict == "accept_pred":
+            if pred_id is None:
+                raise ValidationError("accept_pred needs pred_id")
+            out["instance"], row = _accept(w, con, pred_id)
+            media_id = int(row[13])
+        else:
+            raise ValidationError(f"verdict {verdict!r} is unknown; use confirm_gt, delete_gt or accept_pred")
+        _verdict_row(w, con, media_id, run_id, gt_id, pred_id, verdict)
+    return out, []
+
+
+def on_tags(w: Annotator, msg: dict[str, Any]) -> Reply:
+    tags = msg.get("tags") or []
+    names = {int(t): _label_name(w, t) for t in tags}
+    media_id = _media_of(w, msg)
+    proj = w.project
+    with proj.store.transaction() as con:
+        have = con.execute("SELECT instance_id, label_id FROM current_instances WHERE media_id = ? "
+                           "AND run_id IS NULL AND kind = 'tag'", [media_id]).fetchall()
+        kept = set()
+        for iid, lid in have:
+            if int(lid) in names and int(lid) not in kept:
+                kept.add(int(lid))
+            else:
+                proj.delete_instance(int(iid), author=w.author)
+        for lid, name in names.items():
+            if lid not in kept:
+                proj.add_instance(media_id, name, tag=True, author=w.author)
+        rows = con.execute(_TAGS, [media_id]).fetchall()
+    return {"instances": [inst_from_row(r) for r in rows]}, []
+
+
+def on_status(w: Annotator, msg: dict[str, Any]) -> Reply:
+    state = msg.get("state")
+    if state not in ("complete", "skipped", "in_progress"):
+        raise ValidationError(f"status state {state!r} is unknown; use complete, skipped or in_progress")
+    media_id = _media_of(w, msg)
+    seconds = float(msg.get("seconds_active") or 0.0)
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValidationError(f"seconds_active must be a non-negative number, got {msg.get('seconds_active')!r}")
+    proj = w.project
+    with proj.store.transaction() as con:
+        if state == "complete":
+            st = SchemaState.load(con)
+            problems = []
+            for iid, lid, attrs in con.execute(
+                    "SELECT instance_id, label_id, attributes FROM current_instances WHERE media_id = ? "
+                    "AND run_id IS NULL ORDER BY instance_id", [media_id]).fetchall():
+                if int(lid) not in st.labels:
+                    continue
+                miss = missing_required(st, int(lid), json.loads(attrs) if isinstance(attrs, str) else {})
+                if miss:
+                    problems.append(f"instance {iid} ({st.labels[int(lid)].name}) needs {', '.join(map(repr, miss))}")
+            if problems:
+                raise ValidationError("cannot complete: required attributes are missing: " + "; ".join(problems[:5])
+                                      + (f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""))
+        proj.set_status(media_id, state, stage=w.stage, reason=msg.get("reason") or None,
+                        seconds_active=seconds, author=w.author)
+        completed = w._count_completed(con)
+    w.completed = completed
+    out: dict[str, Any] = {"completed": completed}
+    warnings_: list[str] = []
+    if state == "complete":
+        for fn in list(w._on_complete):
+            try:
+                fn(media_id)
+            except Exception as e:  # a failing callback must not undo or hide the committed change
+                traceback.print_exc(file=sys.stderr)
+                warnings_.append(f"on_complete callback {getattr(fn, '__name__', fn)!s} failed: {e}")
+    current = int(w._queue[w.index]["media_id"]) == media_id
+    if state in ("complete", "skipped") and current and w.index + 1 < w.total:
+        w._set_index(w.index + 1)
+    out["index"] = w.index
+    if warnings_:
+        out["warning"] = "; ".join(warnings_)
+    return out, []
+
+
+def on_nav(w: Annotator, msg: dict[str, Any]) -> Reply:
+    action = msg.get("action")
+    if action == "next":
+        target = min(w.index + 1, w.total - 1)
+    elif action == "prev":
+        target = max(w.index - 1, 0)
+    elif action == "goto":
+        target = int(msg.get("index", -1))
+        if not 0 <= target < w.total:
+            raise ValidationError(f"index {msg.get('index')!r} is outside the queue (0..{w.total - 1})")
+    else:
+        raise ValidationError(f"nav action {action!r} is unknown; use next, prev or goto")
+    w._set_index(target)
+    return {"index": w.index}, []
+
+
+def on_copy_to_next(w: Annotator, msg: dict[str, Any]) -> Reply:
+    media_id = _media_of(w, msg)
+    pos = next((i for i in range(w.index, w.total) if int(w._queue[i]["media_id"]) == media_id),
+               next((i for i in range(w.total) if int(w._queue[i]["media_id"]) == media_id), None))
+    if pos is None or pos + 1 >= w.total:
+        raise ValidationError("there is no next item in the queue to copy to")
+    target = int(w._queue[pos + 1]["media_id"])
+    ids = [int(i) for i in (msg.get("instance_ids") or [])]
+    with w.project.store.transaction() as con:
+        for iid in ids:
+            _copy(w, con, _row(con, iid), target, {"copied_from": iid})
+    return {"count": len(ids)}, []
+
+
+HANDLERS: dict[str, Callable[[Any, dict[str, Any]], Reply]] = {
+    "load": on_load, "save": on_save, "accept": on_accept, "reject": on_reject, "verdict": on_verdict,
+    "tags": on_tags, "status": on_status, "nav": on_nav, "copy_to_next": on_copy_to_next,
+}
+
+
+def handle(w: Annotator, msg: Any) -> Reply:
+    """Answer one request: ``({id, ok: true, ...}, buffers)`` or ``({id, ok: false, error}, [])``; never raises.
+
+    Example:
+        >>> import nblabel as nl, numpy as np
+        >>> p = nl.open(":memory:"); _ = p.add_images([np.zeros((4, 6, 3), np.uint8)])
+        >>> w = p.annotate()
+        >>> handle(w, {"id": "a", "kind": "nav", "action": "next"})[0]
+        {'index': 0, 'id': 'a', 'ok': True}
+    """
+    mid = msg.get("id") if isinstance(msg, dict) else None
+    t0 = time.perf_counter()
+    try:
+        if not isinstance(msg, dict):
+            raise ValidationError(f"a request must be a JSON object, got {type(msg).__name__}")
+        kind = msg.get("kind")
+        fn = HANDLERS.get(str(kind))
+        if fn is None:
+            raise ValidationError(f"request kind {kind!r} is unknown; known: {sorted(HANDLERS)}")
+        reply, buffers = fn(w, msg)
+        reply.update(id=mid, ok=True)
+    except Exception as e:
+        msg_text = str(e) or type(e).__name__
+        reply, buffers = {"id": mid, "ok": False, "error": msg_text}, []
+    w._last_handler_ms = (time.perf_counter() - t0) * 1000.0
+    return reply, buffers
