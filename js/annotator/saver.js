@@ -1,0 +1,103 @@
+// Save queue: a FIFO of store-changing requests sent one at a time, retried with backoff, never dropped.
+// Entries are built lazily (`build()` runs right before each attempt) so an update of a just-created
+// instance picks up the id the create's reply assigned.
+
+export class SaveQueue {
+  /**
+   * @param {object} o
+   * @param {(msg: object, timeoutMs: number) => Promise<object>} o.request resolves with the reply
+   *   ({ok, ...}) or rejects on timeout
+   * @param {(state: {state: string, pending: number, error: string|null}) => void} [o.onState]
+   */
+  constructor({ request, onState = () => {}, timeoutMs = 5000, backoff = [300, 1000, 2000, 4000, 8000], setTimer = (f, ms) => setTimeout(f, ms) }) {
+    this.request = request;
+    this.onState = onState;
+    this.timeoutMs = timeoutMs;
+    this.backoff = backoff;
+    this.setTimer = setTimer;
+    this.queue = [];
+    this.busy = false;
+    this.failed = false;
+    this.error = null;
+    this.attempts = 0;
+  }
+  get pending() {
+    return this.queue.length;
+  }
+  get state() {
+    if (this.failed) return "failed";
+    return this.queue.length ? "saving" : "saved";
+  }
+  /** entry = {build: () => msg|null, onOk?: (reply) => void, noRetry?, onFail?(err, reply), timeoutMs?} */
+  enqueue(entry) {
+    this.queue.push(entry);
+    this._emit();
+    this._pump();
+  }
+  _emit() {
+    this.onState({ state: this.state, pending: this.queue.length, error: this.error });
+  }
+  async _pump() {
+    if (this.busy || !this.queue.length) return;
+    this.busy = true;
+    const entry = this.queue[0];
+    let msg;
+    try {
+      msg = entry.build();
+    } catch (e) {
+      msg = null;
+    }
+    if (!msg) {
+      // nothing to send (e.g. the instance no longer needs it)
+      this.queue.shift();
+      this.busy = false;
+      this._emit();
+      this._pump();
+      return;
+    }
+    let reply = null, err = null;
+    try {
+      reply = await this.request(msg, entry.timeoutMs || this.timeoutMs);
+      if (!reply || reply.ok === false) err = (reply && reply.error) || "save refused";
+    } catch (e) {
+      err = (e && e.message) || String(e);
+    }
+    if (err && entry.noRetry) {
+      // requests that must not be repeated (navigation, status): report and move on
+      this.queue.shift();
+      this.busy = false;
+      try {
+        entry.onFail && entry.onFail(err, reply);
+      } catch (e) {
+        console.error("nblabel: failure handler failed", e);
+      }
+      this._emit();
+      this._pump();
+      return;
+    }
+    if (err) {
+      this.failed = true;
+      this.error = err;
+      const wait = this.backoff[Math.min(this.attempts, this.backoff.length - 1)];
+      this.attempts++;
+      this._emit();
+      this.setTimer(() => {
+        this.busy = false;
+        this._pump();
+      }, wait);
+      return;
+    }
+    this.queue.shift();
+    this.attempts = 0;
+    this.failed = false;
+    this.error = null;
+    try {
+      entry.onOk && entry.onOk(reply);
+    } catch (e) {
+      console.error("nblabel: save reply handler failed", e);
+    }
+    this.busy = false;
+    this._emit();
+    this._pump();
+  }
+}

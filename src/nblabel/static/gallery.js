@@ -1,0 +1,1 @@
+var t={render({el:e}){e.textContent="gallery"}};export{t as default};
