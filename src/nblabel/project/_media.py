@@ -242,7 +242,7 @@ class MediaMixin:
 
 def _jsonable(v: Any) -> Any:
     if isinstance(v, np.generic):
-        return v.item()
+        v = v.item()
     if isinstance(v, float) and np.isnan(v):
         return None
     if isinstance(v, (pd.Timestamp,)):
