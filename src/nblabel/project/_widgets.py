@@ -51,8 +51,15 @@ class WidgetsMixin:
         elif isinstance(queue, MediaSlice):
             ids = queue.ids()
         else:
+            items = [queue] if isinstance(queue, (int, str)) else list(queue)
             with self.store.read() as con:
-                ids = self._media_ids(con, queue)  # type: ignore[attr-defined]
+                resolved = iter(self._media_ids(con, items))  # type: ignore[attr-defined]
+            # _media_ids lists ids before names: put them back in the order given
+            numeric = [m for m in items if not isinstance(m, str)]
+            by_num = [next(resolved) for _ in numeric]
+            by_name = list(resolved)
+            num_it, name_it = iter(by_num), iter(by_name)
+            ids = [next(name_it) if isinstance(m, str) else next(num_it) for m in items]
         return Annotator(self, [int(i) for i in ids], stage=stage, runs=runs, author=author,  # type: ignore[arg-type]
                          max_display=max_display)
 
