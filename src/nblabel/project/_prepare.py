@@ -30,7 +30,12 @@ COLUMNS = ["media_id", "run_id", "label_id", "kind", "x0", "y0", "x1", "y1", "po
 
 def resolve_media(con: Any, df: pd.DataFrame, report: ImportReport, rows: pd.Index) -> pd.DataFrame:
     """Add ``media_id``, ``width``, ``height`` to ``df`` from ``media_id`` or ``file_name`` columns."""
-    media = con.execute("SELECT media_id, file_name, width, height FROM media").df()
+    if "media_id" in df.columns and df["media_id"].notna().all():
+        media = con.execute("SELECT media_id, file_name, width, height FROM media WHERE media_id IN "
+                            "(SELECT unnest(?))", [df["media_id"].astype("int64").unique().tolist()]).df()
+    elif "file_name" in df.columns:
+        media = con.execute("SELECT media_id, file_name, width, height FROM media WHERE file_name IN "
+                            "(SELECT unnest(?))", [df["file_name"].astype(str).unique().tolist()]).df()
     if "media_id" in df.columns and df["media_id"].notna().all():
         m = df[["media_id"]].astype({"media_id": "int64"}).merge(
             media[["media_id", "width", "height"]], on="media_id", how="left")
@@ -314,6 +319,17 @@ def write_instances(con: Any, frame: pd.DataFrame, *, author: str | None, schema
         "iscrowd": frame["iscrowd"].fillna(False).astype(bool).to_numpy(),
         "extra": _dumps(frame["extra"]) if frame["extra"].notna().any() else [None] * n,
     })
+    if n == 1:  # the annotator's path: one parameterised INSERT, no DataFrame registration
+        r = out.iloc[0]
+        con.execute(
+            "INSERT INTO instances VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?::JSON, ?::JSON, ?, ?, ?, ?, ?::JSON, ?, ?, "
+            "now(), NULL, false)",
+            [int(r["instance_id"]), int(r["media_id"]), None if pd.isna(r["run_id"]) else int(r["run_id"]),
+             int(r["label_id"]), r["kind"], float(r["x0"]), float(r["y0"]), float(r["x1"]), float(r["y1"]),
+             r["points"], r["attributes"], None if np.isnan(r["score"]) else float(r["score"]),
+             None if pd.isna(r["track_id"]) else int(r["track_id"]), None if np.isnan(r["area"]) else float(r["area"]),
+             bool(r["iscrowd"]), r["extra"], author, schema_version])
+        return ids
     con.register("_nbl_new_instances", out)
     try:
         con.execute(

@@ -64,6 +64,14 @@ class Template:
     sigmas: tuple[float, ...] | None
 
 
+_CACHE: dict[tuple[str, int], SchemaState] = {}
+
+
+def _db_key(con: duckdb.DuckDBPyConnection) -> str:
+    # the database's identity: a random id written when the project was created
+    return str(con.execute("SELECT value FROM meta WHERE key = 'project_id'").fetchall()[0][0])
+
+
 @dataclass
 class SchemaState:
     """Everything the schema says, at ``version``."""
@@ -75,7 +83,20 @@ class SchemaState:
 
     @classmethod
     def load(cls, con: duckdb.DuckDBPyConnection) -> SchemaState:
+        """Load the schema; cached per database and version (every schema change bumps the version)."""
         version = int(con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()[0][0])
+        key = (_db_key(con), version)
+        hit = _CACHE.get(key)
+        if hit is not None:
+            return hit
+        st = cls._load(con, version)
+        if len(_CACHE) > 64:
+            _CACHE.clear()
+        _CACHE[key] = st
+        return st
+
+    @classmethod
+    def _load(cls, con: duckdb.DuckDBPyConnection, version: int) -> SchemaState:
         st = cls(version)
         for r in con.execute(
             "SELECT label_id, name, color, hotkey, spatial_types, guide, template_id, meta, "

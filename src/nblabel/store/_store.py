@@ -1,11 +1,15 @@
 """One DuckDB file, shared safely by several processes.
 
 DuckDB lets only one process hold a database file at a time (even read-only openers are locked
-out). nblabel therefore opens the file for each operation and closes it right after: an operation
-takes an exclusive advisory lock on ``<file>.lock`` (``fcntl.flock``), connects, runs one
-transaction, closes (which checkpoints the WAL) and releases the lock. Measured here: connect +
-one-row commit + close is ~15 ms, so a change from the annotator is still acknowledged within its
-budget. ``Store.hold()`` keeps one connection for a burst of operations.
+out). nblabel therefore serialises access with an exclusive advisory lock on ``<file>.lock``
+(``fcntl.flock``): an operation takes the lock, connects, runs one transaction and commits.
+
+Opening and closing the file costs ~15 ms, so after an operation the connection *lingers* for a
+short while (``linger`` seconds, default 0.5) in case another operation follows (an annotator
+saving changes, a loop of edits). A process that wants the file while another holds it announces
+itself in ``<file>.waiting/<pid>``; the holder sees it within milliseconds and closes (checkpointing the WAL) and
+releases the lock. Commits are durable on their own (DuckDB's WAL), so a lingering connection
+never puts acknowledged changes at risk: kill the process and the next open replays the WAL.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ class Store:
         0
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 120.0) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 120.0, linger: float = 0.5) -> None:
         self.memory = str(path) == ":memory:"
         self.path = Path(path) if not self.memory else None
         self.timeout = float(timeout)
@@ -50,6 +54,9 @@ class Store:
         self._holds = 0
         self._in_tx = False
         self._lock_fd: int | None = None
+        self.linger = float(linger)
+        self._last_used = 0.0
+        self._watcher: threading.Thread | None = None
         if self.memory:
             self._con = duckdb.connect(":memory:")
             self._holds = 1  # never closed
@@ -64,26 +71,64 @@ class Store:
             self._init_or_migrate(con)
 
     # -- locking -----------------------------------------------------------------------------
+    def _wait_dir(self) -> str:
+        return str(self.path) + ".waiting"
+
+    def _waiters(self) -> list[int]:
+        """Pids of other live processes waiting for the file (stale entries are removed)."""
+        try:
+            names = os.listdir(self._wait_dir())
+        except FileNotFoundError:
+            return []
+        me, out = os.getpid(), []
+        for n in names:
+            if not n.isdigit() or int(n) == me:
+                continue
+            try:
+                os.kill(int(n), 0)
+                out.append(int(n))
+            except ProcessLookupError:
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(self._wait_dir(), n))
+            except PermissionError:
+                out.append(int(n))
+        return out
+
     def _acquire_file_lock(self) -> None:
         if fcntl is None or self.path is None:
             return
         fd = os.open(str(self.path) + ".lock", os.O_RDWR | os.O_CREAT, 0o644)
         deadline = time.monotonic() + self.timeout
+        # fairness: if others are already waiting, give them the first go (bounded)
+        head_start = time.monotonic() + 0.2
+        while self._waiters() and time.monotonic() < head_start:
+            time.sleep(0.002)
+        mine = os.path.join(self._wait_dir(), str(os.getpid()))
+        announced = False
         delay = 0.0005
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    os.close(fd)
-                    raise ConcurrencyError(
-                        f"project {str(self.path)!r} stayed locked by another process for "
-                        f"{self.timeout:.0f} s; finish or close the other notebook, or pass a "
-                        "longer timeout to nl.open(..., timeout=...)"
-                    ) from None
-                time.sleep(delay)
-                delay = min(delay * 2, 0.01)
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if not announced:  # ask the holder to let go after its current operation
+                        os.makedirs(self._wait_dir(), exist_ok=True)
+                        os.close(os.open(mine, os.O_WRONLY | os.O_CREAT, 0o644))
+                        announced = True
+                    if time.monotonic() > deadline:
+                        os.close(fd)
+                        raise ConcurrencyError(
+                            f"project {str(self.path)!r} stayed locked by another process for "
+                            f"{self.timeout:.0f} s; finish or close the other notebook, or pass a "
+                            "longer timeout to nl.open(..., timeout=...)"
+                        ) from None
+                    time.sleep(delay)
+                    delay = min(delay * 2, 0.004)
+        finally:
+            if announced:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(mine)
         self._lock_fd = fd
 
     def _release_file_lock(self) -> None:
@@ -125,11 +170,52 @@ class Store:
             finally:
                 self._holds -= 1
                 if self._holds == 0 and not self.memory:
-                    con, self._con = self._con, None
-                    try:
-                        con.close()
-                    finally:
-                        self._release_file_lock()
+                    self._last_used = time.monotonic()
+                    if self.linger <= 0 or self._someone_waits():
+                        self._let_go()
+                    else:
+                        self._start_watcher()
+
+    def _someone_waits(self) -> bool:
+        return bool(self._waiters())
+
+    def _let_go(self) -> None:
+        """Close the lingering connection (checkpoint) and release the file lock. Caller holds _rlock."""
+        con, self._con = self._con, None
+        try:
+            if con is not None:
+                con.close()
+        finally:
+            self._release_file_lock()
+
+    def _start_watcher(self) -> None:
+        if self._watcher is not None and self._watcher.is_alive():
+            return
+
+        def watch() -> None:
+            while True:
+                time.sleep(0.003)
+                with self._rlock:
+                    if self._con is None:
+                        return
+                    if self._holds == 0 and (
+                        self._someone_waits() or time.monotonic() - self._last_used > self.linger
+                    ):
+                        self._let_go()
+                        return
+
+        self._watcher = threading.Thread(target=watch, name="nblabel-store-linger", daemon=True)
+        self._watcher.start()
+
+    def release(self) -> None:
+        """Close the file now if no operation is running (other processes get it at once).
+
+        Example:
+            >>> Store(":memory:").release()
+        """
+        with self._rlock:
+            if self._holds == 0 and self._con is not None and not self.memory:
+                self._let_go()
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -168,7 +254,7 @@ class Store:
                 con.execute(stmt)
             con.execute(
                 "INSERT INTO meta VALUES ('format_version', ?), ('schema_version', '0'), "
-                "('app_version', ?), ('created_at', CAST(now() AS VARCHAR))",
+                "('app_version', ?), ('created_at', CAST(now() AS VARCHAR)), ('project_id', CAST(uuid() AS VARCHAR))",
                 [str(FORMAT_VERSION), __version__],
             )
             return
@@ -189,10 +275,22 @@ class Store:
         con.execute("UPDATE meta SET value = ? WHERE key = 'app_version'", [__version__])
 
     def close(self) -> None:
-        """Release an in-memory project's connection (file projects hold nothing between calls)."""
-        if self.memory and self._con is not None:
-            self._con.close()
-            self._con = None
+        """Close the connection (file projects reopen on the next operation).
+
+        Example:
+            >>> Store(":memory:").close()
+        """
+        with self._rlock:
+            if self.memory:
+                if self._con is not None:
+                    self._con.close()
+                    self._con = None
+            elif self._holds == 0 and self._con is not None:
+                self._let_go()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close()
 
     def __repr__(self) -> str:
         return f"Store({':memory:' if self.memory else str(self.path)!r})"
