@@ -1,0 +1,552 @@
+"""COCO ground truth in and out, keeping what the source said.
+
+Import: categories become labels (``meta = {"coco_id", "supercategory"}``; keypoint categories get
+a keypoint template, the 1-based COCO skeleton made 0-based), images become media (``meta.coco_id``
+is the COCO image id; the file name is kept exactly as in the JSON), annotations become instances:
+``bbox`` (xywh) is stored as the instance box (xyxy), polygons as kind ``polygon`` with every ring,
+RLE masks as kind ``mask`` with the RLE dict exactly as given, keypoints as kind ``keypoints``
+([x, y, v] triples; a segmentation they carry is kept in ``extra``). ``area`` and ``iscrowd`` are
+kept as given so evaluation can reproduce pycocotools; ``extra`` holds the COCO annotation id and
+every non-standard field.
+
+Export writes the same shapes back with the ids preserved, deterministically (sorted ids and
+keys, no timestamps) so the same data gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import FormatError, ValidationError
+from ..geometry import polygons_area
+from ._paths import ExportInfo, export_instances, export_media, resolve_under_root, write_atomic
+from ._report import ImportReport
+
+if TYPE_CHECKING:
+    from ..project import Project
+
+__all__ = ["export_coco", "import_coco", "read_json", "rle_area"]
+
+_STANDARD = {"id", "image_id", "category_id", "bbox", "segmentation", "area", "iscrowd", "keypoints",
+             "num_keypoints"}
+_IMAGE_STANDARD = {"id", "file_name", "width", "height"}
+_MAX_LISTED = 10_000
+
+
+def read_json(path: str | Path, what: str = "COCO file") -> Any:
+    """Read a JSON file; a missing or malformed file is a :class:`FormatError` naming it.
+
+    Example:
+        >>> import tempfile, os
+        >>> p = os.path.join(tempfile.mkdtemp(), "x.json"); _ = open(p, "w").write("{]")
+        >>> read_json(p)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        nblabel.errors.FormatError: COCO file '...x.json' is not valid JSON (...
+    """
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise FormatError(f"{what} {str(p)!r} does not exist; check the path") from None
+    except OSError as e:
+        raise FormatError(f"{what} {str(p)!r} cannot be read: {e}") from None
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise FormatError(f"{what} {str(p)!r} is not valid JSON ({e}); fix or re-export the file") from None
+
+
+def _decode_counts(s: str) -> list[int]:
+    """Run lengths of a compressed COCO RLE string (6-bit chars, sign bit, delta from two back)."""
+    counts: list[int] = []
+    p = 0
+    while p < len(s):
+        x, k, more = 0, 0, True
+        while more:
+            c = ord(s[p]) - 48
+            x |= (c & 0x1F) << (5 * k)
+            more = bool(c & 0x20)
+            p += 1
+            k += 1
+            if not more and c & 0x10:
+                x |= -1 << (5 * k)
+        if len(counts) > 2:
+            x += counts[-2]
+        counts.append(x)
+    return counts
+
+
+def rle_area(rle: dict[str, Any]) -> float:
+    """Pixel area of a COCO RLE mask, compressed (string counts) or not (list counts).
+
+    Example:
+        >>> rle_area({"size": [2, 2], "counts": [1, 2, 1]})
+        2.0
+    """
+    counts = rle["counts"]
+    if isinstance(counts, bytes):
+        counts = counts.decode("ascii")
+    if isinstance(counts, str):
+        counts = _decode_counts(counts)
+    return float(np.sum(np.asarray(counts, dtype=np.int64)[1::2]))
+
+
+def _is_num(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+# -- import ------------------------------------------------------------------------------------
+
+def _check_top(d: Any, path: Path) -> None:
+    if not isinstance(d, dict):
+        raise FormatError(f"COCO file {str(path)!r} must hold a JSON object with 'images', 'annotations' and "
+                          f"'categories'; it holds a {type(d).__name__}")
+    missing = [k for k in ("images", "annotations", "categories") if k not in d]
+    if missing:
+        raise FormatError(f"COCO file {str(path)!r} is missing {missing}; a COCO ground-truth file needs "
+                          "'images', 'annotations' and 'categories' (a results list goes to run.add_predictions)")
+    for k in ("images", "annotations", "categories"):
+        if not isinstance(d[k], list):
+            raise FormatError(f"COCO file {str(path)!r}: {k!r} must be a list, it is a {type(d[k]).__name__}")
+
+
+def _categories(proj: Project, cats: list[Any], anns: list[Any], path: Path) -> dict[int, int]:
+    """Create or reuse a label per category; returns {coco category id: label_id}."""
+    seen: dict[int, str] = {}
+    for i, c in enumerate(cats):
+        if not isinstance(c, dict) or "id" not in c or "name" not in c:
+            raise FormatError(f"COCO file {str(path)!r}: category #{i} needs 'id' and 'name', got {c!r}")
+        if not isinstance(c["id"], int) or isinstance(c["id"], bool):
+            raise FormatError(f"COCO file {str(path)!r}: category {c['name']!r} has id {c['id']!r}; ids are integers")
+        if not isinstance(c["name"], str) or not c["name"].strip():
+            raise FormatError(f"COCO file {str(path)!r}: category {c['id']} has name {c['name']!r}; "
+                              "names are non-empty strings")
+        if c["id"] in seen:
+            raise FormatError(f"COCO file {str(path)!r}: category id {c['id']} is used twice "
+                              f"({seen[c['id']]!r} and {c['name']!r})")
+        if c["name"] in seen.values():
+            raise FormatError(f"COCO file {str(path)!r}: category name {c['name']!r} is used twice")
+        seen[c["id"]] = c["name"]
+    with_kps = {a.get("category_id") for a in anns if isinstance(a, dict) and a.get("keypoints")}
+    out: dict[int, int] = {}
+    schema = proj.schema
+    for c in sorted(cats, key=lambda c: c["id"]):
+        name, cid = c["name"], int(c["id"])
+        kp_names = c.get("keypoints") or None
+        need = ["box", "polygon"] + (["keypoints"] if kp_names or cid in with_kps else [])
+        meta = {"coco_id": cid}
+        if "supercategory" in c:
+            meta["supercategory"] = c["supercategory"]
+        state = schema.state()
+        existing = state.label_ids_by_name().get(name)
+        try:
+            if existing is None:
+                lid = schema.add_label(name, spatial=need, meta=meta)
+            else:
+                lid = existing
+                lab = state.labels[lid]
+                if any(s not in lab.spatial for s in need):
+                    schema.update_label(name, spatial=list(lab.spatial) + [s for s in need if s not in lab.spatial])
+                if "coco_id" not in lab.meta:
+                    with proj.store.transaction() as con:
+                        con.execute("UPDATE labels SET meta = ?::JSON WHERE label_id = ?",
+                                    [json.dumps({**lab.meta, **meta}), lid])
+            if kp_names and schema.state().template_for(lid) is None:
+                if not isinstance(kp_names, list) or not all(isinstance(k, str) for k in kp_names):
+                    raise FormatError(f"COCO file {str(path)!r}: category {name!r} has keypoints {kp_names!r}; "
+                                      "they must be a list of point names")
+                skel = c.get("skeleton") or []
+                try:
+                    edges = [(int(a) - 1, int(b) - 1) for a, b in skel]  # COCO skeletons are 1-based
+                except (TypeError, ValueError):
+                    raise FormatError(f"COCO file {str(path)!r}: category {name!r} has skeleton {skel!r}; "
+                                      "it must be a list of [i, j] pairs of 1-based point numbers") from None
+                schema.add_keypoints(name, points=kp_names, skeleton=edges)
+        except ValidationError as e:
+            raise FormatError(f"COCO file {str(path)!r}: category {cid} ({name!r}): {e}") from None
+        out[cid] = lid
+    return out
+
+
+def _images(proj: Project, imgs: list[Any], root: Path, allow_outside_root: bool, report: ImportReport,
+            path: Path) -> tuple[dict[Any, int], dict[Any, str]]:
+    """Add the listed images; returns {coco image id: media_id} and {coco image id: why it is missing}."""
+    failed: dict[Any, str] = {}
+    rows: list[dict[str, Any]] = []
+    ids: list[Any] = []
+    for i, im in enumerate(imgs):
+        if not isinstance(im, dict) or "id" not in im or "file_name" not in im:
+            have = sorted(im) if isinstance(im, dict) else type(im).__name__
+            report.add_problem(f"image #{i}", f"an image needs 'id' and 'file_name'; it has {have}")
+            continue
+        iid, fname = im["id"], im["file_name"]
+        if iid in failed or iid in ids:
+            report.add_problem(f"image {iid}", f"image id {iid} is listed twice in 'images'")
+            failed[iid] = "listed twice"
+            continue
+        if not isinstance(fname, str) or not fname:
+            failed[iid] = f"file_name {fname!r} is not a path"
+            report.add_problem(f"image {iid}", f"{failed[iid]}; give the path relative to the image root")
+            continue
+        full, problem = resolve_under_root(root, fname, allow_outside_root=allow_outside_root)
+        if problem:
+            failed[iid] = problem
+            report.add_problem(f"image {iid} ({fname})", problem)
+            continue
+        if not full.is_file():
+            failed[iid] = f"{fname!r} is not under the image root"
+            report.add_problem(f"image {iid} ({fname})", f"file {str(full)!r} does not exist; check images= "
+                               f"(the root that file names in {path.name} are relative to)")
+            continue
+        row = {"path": str(full), "file_name": fname, "coco_id": iid}
+        row.update({k: v for k, v in im.items() if k not in _IMAGE_STANDARD})
+        rows.append(row)
+        ids.append(iid)
+    if not rows:
+        return {}, failed
+    df = pd.DataFrame(rows)
+    rep = proj.add_images(df)
+    bad_paths = {p.item: p.reason for p in rep.problems}
+    media: dict[Any, int] = {}
+    it = iter(rep.ids)
+    for row in rows:
+        if row["path"] in bad_paths:
+            failed[row["coco_id"]] = bad_paths[row["path"]]
+            report.add_problem(f"image {row['coco_id']} ({row['file_name']})", bad_paths[row["path"]])
+        else:
+            media[row["coco_id"]] = int(next(it))
+    by_id = {im["id"]: im for im in imgs if isinstance(im, dict) and "id" in im}
+    with proj.store.transaction() as con:
+        sizes = con.execute("SELECT media_id, width, height, json_extract(meta, '$.coco_id') AS cid FROM media "
+                            "WHERE list_contains(?::BIGINT[], media_id)", [list(media.values())]).df()
+        size = {int(r.media_id): (int(r.width), int(r.height), r.cid) for r in sizes.itertuples()}
+        for iid, mid in list(media.items()):
+            w, h, cid = size[mid]
+            jw, jh = by_id[iid].get("width"), by_id[iid].get("height")
+            if (jw is not None and jw != w) or (jh is not None and jh != h):
+                failed[iid] = "size mismatch"
+                report.add_problem(f"image {iid} ({by_id[iid]['file_name']})",
+                                   f"the file is {w}x{h} (upright) but the JSON says {jw}x{jh}; its annotations "
+                                   "would be misplaced: fix width/height in the JSON or the image's EXIF rotation")
+                del media[iid]
+            elif cid is None:  # already in the project (same bytes) without a COCO id: remember this one
+                con.execute("UPDATE media SET meta = json_merge_patch(coalesce(meta, '{}'::JSON), ?::JSON) "
+                            "WHERE media_id = ?", [json.dumps({"coco_id": iid}), mid])
+    report.extra["images_added"] = rep.added
+    report.extra["images_duplicate"] = rep.duplicates
+    return media, failed
+
+
+def _annotation_rows(anns: list[Any], media: dict[Any, int], failed: dict[Any, str], cats: dict[int, int],
+                     report: ImportReport) -> tuple[pd.DataFrame, list[str], list[Any]]:
+    rows: list[dict[str, Any]] = []
+    names: list[str] = []
+    images: list[Any] = []
+    seen: set[Any] = set()
+    for k, a in enumerate(anns):
+        if not isinstance(a, dict):
+            report.add_problem(f"annotation #{k}", f"an annotation must be an object, got {type(a).__name__}")
+            continue
+        aid, iid = a.get("id"), a.get("image_id")
+        item = f"annotation {aid} (image {iid})" if aid is not None else f"annotation #{k} (image {iid})"
+        missing = [key for key in ("id", "image_id", "category_id") if key not in a]
+        if missing:
+            report.add_problem(item, f"missing {missing}; every COCO annotation needs id, image_id and category_id")
+            images.append(iid)
+            continue
+        if not all(isinstance(v, (int, str)) and not isinstance(v, bool) for v in (aid, iid, a["category_id"])):
+            report.add_problem(item, "id, image_id and category_id must be integers")
+            continue
+        if aid in seen:
+            report.add_problem(item, f"annotation id {aid} is used twice; ids must be unique")
+            images.append(iid)
+            continue
+        seen.add(aid)
+        if iid not in media:
+            why = failed.get(iid)
+            report.add_problem(item, f"its image was not imported ({why})" if why else
+                               f"image_id {iid!r} is not listed in 'images'")
+            images.append(iid)
+            continue
+        if a["category_id"] not in cats:
+            report.add_problem(item, f"category_id {a['category_id']!r} is not listed in 'categories'")
+            images.append(iid)
+            continue
+        bbox = a.get("bbox")
+        box = [math.nan] * 4
+        if bbox is not None:
+            if not isinstance(bbox, list) or len(bbox) != 4 or not all(_is_num(v) for v in bbox):
+                report.add_problem(item, f"bbox {bbox!r} is not [x, y, width, height] (4 numbers)")
+                images.append(iid)
+                continue
+            x, y, w, h = (float(v) for v in bbox)
+            if not all(math.isfinite(v) for v in (x, y, w, h)):
+                report.add_problem(item, f"bbox {bbox!r} has NaN or infinite values")
+                images.append(iid)
+                continue
+            if w < 0 or h < 0:
+                report.add_problem(item, f"bbox {bbox!r} has a negative width or height; COCO boxes are "
+                                   "[x, y, width, height]")
+                images.append(iid)
+                continue
+            box = [x, y, x + w, y + h]
+        seg, kps = a.get("segmentation"), a.get("keypoints")
+        extra: dict[str, Any] = {"coco_id": aid}
+        extra.update({key: v for key, v in a.items() if key not in _STANDARD})
+        if "num_keypoints" in a:
+            extra["num_keypoints"] = a["num_keypoints"]
+        points: Any = None
+        if kps:
+            if not isinstance(kps, list) or len(kps) % 3 or not all(_is_num(v) for v in kps):
+                report.add_problem(item, "keypoints must be a flat list of x, y, v numbers (a multiple of 3)")
+                images.append(iid)
+                continue
+            kind, points = "keypoints", [kps[i:i + 3] for i in range(0, len(kps), 3)]
+            if seg:
+                extra["segmentation"] = seg
+        elif isinstance(seg, dict):
+            if "counts" not in seg or "size" not in seg:
+                report.add_problem(item, "an RLE segmentation needs 'size' and 'counts'")
+                images.append(iid)
+                continue
+            kind, points = "mask", seg
+        elif isinstance(seg, list) and seg:
+            rings_ok = all(isinstance(r, list) and len(r) >= 6 and len(r) % 2 == 0 and all(_is_num(v) for v in r)
+                           for r in seg)
+            if not rings_ok:
+                report.add_problem(item, "polygon segmentation must be a list of rings [x0, y0, x1, y1, ...] "
+                                   "with at least 3 points each")
+                images.append(iid)
+                continue
+            kind, points = "polygon", seg
+        else:
+            kind = "box"
+            if bbox is None:
+                report.add_problem(item, "has neither a bbox nor a segmentation nor keypoints")
+                images.append(iid)
+                continue
+        area = a.get("area")
+        rows.append({"media_id": media[iid], "label_id": cats[a["category_id"]], "kind": kind,
+                     "x0": box[0], "y0": box[1], "x1": box[2], "y1": box[3], "points": points,
+                     "area": float(area) if _is_num(area) else math.nan,
+                     "iscrowd": bool(a.get("iscrowd", 0)), "extra": extra})
+        names.append(item)
+    df = pd.DataFrame(rows, columns=["media_id", "label_id", "kind", "x0", "y0", "x1", "y1", "points", "area",
+                                     "iscrowd", "extra"])
+    df["points"] = df["points"].astype(object)
+    df["extra"] = df["extra"].astype(object)
+    return df, names, images
+
+
+def _check_masks(df: pd.DataFrame, con: Any, names: list[str], report: ImportReport) -> np.ndarray:
+    """RLE masks must have the size [height, width] of their image."""
+    ok = np.ones(len(df), dtype=bool)
+    idx = np.flatnonzero((df["kind"] == "mask").to_numpy())
+    if not len(idx):
+        return ok
+    sizes = {int(m): (int(h), int(w)) for m, w, h in con.execute(
+        "SELECT media_id, width, height FROM media WHERE list_contains(?::BIGINT[], media_id)",
+        [[int(v) for v in df["media_id"].iloc[idx]]]).fetchall()}
+    for i in idx:
+        seg = df["points"].iloc[i]
+        hw = sizes[int(df["media_id"].iloc[i])]
+        if list(seg["size"]) != list(hw):
+            report.add_problem(names[i], f"RLE size {seg['size']} is not the image's [height, width] {list(hw)}")
+            ok[i] = False
+    return ok
+
+
+def import_coco(proj: Project, json_path: str | Path, images: str | Path | None = None, *, complete: bool = True,
+                errors: str = "report", allow_outside_root: bool = False, strict: bool = False) -> ImportReport:
+    """Import COCO ground truth into ``proj`` in one transaction (see ``Project.import_coco``)."""
+    from ..project._prepare import prepare_instances, write_instances
+    from ..schema import SchemaState
+
+    if errors not in ("report", "raise"):
+        raise ValidationError(f"errors={errors!r}: use 'report' (store good rows, list bad ones) or 'raise'")
+    path = Path(json_path)
+    d = read_json(path)
+    _check_top(d, path)
+    root = Path(images) if images is not None else path.parent
+    if not root.is_dir():
+        raise FormatError(f"image root {str(root)!r} is not a folder; pass images= the folder that the "
+                          f"file names in {path.name} are relative to")
+    report = ImportReport(f"COCO {path.name}")
+    with proj.store.transaction() as con:
+        cats = _categories(proj, d["categories"], d["annotations"], path)
+        media, failed = _images(proj, d["images"], root, allow_outside_root, report, path)
+        df, names, bad_images = _annotation_rows(d["annotations"], media, failed, cats, report)
+        keep = _check_masks(df, con, names, report)
+        bad_media_masks = set(df["media_id"][~keep].astype(int))
+        df, names = df[keep].reset_index(drop=True), [n for n, k in zip(names, keep, strict=False) if k]
+        sub = ImportReport("annotations")
+        state = SchemaState.load(con)
+        frame = prepare_instances(con, state, df, report=sub, strict=strict)
+        bad_media = {media[i] for i in bad_images if i in media} | bad_media_masks
+        for p in sub.problems:
+            row = p.item[4:] if p.item.startswith("row ") else ""
+            report.add_problem(names[int(row)] if row.isdigit() else p.item, p.reason)
+            if row.isdigit():
+                bad_media.add(int(df["media_id"].iloc[int(row)]))
+        if errors == "raise" and report.problems:
+            report.raise_if_problems()  # rolls the whole import back
+        ids = write_instances(con, frame, author=proj.author, schema_version=state.version)
+        report.added = len(ids)
+        report.ids = [int(i) for i in ids]
+        report.skipped = len(report.problems)
+        report.extra["media_ids"] = sorted(set(media.values()))
+        if complete:
+            done = sorted(set(media.values()) - bad_media)
+            if done:
+                proj.set_status(done, "complete")
+            if bad_media:
+                report.notes.append(f"{len(bad_media)} image(s) with refused annotations were not marked "
+                                    "complete; fix them and mark them with proj.complete(...)")
+            report.extra["complete"] = done
+    return report
+
+
+# -- export ------------------------------------------------------------------------------------
+
+def _assign_ids(preferred: list[Any], fallback: list[int]) -> list[int]:
+    """Keep preferred ids where given and unique; others get the fallback, or fresh ids past the max."""
+    out: list[int | None] = []
+    used: set[int] = set()
+    for p in preferred:
+        v = int(p) if _is_num(p) and float(p).is_integer() else None
+        if v is not None and v in used:
+            v = None
+        if v is not None:
+            used.add(v)
+        out.append(v)
+    nxt = max(used | set(fallback) | {0}) + 1
+    for i, v in enumerate(out):
+        if v is None:
+            f = fallback[i]
+            if f in used:
+                f, nxt = nxt, nxt + 1
+            used.add(f)
+            out[i] = f
+    return [int(v) for v in out if v is not None]
+
+
+def _flat_rings(points: Any) -> list[list[float]]:
+    return [[float(c) for xy in ring for c in xy] for ring in points]
+
+
+def _area(kind: str, r: Any) -> float:
+    if kind == "polygon":
+        return float(polygons_area([np.asarray(ring, dtype=float) for ring in r.points]))
+    if kind == "mask":
+        return rle_area(r.points)
+    return float((r.x1 - r.x0) * (r.y1 - r.y0))
+
+
+def _categories_out(state: Any, used: set[int]) -> tuple[list[dict[str, Any]], dict[int, int]]:
+    labels = [lab for lab in state.labels.values() if not lab.retired or lab.id in used]
+    ids = _assign_ids([lab.meta.get("coco_id") for lab in labels], [lab.id for lab in labels])
+    cats = []
+    for lab, cid in zip(labels, ids, strict=False):
+        c: dict[str, Any] = {"id": cid, "name": lab.name}
+        if "supercategory" in lab.meta:
+            c["supercategory"] = lab.meta["supercategory"]
+        tpl = state.template_for(lab.id)
+        if tpl is not None:
+            c["keypoints"] = list(tpl.points)
+            c["skeleton"] = [[a + 1, b + 1] for a, b in tpl.skeleton]
+        cats.append(c)
+    return sorted(cats, key=lambda c: c["id"]), {lab.id: cid for lab, cid in zip(labels, ids, strict=False)}
+
+
+def export_coco(proj: Project, path: str | Path, *, slice: Any = None, include_incomplete: bool = False,
+                run: Any = None) -> ExportInfo:
+    """Write ground truth (or a run's predictions as a COCO results list) as COCO JSON."""
+    from ..schema import SchemaState
+
+    out = Path(path)
+    with proj.store.read() as con:
+        state = SchemaState.load(con)
+        run_id = proj._run_id(con, run) if run is not None else None
+        mdf, left_out = export_media(proj, con, slice, include_incomplete=include_incomplete or run is not None)
+        inst = export_instances(con, mdf["media_id"].tolist(), run_id)
+    img_ids = _assign_ids([m.get("coco_id") for m in mdf["meta"]], mdf["media_id"].astype(int).tolist())
+    img_of = dict(zip(mdf["media_id"].astype(int).tolist(), img_ids, strict=False))
+    cats, cat_of = _categories_out(state, set(inst["label_id"].astype(int)))
+    writable = inst["kind"].isin(["box", "polygon", "mask", "keypoints"]).to_numpy()
+    skipped = int((~writable).sum())
+    inst = inst[writable].reset_index(drop=True)
+    notes: list[str] = []
+    if skipped:
+        notes.append(f"{skipped} instance(s) of kinds point/line/tag have no COCO form and were left out")
+    # rounded at 1e-10 px: x1 - x0 brings float noise (111.33000000000004) that the source did not have
+    xywh = np.round(np.column_stack([inst["x0"], inst["y0"], inst["x1"] - inst["x0"], inst["y1"] - inst["y0"]]),
+                    10) if len(inst) else np.zeros((0, 4))
+    if run is not None:
+        results = []
+        for r, b in zip(inst.itertuples(), xywh.tolist(), strict=False):
+            d: dict[str, Any] = {"image_id": img_of[int(r.media_id)], "category_id": cat_of[int(r.label_id)],
+                                 "bbox": b, "score": None if pd.isna(r.score) else float(r.score)}
+            if r.kind == "polygon":
+                d["segmentation"] = _flat_rings(r.points)
+            elif r.kind == "mask":
+                d["segmentation"] = r.points
+            elif r.kind == "keypoints":
+                d["keypoints"] = [float(v) for p in r.points for v in p]
+            results.append(d)
+        write_atomic(out, json.dumps(results, sort_keys=True, separators=(",", ":"), allow_nan=False).encode())
+        return ExportInfo(out, len(mdf), len(results), 0, skipped, notes)
+    ann_ids = _assign_ids([(e or {}).get("coco_id") for e in inst["extra"]], list(range(1, len(inst) + 1)))
+    anns = []
+    for r, b, aid in zip(inst.itertuples(), xywh.tolist(), ann_ids, strict=False):
+        extra = dict(r.extra or {})
+        extra.pop("coco_id", None)
+        seg_kp = extra.pop("segmentation", None)
+        extra.pop("num_keypoints", None)
+        a: dict[str, Any] = {k: v for k, v in extra.items() if k not in _STANDARD}
+        a.update({"id": aid, "image_id": img_of[int(r.media_id)], "category_id": cat_of[int(r.label_id)],
+                  "bbox": b, "iscrowd": int(bool(r.iscrowd))})
+        if r.kind == "polygon":
+            a["segmentation"] = _flat_rings(r.points)
+        elif r.kind == "mask":
+            a["segmentation"] = r.points
+        elif r.kind == "keypoints":
+            a["segmentation"] = seg_kp if seg_kp is not None else []
+            a["keypoints"] = [float(v) if not float(v).is_integer() else int(v) for p in r.points for v in p]
+            a["num_keypoints"] = int(sum(1 for p in r.points if p[2] > 0))
+        else:
+            a["segmentation"] = []
+        a["area"] = float(r.area) if not pd.isna(r.area) else _area(r.kind, r)
+        if r.attributes:
+            a["attributes"] = r.attributes
+        anns.append(a)
+    images = []
+    for m, iid in zip(mdf.itertuples(), img_ids, strict=False):
+        im = {k: v for k, v in m.meta.items() if k not in _IMAGE_STANDARD and k != "coco_id" and v is not None}
+        im.update({"id": iid, "file_name": m.file_name, "width": int(m.width), "height": int(m.height)})
+        images.append(im)
+    doc = {"info": {"description": "exported by nblabel"}, "licenses": [],
+           "images": sorted(images, key=lambda d: d["id"]), "annotations": sorted(anns, key=lambda d: d["id"]),
+           "categories": cats}
+    try:
+        data = json.dumps(doc, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
+    except ValueError as e:
+        raise FormatError(f"cannot write {str(out)!r}: a value is NaN or infinite ({e})") from None
+    write_atomic(out, data)
+    if left_out:
+        notes.append(f"{left_out} media item(s) not complete in stage 'label' were left out "
+                     "(pass include_incomplete=True to export them too)")
+    return ExportInfo(out, len(images), len(anns), left_out, skipped, notes)
+
+
+def warn_notes(info: ExportInfo, stacklevel: int = 3) -> None:
+    """Warn about what an export left out (incomplete media, kinds the format cannot hold)."""
+    for n in info.notes:
+        warnings.warn(n, UserWarning, stacklevel=stacklevel)
