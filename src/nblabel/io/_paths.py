@@ -123,3 +123,61 @@ def write_atomic(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     tmp.write_bytes(data)
     os.replace(tmp, path)
+
+
+def ensure_labels(proj: Any, names: list[str], spatial: list[str]) -> dict[str, int]:
+    """Label ids for ``names``: existing labels are reused (gaining the ``spatial`` types they lack),
+    missing ones are created with ``spatial``."""
+    out: dict[str, int] = {}
+    for name in names:
+        state = proj.schema.state()
+        lid = state.label_ids_by_name().get(name)
+        if lid is None:
+            lid = proj.schema.add_label(name, spatial=spatial)
+        else:
+            lab = state.labels[lid]
+            if any(s not in lab.spatial for s in spatial):
+                proj.schema.update_label(name, spatial=list(lab.spatial) + [s for s in spatial if s not in lab.spatial])
+        out[name] = int(lid)
+    return out
+
+
+def image_index(root: Path) -> dict[str, Path]:
+    """Every image under ``root`` by its relative path without suffix (``"sub/a"`` → ``sub/a.jpg``)."""
+    from ._images import IMAGE_SUFFIXES
+
+    out: dict[str, Path] = {}
+    for f in sorted(root.rglob("*")):
+        if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file():
+            out.setdefault(f.relative_to(root).with_suffix("").as_posix(), f)
+    return out
+
+
+def add_media(proj: Any, paths: list[Path], names: list[str], report: Any, items: list[str]) -> dict[int, int]:
+    """Add image files; returns {position: media_id} for the ones that went in (problems reported)."""
+    if not paths:
+        return {}
+    rep = proj.add_images(pd.DataFrame({"path": [str(p) for p in paths], "file_name": names}))
+    bad = {p.item: p.reason for p in rep.problems}
+    it = iter(rep.ids)
+    out: dict[int, int] = {}
+    for i, p in enumerate(paths):
+        if str(p) in bad:
+            report.add_problem(items[i], bad[str(p)])
+        else:
+            out[i] = int(next(it))
+    return out
+
+
+def translate_problems(sub: Any, report: Any, names: list[str], df: pd.DataFrame) -> set[int]:
+    """Copy prepare_instances' "row N" problems into ``report`` under the input's own names; returns
+    the media ids of the refused rows."""
+    bad: set[int] = set()
+    for p in sub.problems:
+        row = p.item[4:] if p.item.startswith("row ") else ""
+        if row.isdigit():
+            report.add_problem(names[int(row)], p.reason)
+            bad.add(int(df["media_id"].iloc[int(row)]))
+        else:
+            report.add_problem(p.item, p.reason)
+    return bad

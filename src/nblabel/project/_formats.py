@@ -103,3 +103,126 @@ class FormatsMixin:
                            run=run)
         warn_notes(info)
         return info.path
+
+    # -- YOLO --------------------------------------------------------------------------------
+    def import_yolo(self, labels_dir: PathLike, images: PathLike, names: Any, task: str = "detect", *,
+                    complete: bool = True, errors: str = "report", kpt_shape: Any = None,
+                    allow_outside_root: bool = False, strict: bool = False) -> ImportReport:
+        """Import YOLO label files (detect, segment or pose) as ground truth in one transaction.
+
+        Each ``labels_dir/<sub>/<stem>.txt`` belongs to the image ``images/<sub>/<stem>.<suffix>``
+        (any image suffix). Every image under ``images`` is added; one without a label file is a
+        background image. Lines are ``class cx cy w h`` (detect), ``class x1 y1 x2 y2 ...``
+        (segment) or ``class cx cy w h`` + keypoints ``x y [v]`` (pose), normalised to 0–1.
+
+        Args:
+            labels_dir: folder of ``.txt`` label files (searched recursively).
+            images: the image root (the same sub-paths as the label files).
+            names: class names: a list (index = class id), a ``{id: name}`` dict, or a
+                ``data.yaml`` path (``names``; ``kpt_shape`` for pose).
+            task: ``"detect"``, ``"segment"`` or ``"pose"``.
+            complete: mark the images complete in stage "label" (images with refused lines are not).
+            errors: ``"report"`` (default): good lines go in, bad ones are listed as
+                ``file:line`` with the reason (column count, NaN, class out of range, coordinates
+                outside [0, 1]); ``"raise"``: any problem refuses the whole import.
+            kpt_shape: ``[K, 2 or 3]`` for pose when ``names`` is not a data.yaml with it.
+            allow_outside_root: accept images that resolve outside ``images`` (via symlinks).
+            strict: refuse geometry outside the image instead of clipping it.
+
+        Example:
+            >>> import nblabel as nl, tempfile, os
+            >>> from PIL import Image
+            >>> d = tempfile.mkdtemp(); os.makedirs(f"{d}/images"); os.makedirs(f"{d}/labels")
+            >>> Image.new("RGB", (100, 50)).save(f"{d}/images/a.png")
+            >>> _ = open(f"{d}/labels/a.txt", "w").write("0 0.5 0.5 0.2 0.4\\n")
+            >>> p = nl.open(":memory:")
+            >>> p.import_yolo(f"{d}/labels", images=f"{d}/images", names=["car"])
+            <ImportReport YOLO labels: 1 added, 0 skipped, 0 problems>
+        """
+        from ..io._yolo import import_yolo
+
+        return import_yolo(self, labels_dir, images, names, task, complete=complete,  # type: ignore[arg-type]
+                           errors=errors, kpt_shape=kpt_shape, allow_outside_root=allow_outside_root, strict=strict)
+
+    def export_yolo(self, out_dir: PathLike, *, task: str = "detect", copy_images: bool = False, slice: Any = None,
+                    include_incomplete: bool = False) -> Path:
+        """Write a YOLO dataset: ``labels/<stem>.txt``, ``data.yaml`` (names, nc, kpt_shape for pose),
+        and with ``copy_images=True`` the images under ``images/``; returns ``out_dir``.
+
+        Classes are the active labels in id order. Coordinates have 8 decimals (boxes round-trip
+        within 1e-3 px). Only media complete in stage "label" are written unless
+        ``include_incomplete=True`` (a ``UserWarning`` says how many were left out); a complete
+        image without instances gets an empty label file (a background image).
+
+        Example:
+            >>> import nblabel as nl, numpy as np, tempfile
+            >>> p = nl.open(":memory:"); _ = p.add_images([np.zeros((40, 60, 3), np.uint8)])
+            >>> _ = p.schema.add_label("car"); _ = p.add_instance(1, "car", box=[6, 4, 30, 20]); p.complete(1)
+            >>> out = p.export_yolo(tempfile.mkdtemp())
+            >>> sorted(f.name for f in out.iterdir())
+            ['data.yaml', 'labels']
+        """
+        from ..io._coco import warn_notes
+        from ..io._yolo import export_yolo
+
+        info = export_yolo(self, out_dir, task=task, copy_images=copy_images, slice=slice,  # type: ignore[arg-type]
+                           include_incomplete=include_incomplete)
+        warn_notes(info)
+        return info.path
+
+    # -- Pascal VOC --------------------------------------------------------------------------
+    def import_voc(self, xml_dir: PathLike, images: PathLike, *, complete: bool = True, errors: str = "report",
+                   allow_outside_root: bool = False, strict: bool = False) -> ImportReport:
+        """Import a folder of Pascal VOC XML files (boxes) as ground truth in one transaction.
+
+        The image of each XML is its ``<filename>`` (else ``<path>``) under ``images``; a name that
+        escapes the root is refused unless ``allow_outside_root=True``. VOC's 1-based inclusive
+        pixel boxes become 0-based ``x0 = xmin - 1, x1 = xmax``. ``difficult``, ``truncated``,
+        ``pose`` and other simple object fields are kept in the instance's ``extra``. Files with a
+        DOCTYPE/ENTITY declaration are refused (entity expansion attacks).
+
+        Args:
+            xml_dir: folder of ``.xml`` files (searched recursively).
+            images: the image root.
+            complete: mark the images complete in stage "label" (images with refused objects are not).
+            errors: ``"report"`` (default): good files/objects go in, bad ones are listed by file
+                (and object number); ``"raise"``: any problem refuses the whole import.
+            allow_outside_root: accept image paths outside ``images``.
+            strict: refuse boxes outside the image instead of clipping them.
+
+        Example:
+            >>> import nblabel as nl, tempfile, os
+            >>> from PIL import Image
+            >>> d = tempfile.mkdtemp(); Image.new("RGB", (100, 50)).save(f"{d}/a.png")
+            >>> _ = open(f"{d}/a.xml", "w").write("<annotation><filename>a.png</filename><object><name>dog</name>"
+            ...     "<bndbox><xmin>1</xmin><ymin>1</ymin><xmax>10</xmax><ymax>20</ymax></bndbox></object></annotation>")
+            >>> nl.open(":memory:").import_voc(d, images=d)
+            <ImportReport VOC ...: 1 added, 0 skipped, 0 problems>
+        """
+        from ..io._voc import import_voc
+
+        return import_voc(self, xml_dir, images, complete=complete, errors=errors,  # type: ignore[arg-type]
+                          allow_outside_root=allow_outside_root, strict=strict)
+
+    def export_voc(self, out_dir: PathLike, *, slice: Any = None, include_incomplete: bool = False) -> Path:
+        """Write one Pascal VOC XML per media item into ``out_dir``; returns ``out_dir``.
+
+        Boxes are written as 1-based whole pixels (``xmin = round(x0) + 1, xmax = round(x1)``),
+        with ``pose``/``truncated``/``difficult`` from the instance's ``extra``. Polygons and other
+        shapes are written as their boxes. Only media complete in stage "label" are written unless
+        ``include_incomplete=True`` (a ``UserWarning`` says how many were left out).
+
+        Example:
+            >>> import nblabel as nl, numpy as np, tempfile
+            >>> p = nl.open(":memory:"); _ = p.add_images([np.zeros((40, 60, 3), np.uint8)])
+            >>> _ = p.schema.add_label("car"); _ = p.add_instance(1, "car", box=[6, 4, 30, 20]); p.complete(1)
+            >>> out = p.export_voc(tempfile.mkdtemp())
+            >>> len(list(out.glob("*.xml")))
+            1
+        """
+        from ..io._coco import warn_notes
+        from ..io._voc import export_voc
+
+        info = export_voc(self, out_dir, slice=slice, include_incomplete=include_incomplete)  # type: ignore[arg-type]
+        warn_notes(info)
+        return info.path

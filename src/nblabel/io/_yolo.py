@@ -1,0 +1,362 @@
+"""YOLO (Ultralytics) label files in and out: detect, segment and pose.
+
+One ``.txt`` per image, one object per line, coordinates normalised to 0–1 of the image size:
+
+- detect: ``class cx cy w h``
+- segment: ``class x1 y1 x2 y2 ...`` (one polygon ring)
+- pose: ``class cx cy w h`` then ``K`` keypoints ``x y`` or ``x y v``
+
+The image of ``labels/sub/a.txt`` is ``<images>/sub/a.<any image suffix>``. Class names come from a
+list or a ``data.yaml`` (``names`` as a list or ``{id: name}``; ``kpt_shape`` for pose).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import FormatError, ValidationError
+from ._paths import (
+    ExportInfo,
+    add_media,
+    ensure_labels,
+    export_instances,
+    export_media,
+    image_index,
+    resolve_under_root,
+    safe_relative,
+    translate_problems,
+    write_atomic,
+)
+from ._report import ImportReport
+
+if TYPE_CHECKING:
+    from ..project import Project
+
+__all__ = ["export_yolo", "import_yolo", "read_names"]
+
+TASKS = ("detect", "segment", "pose")
+#: normalised coordinates this far outside [0, 1] are clipped silently; further out is an error
+TOLERANCE = 1e-3
+
+
+def read_names(names: Any) -> tuple[list[str], list[int] | None]:
+    """Class names (index = class id) and ``kpt_shape`` from a list, a dict or a data.yaml path.
+
+    Example:
+        >>> read_names(["car", "person"])
+        (['car', 'person'], None)
+        >>> read_names({0: "car", 1: "person"})[0]
+        ['car', 'person']
+    """
+    kpt = None
+    if isinstance(names, (str, Path)):
+        import yaml
+
+        p = Path(names)
+        try:
+            d = yaml.safe_load(p.read_text())
+        except FileNotFoundError:
+            raise FormatError(f"YOLO names file {str(p)!r} does not exist") from None
+        except yaml.YAMLError as e:
+            raise FormatError(f"YOLO names file {str(p)!r} is not valid YAML: {e}") from None
+        if not isinstance(d, dict) or "names" not in d:
+            raise FormatError(f"YOLO names file {str(p)!r} has no 'names' entry; add names: [class0, class1, ...]")
+        names, kpt = d["names"], d.get("kpt_shape")
+    if isinstance(names, dict):
+        try:
+            keys = sorted(int(k) for k in names)
+        except (TypeError, ValueError):
+            raise FormatError(f"YOLO names {names!r}: the keys must be class numbers 0..n-1") from None
+        if keys != list(range(len(keys))):
+            raise FormatError(f"YOLO names have class ids {keys}; they must be 0..{len(keys) - 1} without gaps")
+        names = [names[k] if k in names else names[str(k)] for k in keys]
+    if not isinstance(names, (list, tuple)) or not names or not all(isinstance(n, str) and n for n in names):
+        raise FormatError(f"YOLO names must be a non-empty list of class names, got {names!r}")
+    if len(set(names)) != len(names):
+        raise FormatError(f"YOLO names {list(names)} contain a name twice; class names must be unique")
+    return list(names), (list(kpt) if kpt is not None else None)
+
+
+def _read_lines(files: list[Path], root: Path) -> pd.DataFrame:
+    """Every non-blank line of every file: file index, line number, tokens."""
+    fi, ln, toks = [], [], []
+    for i, f in enumerate(files):
+        for n, line in enumerate(f.read_text(errors="replace").splitlines(), 1):
+            t = line.split()
+            if t:
+                fi.append(i)
+                ln.append(n)
+                toks.append(t)
+    return pd.DataFrame({"file": fi, "line": ln, "tokens": toks})
+
+
+def _parse(lines: pd.DataFrame, task: str, nc: int, kpt_shape: list[int] | None,
+           items: list[str], report: ImportReport) -> tuple[pd.DataFrame, np.ndarray]:
+    """Check lines (column count, numbers, class range, coordinate range); returns good lines + values."""
+    ncols = lines["tokens"].map(len).to_numpy()
+    if task == "detect":
+        ok_cols = ncols == 5
+        want = "5 numbers (class cx cy w h)"
+    elif task == "segment":
+        ok_cols = (ncols >= 7) & (ncols % 2 == 1)
+        want = "class then at least 3 x y pairs (an odd count of 7 or more numbers)"
+    else:
+        k, dim = kpt_shape  # type: ignore[misc]
+        ok_cols = ncols == 5 + k * dim
+        want = f"{5 + k * dim} numbers (class cx cy w h then {k} keypoints of {dim} values)"
+    ok = ok_cols.copy()
+    for i in np.flatnonzero(~ok_cols)[:10_000]:
+        report.add_problem(items[i], f"has {ncols[i]} values; a {task} line needs {want}")
+    width = int(ncols[ok].max()) if ok.any() else 1
+    vals = np.full((len(lines), width), np.nan)
+    good = np.flatnonzero(ok)
+    if len(good):
+        flat = pd.to_numeric(pd.Series([t for i in good for t in lines["tokens"].iloc[i]]), errors="coerce")
+        starts = np.concatenate([[0], np.cumsum(ncols[good])[:-1]])
+        arr = flat.to_numpy(float)
+        for j, i in enumerate(good):  # ragged rows (segment); detect/pose rows all have one width
+            vals[i, :ncols[i]] = arr[starts[j]:starts[j] + ncols[i]]
+    row_vals = [vals[i, :ncols[i]] for i in range(len(lines))]
+    finite = np.array([np.isfinite(v).all() for v in row_vals])
+    bad = ok & ~finite
+    for i in np.flatnonzero(bad)[:10_000]:
+        report.add_problem(items[i], "has a value that is not a finite number (NaN, inf or text)")
+    ok &= ~bad
+    cls = vals[:, 0]
+    bad = ok & ((cls != np.round(cls)) | (cls < 0) | (cls >= nc))
+    for i in np.flatnonzero(bad)[:10_000]:
+        report.add_problem(items[i], f"class {lines['tokens'].iloc[i][0]} is out of range: the names give "
+                           f"{nc} classes (0..{nc - 1})")
+    ok &= ~bad
+    coords = [v[1:] if task == "segment" else v[1:5] for v in row_vals]
+    if task != "segment":
+        cwh = vals[:, 1:5]
+        edges = np.column_stack([cwh[:, 0] - cwh[:, 2] / 2, cwh[:, 1] - cwh[:, 3] / 2,
+                                 cwh[:, 0] + cwh[:, 2] / 2, cwh[:, 1] + cwh[:, 3] / 2])
+        size_bad = ok & ((cwh[:, 2] <= 0) | (cwh[:, 3] <= 0))
+        for i in np.flatnonzero(size_bad)[:10_000]:
+            report.add_problem(items[i], f"box width/height {cwh[i, 2]:g} x {cwh[i, 3]:g} is not positive")
+        ok &= ~size_bad
+        coords = list(edges)
+    out_of = np.array([bool(((c < -TOLERANCE) | (c > 1 + TOLERANCE)).any()) for c in coords]) & ok
+    for i in np.flatnonzero(out_of)[:10_000]:
+        report.add_problem(items[i], f"coordinates reach outside [0, 1] (beyond {TOLERANCE}); YOLO coordinates "
+                           "are normalised by the image size: check they are not pixels")
+    ok &= ~out_of
+    return lines[ok], vals[ok]
+
+
+def import_yolo(proj: Project, labels_dir: str | Path, images: str | Path, names: Any, task: str = "detect", *,
+                complete: bool = True, errors: str = "report", kpt_shape: Any = None,
+                allow_outside_root: bool = False, strict: bool = False) -> ImportReport:
+    """Import YOLO label files as ground truth in one transaction (see ``Project.import_yolo``)."""
+    from ..project._prepare import prepare_instances, write_instances
+    from ..schema import SchemaState
+
+    if task not in TASKS:
+        raise ValidationError(f"task={task!r} is unknown; use one of {list(TASKS)}")
+    if errors not in ("report", "raise"):
+        raise ValidationError(f"errors={errors!r}: use 'report' or 'raise'")
+    ldir, root = Path(labels_dir), Path(images)
+    for d, what in ((ldir, "labels_dir"), (root, "images")):
+        if not d.is_dir():
+            raise FormatError(f"{what} {str(d)!r} is not a folder")
+    class_names, yaml_kpt = read_names(names)
+    if task == "pose":
+        kpt_shape = list(kpt_shape or yaml_kpt or [])
+        if len(kpt_shape) != 2 or kpt_shape[1] not in (2, 3) or kpt_shape[0] < 1:
+            raise FormatError(f"pose needs kpt_shape=[K, 2 or 3] (keypoints per object, values per keypoint), "
+                              f"got {kpt_shape or None}; pass kpt_shape= or give it in data.yaml")
+    report = ImportReport(f"YOLO {ldir.name}")
+    files = sorted(f for f in ldir.rglob("*.txt") if f.is_file() and f.name != "classes.txt")
+    stems = [f.relative_to(ldir).with_suffix("").as_posix() for f in files]
+    index = image_index(root)
+    # images: every image under the root; a label file needs its image
+    img_keys = sorted(index)
+    have_label = set(stems)
+    file_image: dict[int, int] = {}
+    paths, fnames, items, keys = [], [], [], []
+    for key in img_keys:
+        full, problem = resolve_under_root(root, index[key].relative_to(root).as_posix(),
+                                           allow_outside_root=allow_outside_root)
+        if problem:
+            report.add_problem(index[key].relative_to(root).as_posix(), problem)
+            continue
+        paths.append(full)
+        fnames.append(index[key].relative_to(root).as_posix())
+        items.append(fnames[-1])
+        keys.append(key)
+    spatial = {"detect": ["box"], "segment": ["polygon"], "pose": ["box", "keypoints"]}[task]
+    with proj.store.transaction() as con:
+        lid_by_name = ensure_labels(proj, class_names, spatial)
+        if task == "pose":
+            k, dim = kpt_shape
+            for name in class_names:
+                tpl = proj.schema.state().template_for(lid_by_name[name])
+                if tpl is None:
+                    proj.schema.add_keypoints(name, points=[f"kp{i}" for i in range(k)])
+                elif len(tpl.points) != k:
+                    raise FormatError(f"label {name!r} has a keypoint template of {len(tpl.points)} points but "
+                                      f"kpt_shape says {k}")
+        media_at = add_media(proj, paths, fnames, report, items)
+        media_of_key = {keys[i]: mid for i, mid in media_at.items()}
+        bad_media: set[int] = set()
+        for i, s in enumerate(stems):
+            if s in media_of_key:
+                file_image[i] = media_of_key[s]
+            elif s not in index:
+                report.add_problem(f"{s}.txt", f"no image named {s}.<jpg|png|...> under {str(root)!r}")
+        lines = _read_lines(files, ldir)
+        lines = lines[lines["file"].isin(list(file_image))].reset_index(drop=True)
+        line_items = [f"{stems[f]}.txt:{n}" for f, n in zip(lines["file"], lines["line"], strict=True)]
+        good, vals = _parse(lines, task, len(class_names), kpt_shape, line_items, report)
+        bad_items = {p.item for p in report.problems}
+        bad_files = {int(f) for f, it in zip(lines["file"], line_items, strict=True) if it in bad_items}
+        bad_media |= {file_image[f] for f in bad_files}
+        media_ids = good["file"].map(file_image).to_numpy(np.int64)
+        names_good = [line_items[i] for i in good.index]
+        sizes = con.execute("SELECT media_id, width, height FROM media WHERE list_contains(?::BIGINT[], media_id)",
+                            [sorted(set(media_ids.tolist()))]).df().set_index("media_id")
+        w = sizes["width"].reindex(media_ids).to_numpy(float)
+        h = sizes["height"].reindex(media_ids).to_numpy(float)
+        label_ids = np.array([lid_by_name[class_names[int(c)]] for c in vals[:, 0]], dtype=np.int64)
+        df = pd.DataFrame({"media_id": media_ids, "label_id": label_ids})
+        if task == "segment":
+            pts = []
+            for j in range(len(good)):
+                n = len(good["tokens"].iloc[j])
+                xy = np.clip(vals[j, 1:n].reshape(-1, 2), 0, 1) * [w[j], h[j]]
+                pts.append([xy.tolist()])
+            df["kind"] = "polygon"
+            df["points"] = pd.Series(pts, dtype=object)
+            for c in ("x0", "y0", "x1", "y1"):
+                df[c] = np.nan
+        else:
+            cx, cy, bw, bh = (vals[:, i] for i in range(1, 5))
+            df["x0"] = np.clip(cx - bw / 2, 0, 1) * w
+            df["y0"] = np.clip(cy - bh / 2, 0, 1) * h
+            df["x1"] = np.clip(cx + bw / 2, 0, 1) * w
+            df["y1"] = np.clip(cy + bh / 2, 0, 1) * h
+            df["kind"] = "box"
+            if task == "pose":
+                k, dim = kpt_shape
+                kp = vals[:, 5:5 + k * dim].reshape(len(vals), k, dim)
+                xy = kp[:, :, :2] * np.stack([w, h], axis=1)[:, None, :]
+                v = kp[:, :, 2] if dim == 3 else np.where((kp[:, :, 0] == 0) & (kp[:, :, 1] == 0), 0.0, 2.0)
+                xy[v == 0] = 0.0
+                df["kind"] = "keypoints"
+                df["points"] = pd.Series(list(np.concatenate([xy, v[:, :, None]], axis=2).tolist()), dtype=object)
+        sub = ImportReport("lines")
+        state = SchemaState.load(con)
+        frame = prepare_instances(con, state, df.reset_index(drop=True), report=sub, strict=strict)
+        bad_media |= translate_problems(sub, report, names_good, df)
+        if errors == "raise" and report.problems:
+            report.raise_if_problems()
+        ids = write_instances(con, frame, author=proj.author, schema_version=state.version)
+        report.added, report.ids = len(ids), [int(i) for i in ids]
+        report.skipped = len(report.problems)
+        all_media = sorted(set(media_at.values()))
+        report.extra["media_ids"] = all_media
+        report.extra["background"] = len([k for k in media_of_key if k not in have_label])
+        if complete:
+            done = sorted(set(all_media) - bad_media)
+            if done:
+                proj.set_status(done, "complete")
+            if bad_media:
+                report.notes.append(f"{len(bad_media)} image(s) with refused lines were not marked complete")
+    return report
+
+
+def _fmt(a: np.ndarray) -> list[str]:
+    return [" ".join(f"{x:.8f}" for x in row) for row in np.atleast_2d(a)]
+
+
+def export_yolo(proj: Project, out_dir: str | Path, *, task: str = "detect", copy_images: bool = False,
+                slice: Any = None, include_incomplete: bool = False) -> ExportInfo:
+    """Write ``labels/``, ``data.yaml`` and optionally ``images/`` (see ``Project.export_yolo``)."""
+    import yaml
+
+    from ..schema import SchemaState
+
+    if task not in TASKS:
+        raise ValidationError(f"task={task!r} is unknown; use one of {list(TASKS)}")
+    out = Path(out_dir)
+    with proj.store.read() as con:
+        state = SchemaState.load(con)
+        mdf, left_out = export_media(proj, con, slice, include_incomplete=include_incomplete)
+        inst = export_instances(con, mdf["media_id"].tolist())
+    labels = [lab for lab in state.labels.values() if not lab.retired]
+    cls_of = {lab.id: i for i, lab in enumerate(labels)}
+    notes: list[str] = []
+    kpt_k = None
+    if task == "pose":
+        ks = {len(state.template_for(lab.id).points) for lab in labels if state.template_for(lab.id)}  # type: ignore[union-attr]
+        if len(ks) != 1:
+            raise FormatError(f"YOLO pose needs every keypoint label to have the same number of points; "
+                              f"the templates have {sorted(ks) or 'none'}")
+        (kpt_k,) = ks
+    rels = [safe_relative(f) for f in mdf["file_name"]]
+    stems = [str(Path(r).with_suffix("")) for r in rels]
+    dup = pd.Series(stems)[pd.Series(stems).duplicated()].tolist()
+    if dup:
+        raise FormatError(f"several media share the label file name {dup[0]!r}.txt; export a slice without "
+                          "the duplicates or rename them")
+    w_of = dict(zip(mdf["media_id"], mdf["width"].astype(float), strict=True))
+    h_of = dict(zip(mdf["media_id"], mdf["height"].astype(float), strict=True))
+    wanted = {"detect": {"box", "polygon", "mask", "keypoints"}, "segment": {"polygon", "box"},
+              "pose": {"keypoints"}}[task]
+    keep = inst["kind"].isin(wanted).to_numpy()
+    skipped = int((~keep).sum())
+    if skipped:
+        notes.append(f"{skipped} instance(s) of kinds a YOLO {task} file cannot hold were left out")
+    inst = inst[keep].reset_index(drop=True)
+    lines: dict[int, list[str]] = {int(m): [] for m in mdf["media_id"]}
+    if len(inst):
+        w = inst["media_id"].map(w_of).to_numpy(float)
+        h = inst["media_id"].map(h_of).to_numpy(float)
+        cls = inst["label_id"].map(cls_of).to_numpy()
+        b = inst[["x0", "y0", "x1", "y1"]].to_numpy(float)
+        cxcywh = np.column_stack([(b[:, 0] + b[:, 2]) / 2 / w, (b[:, 1] + b[:, 3]) / 2 / h,
+                                  (b[:, 2] - b[:, 0]) / w, (b[:, 3] - b[:, 1]) / h])
+        multi = 0
+        for j, r in enumerate(inst.itertuples()):
+            if task == "detect":
+                body = _fmt(cxcywh[j])[0]
+                lines[int(r.media_id)].append(f"{int(cls[j])} {body}")
+            elif task == "segment":
+                rings = r.points if r.kind == "polygon" else [[[b[j, 0], b[j, 1]], [b[j, 2], b[j, 1]],
+                                                               [b[j, 2], b[j, 3]], [b[j, 0], b[j, 3]]]]
+                multi += len(rings) > 1
+                for ring in rings:
+                    xy = np.asarray(ring, dtype=float) / [w[j], h[j]]
+                    lines[int(r.media_id)].append(f"{int(cls[j])} " + " ".join(f"{x:.8f}" for x in xy.ravel()))
+            else:
+                kp = np.asarray(r.points, dtype=float)
+                kp[:, 0] /= w[j]
+                kp[:, 1] /= h[j]
+                kp[kp[:, 2] == 0, :2] = 0.0
+                vals = " ".join(f"{x:.8f} {y:.8f} {int(v)}" for x, y, v in kp)
+                lines[int(r.media_id)].append(f"{int(cls[j])} {_fmt(cxcywh[j])[0]} {vals}")
+        if multi:
+            notes.append(f"{multi} polygon(s) with several rings were written as one line per ring")
+    for mid, stem, rel, uri in zip(mdf["media_id"], stems, rels, mdf["uri"], strict=True):
+        text = "".join(line + "\n" for line in lines[int(mid)])
+        write_atomic(out / "labels" / f"{stem}.txt", text.encode())
+        if copy_images:
+            target = out / "images" / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(uri, target)
+    data: dict[str, Any] = {"names": {i: lab.name for i, lab in enumerate(labels)}, "nc": len(labels),
+                            "path": ".", "train": "images", "val": "images"}
+    if task == "pose":
+        data["kpt_shape"] = [kpt_k, 3]
+    write_atomic(out / "data.yaml", yaml.safe_dump(data, sort_keys=True, allow_unicode=True).encode())
+    if left_out:
+        notes.append(f"{left_out} media item(s) not complete in stage 'label' were left out "
+                     "(pass include_incomplete=True to export them too)")
+    return ExportInfo(out, len(mdf), len(inst), left_out, skipped, notes)
