@@ -72,3 +72,7 @@ def static_server() -> Iterator[str]:
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+# Real JupyterLab / Notebook 7 servers (tests_browser/lab.py; this folder is on sys.path via rootdir conftest import)
+from lab import lab_server, notebook7_server  # noqa: E402, F401
