@@ -16,6 +16,7 @@ import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -39,8 +40,8 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
 class _StaticHandler(http.server.SimpleHTTPRequestHandler):
     """Serve a fixed mapping of URL prefixes to directories, quietly, with ESM-friendly MIME types."""
 
-    mounts: dict[str, Path] = {}
-    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, ".js": "text/javascript"}
+    mounts: ClassVar[dict[str, Path]] = {}
+    extensions_map: ClassVar[dict[str, str]] = {**http.server.SimpleHTTPRequestHandler.extensions_map, ".js": "text/javascript"}
 
     def translate_path(self, path: str) -> str:
         path = path.split("?", 1)[0].split("#", 1)[0]

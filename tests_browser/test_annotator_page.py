@@ -93,9 +93,16 @@ class Annot:
         for k in keys:
             self.page.keyboard.press(k)
 
-    def settle(self) -> None:
-        expect(self.root).to_have_attribute("data-pending", "0")
-        expect(self.root).to_have_attribute("data-save-state", "saved")
+    def settle(self, timeout: float = 10_000) -> None:
+        """Wait until every change was acknowledged (polls on animation frames: fast)."""
+        self.page.wait_for_function(
+            "() => { const d = document.querySelector('.nblabel-annotator').dataset;"
+            " return d.pending === '0' && d.saveState === 'saved'; }", timeout=timeout)
+
+    def wait_state(self, state: str, timeout: float = 5000) -> None:
+        """Wait for a data-save-state value, polling every animation frame (short-lived states too)."""
+        self.page.wait_for_function(
+            "s => document.querySelector('.nblabel-annotator').dataset.saveState === s", arg=state, timeout=timeout)
 
     def sent(self, kind: str | None = None, op: str | None = None) -> list[dict[str, Any]]:
         msgs = self.page.evaluate("() => window.model.sent")
@@ -174,7 +181,7 @@ def test_resize_by_handle_then_move(mount):
     a.settle()
     a.drag((200, 180), (240, 200))  # inside: move
     a.settle()
-    creates, upd1, upd2 = a.saves()
+    _create, upd1, upd2 = a.saves()
     assert upd1["op"] == "update" and upd1["instance"]["id"] == 1000
     assert near(upd1["instance"]["box"], [100, 100, 350, 280])
     assert near(upd2["instance"]["box"], [140, 120, 390, 300])
@@ -537,14 +544,14 @@ def test_fit_one_to_one_keys_and_pan(mount):
     expect(a.root).to_have_attribute("data-zoom", "1.2500")
     a.key("-")
     expect(a.root).to_have_attribute("data-zoom", "1.0000")
-    s, tx, ty = a.view()
+    _s, tx, ty = a.view()
     # middle-button pan
     bb = a.canvas.bounding_box()
     a.page.mouse.move(bb["x"] + 300, bb["y"] + 300)
     a.page.mouse.down(button="middle")
     a.page.mouse.move(bb["x"] + 350, bb["y"] + 320, steps=3)
     a.page.mouse.up(button="middle")
-    s2, tx2, ty2 = a.view()
+    _s2, tx2, ty2 = a.view()
     assert (round(tx2 - tx), round(ty2 - ty)) == (50, 20)
     # space + drag pans
     a.page.keyboard.down(" ")
@@ -577,8 +584,8 @@ def test_failed_save_is_retried_and_shows_failed_then_saved(mount):
     a = mount()
     a.page.evaluate("() => { window.model.fail = 2; }")
     a.drag((100, 100), (200, 200))
-    expect(a.root).to_have_attribute("data-save-state", "failed")
-    expect(a.page.locator(".nbl-save")).to_contain_text("failed")
+    a.wait_state("failed")
+    assert "failed" in a.page.locator(".nbl-save").text_content()
     a.settle()
     creates = a.sent("save", "create")
     assert len(creates) == 3
@@ -586,12 +593,13 @@ def test_failed_save_is_retried_and_shows_failed_then_saved(mount):
     expect(a.page.locator(".nbl-save")).to_have_text("saved")
 
 
+@pytest.mark.slow
 def test_unanswered_save_times_out_and_is_retried(mount):
     a = mount()
     a.page.evaluate("() => { window.model.drop = 1; }")
     a.drag((100, 100), (200, 200))
     expect(a.root).to_have_attribute("data-save-state", "saving")
-    expect(a.root).to_have_attribute("data-save-state", "failed", timeout=8000)
+    a.wait_state("failed", timeout=8000)
     a.settle()
     assert len(a.sent("save", "create")) == 2
 
@@ -689,6 +697,15 @@ def _pred_item() -> dict[str, Any]:
 def test_accept_reject_and_threshold(mount):
     a = mount(config([_pred_item()], runs=[{"name": "yolo", "color": "#00ffff"}]))
     expect(a.root).to_have_attribute("data-npredictions", "2")
+    a.page.locator(".nbl-threshold").fill("0.5")
+    expect(a.root).to_have_attribute("data-npredictions", "1")
+    a.page.locator(".nbl-threshold").fill("0")
+    run_toggle = a.page.locator("input[data-run=yolo]")
+    run_toggle.uncheck()
+    expect(a.root).to_have_attribute("data-npredictions", "0")
+    run_toggle.check()
+    expect(a.root).to_have_attribute("data-npredictions", "2")
+    a.root.focus()
     a.page.mouse.move(*a.xy(550, 150))
     a.key("a")
     a.settle()
@@ -746,14 +763,17 @@ def test_render_speed_12mp_with_1000_boxes(mount):
     expect(a.root).to_have_attribute("data-ninstances", "1000")
     render_ms = float(a.root.get_attribute("data-render-ms"))
     load_ms = float(a.root.get_attribute("data-load-ms"))
+    decode_ms = float(a.root.get_attribute("data-decode-ms"))
     # frames while dragging a new box over the 1,000 boxes
     a.page.evaluate("""() => { window.__frames = []; let last = performance.now();
       const f = (t) => { window.__frames.push(t - last); last = t; if (window.__frames.length < 400) requestAnimationFrame(f); };
       requestAnimationFrame(f); }""")
-    a.drag((100, 100), (3000, 2000), steps=40)
+    a.drag((100, 100), (3000, 2000), steps=60)
     frame_ms = a.page.evaluate("() => Number(document.querySelector('.nblabel-annotator').dataset.frameMs)")
-    print(f"\n[annotator] 4000x3000 + 1000 boxes: data-render-ms={render_ms} load-to-render={load_ms} ms, "
-          f"drag frame draw={frame_ms} ms")
+    gaps = sorted(a.page.evaluate("() => window.__frames.slice(1)"))
+    p50, p95 = gaps[len(gaps) // 2], gaps[int(len(gaps) * 0.95)]
+    print(f"\n[annotator] 4000x3000 + 1000 boxes: data-render-ms={render_ms} load-to-render={load_ms} ms (decode {decode_ms} ms), "
+          f"drag: overlay frame draw={frame_ms} ms, rAF interval p50={p50:.1f} p95={p95:.1f} ms ({len(gaps)} frames)")
     assert render_ms > 0 and render_ms < 1000
     a.settle()
     assert len(a.sent("save", "create")) == 1

@@ -360,7 +360,9 @@ export class Annotator {
       if (cached) entry = await cached.promise;
       if (!entry) entry = await this.fetchItem(index);
       if (seq !== this.loadSeq) return;
+      const td = performance.now();
       const bitmap = entry.bitmap || (await createImageBitmap(entry.blob));
+      this.root.dataset.decodeMs = entry.bitmap ? "0" : (performance.now() - td).toFixed(1);
       if (seq !== this.loadSeq) { bitmap.close && bitmap.close(); return; }
       this.setItem(entry.item, bitmap, index, t0);
     } catch (e) {
@@ -443,8 +445,14 @@ export class Annotator {
     this.sync();
   }
 
+  /** The review focus of the current item (item.focus wins over the synced trait). */
+  focus() {
+    if (this.item && this.item.focus !== undefined) return this.item.focus;
+    return this.model.get("focus");
+  }
+
   fitFocus() {
-    const f = this.model.get("focus");
+    const f = this.focus();
     if (!f || !f.box || !this.item || !this.vw) return false;
     const b = f.box, mw = (b[2] - b[0]) * 0.5 + 10, mh = (b[3] - b[1]) * 0.5 + 10;
     this.view.fitBox([b[0] - mw, b[1] - mh, b[2] + mw, b[3] + mh], this.vw, this.vh, 4);
@@ -528,7 +536,7 @@ export class Annotator {
         text: (p) => (p.score == null ? "" : p.score.toFixed(2)),
       });
     }
-    const f = this.model.get("mode") === "review" && this.model.get("focus");
+    const f = this.model.get("mode") === "review" && this.focus();
     if (f && f.box) {
       ctx.strokeStyle = "#ffeb3b";
       ctx.setLineDash([2, 3]);
@@ -738,7 +746,7 @@ export class Annotator {
     d.tool = this.tool;
     d.label = this.labelId == null ? "" : String(this.labelId);
     d.ninstances = String(this.inst.size);
-    d.npredictions = String(this.preds.filter((p) => !p.hidden).length);
+    d.npredictions = String(this.visiblePreds().length);
     d.selected = String(this.sel.size);
     const pending = this.saver.pending + (this.nudge ? 1 : 0);
     d.saveState = this.saver.state === "saved" && pending ? "saving" : this.saver.state;
@@ -821,14 +829,14 @@ export class Annotator {
     for (const r of runs) {
       if (!this.preds.some((p) => (p.run || "") === r) && !(this.model.get("runs") || []).some((x) => x.name === r)) continue;
       const cb = h("input", { attrs: { type: "checkbox", "data-run": r }, props: { checked: !this.hiddenRuns.has(r) } });
-      cb.addEventListener("change", () => { cb.checked ? this.hiddenRuns.delete(r) : this.hiddenRuns.add(r); this.requestDraw(true); });
+      cb.addEventListener("change", () => { cb.checked ? this.hiddenRuns.delete(r) : this.hiddenRuns.add(r); this.sync(); this.requestDraw(true); });
       rows.push(h("label", { cls: "nbl-layer" }, [cb, h("span", { cls: "nbl-swatch", style: { background: this.runColor(r) } }), h("span", { text: r || "(run)" })]));
     }
     if (this.preds.length) {
       const val = h("span", { cls: "nbl-muted", text: this.threshold.toFixed(2) });
       const th = h("input", { cls: "nbl-threshold", attrs: { type: "range", min: 0, max: 1, step: 0.01, "aria-label": "confidence threshold" } });
       th.value = String(this.threshold);
-      th.addEventListener("input", () => { this.threshold = Number(th.value); val.textContent = this.threshold.toFixed(2); this.requestDraw(true); });
+      th.addEventListener("input", () => { this.threshold = Number(th.value); val.textContent = this.threshold.toFixed(2); this.sync(); this.requestDraw(true); });
       rows.push(h("label", { cls: "nbl-layer" }, [h("span", { text: "score ≥" }), th, val]));
     }
     this.layersBox.replaceChildren(...rows);
@@ -1437,7 +1445,7 @@ export class Annotator {
   }
 
   verdict(v) {
-    const f = this.model.get("focus") || {};
+    const f = this.focus() || {};
     let gt = this.sel.size === 1 ? this.selected()[0] : null;
     let pred = this.targetPred();
     const best = (list) => {
@@ -1450,7 +1458,7 @@ export class Annotator {
     if (!pred && f.pred_id != null) pred = this.preds.find((p) => p.ref.id === f.pred_id) || null;
     gt = gt || best(this.gtList());
     pred = pred || best(this.preds.filter((p) => !p.hidden));
-    const msg = { kind: "verdict", verdict: v };
+    const msg = { kind: "verdict", verdict: v, media_id: this.item && this.item.media_id };
     if (v === "accept_pred") { if (!pred) return this.msg("No prediction to accept", true); msg.pred_id = pred.ref.id; if (gt) msg.gt_id = gt.ref.id; }
     if (v === "delete_gt" || v === "confirm_gt") { if (!gt) return this.msg("No ground-truth instance to judge", true); msg.gt_id = gt.ref.id; if (pred) msg.pred_id = pred.ref.id; }
     this.saver.enqueue({

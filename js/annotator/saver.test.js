@@ -1,0 +1,55 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { SaveQueue } from "./saver.js";
+
+const tick = () => new Promise((r) => setTimeout(r, 0));
+
+test("FIFO: an update waits for the create and uses its id; failures are retried, never dropped", async () => {
+  const sent = [];
+  let failures = 1;
+  const ref = { id: null };
+  const timers = [];
+  const q = new SaveQueue({
+    request: async (m) => {
+      sent.push(m);
+      if (failures > 0) { failures--; return { ok: false, error: "boom" }; }
+      return { ok: true, instance_id: 42 };
+    },
+    setTimer: (f) => timers.push(f),
+  });
+  q.enqueue({ build: () => ({ op: "create" }), onOk: (r) => (ref.id = r.instance_id) });
+  q.enqueue({ build: () => ({ op: "update", id: ref.id }) });
+  await tick();
+  assert.equal(q.state, "failed");
+  assert.equal(q.pending, 2);
+  assert.equal(sent.length, 1);
+  timers.shift()(); // backoff elapsed
+  for (let i = 0; i < 5; i++) await tick();
+  assert.deepEqual(sent.map((m) => m.op), ["create", "create", "update"]);
+  assert.equal(sent[2].id, 42);
+  assert.equal(q.state, "saved");
+  assert.equal(q.pending, 0);
+});
+
+test("timeouts (rejections) are retried; noRetry entries report and move on", async () => {
+  let n = 0;
+  const errors = [];
+  const timers = [];
+  const q = new SaveQueue({
+    request: async (m) => {
+      n++;
+      if (m.kind === "status") return { ok: false, error: "missing pose" };
+      if (n === 1) throw new Error("timeout");
+      return { ok: true };
+    },
+    setTimer: (f) => timers.push(f),
+  });
+  q.enqueue({ build: () => ({ kind: "save" }) });
+  q.enqueue({ build: () => ({ kind: "status" }), noRetry: true, onFail: (e) => errors.push(e) });
+  await tick();
+  assert.equal(q.state, "failed");
+  timers.shift()();
+  for (let i = 0; i < 5; i++) await tick();
+  assert.deepEqual(errors, ["missing pose"]);
+  assert.equal(q.state, "saved");
+});
