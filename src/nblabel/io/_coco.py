@@ -548,5 +548,5 @@ def export_coco(proj: Project, path: str | Path, *, slice: Any = None, include_i
 
 def warn_notes(info: ExportInfo, stacklevel: int = 3) -> None:
     """Warn about what an export left out (incomplete media, kinds the format cannot hold)."""
-    for n in info.notes:
-        warnings.warn(n, UserWarning, stacklevel=stacklevel)
+    if info.notes:
+        warnings.warn(f"export to {str(info.path)!r}: " + "; ".join(info.notes), UserWarning, stacklevel=stacklevel)
