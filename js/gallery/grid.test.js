@@ -1,0 +1,107 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { layout, visibleRange, hitTest, cellOrigin, scrollToShow, Selection, sortOrder, boxOffsets, fit, ellipsize } from "./grid.js";
+import { readArrowStream } from "./arrow.js";
+
+test("layout and visible range: only the rows on screen (plus margin)", () => {
+  const L = layout(100000, 1002, 160);
+  assert.equal(L.cols, 6); // (1002 - 6) / 166
+  assert.equal(layout(10, 1001, 160).cols, 5);
+  assert.equal(L.rows, Math.ceil(100000 / 6));
+  const r = visibleRange(L, 100000, 10 * L.cellH + 5, 500);
+  assert.equal(r.firstRow, 10);
+  assert.equal(r.first, 60);
+  assert.equal(r.last, 6 * (10 + Math.ceil((500 + 5) / L.cellH)));
+  const m = visibleRange(L, 100000, 0, 500, 2);
+  assert.equal(m.first, 0);
+  const end = visibleRange(L, 100000, L.height, 500, 2);
+  assert.equal(end.last, 100000);
+});
+
+test("hit testing maps points to positions, gaps to -1", () => {
+  const L = layout(10, 500, 100);
+  assert.equal(hitTest(L, 10, L.pad + 1, L.pad + 1), 0);
+  assert.equal(hitTest(L, 10, L.pad + L.cellW + 1, L.pad + L.cellH + 1), L.cols + 1);
+  assert.equal(hitTest(L, 10, L.pad + 103, L.pad + 1), -1); // the gap between columns
+  assert.equal(hitTest(L, 10, L.pad + 1, L.pad + 5 * L.cellH), -1); // past the end
+  const o = cellOrigin(L, L.cols + 1);
+  assert.deepEqual(o, { x: L.pad + L.cellW, y: L.pad + L.cellH });
+  assert.equal(scrollToShow(L, 0, 300, 200), 0);
+  assert.equal(scrollToShow(L, 3 * L.cols, 0, L.cellH), 3 * L.cellH + L.cellH + L.pad - L.cellH);
+});
+
+test("selection: click, ctrl toggle, shift range, ctrl+shift adds", () => {
+  const order = Uint32Array.from([5, 3, 9, 1, 0, 7]);
+  const s = new Selection();
+  s.click(1, order);
+  assert.deepEqual([...s.items], [3]);
+  s.click(4, order, { shift: true });
+  assert.deepEqual(s.inOrder(order), [3, 9, 1, 0]);
+  s.click(2, order, { toggle: true });
+  assert.deepEqual(s.inOrder(order), [3, 1, 0]);
+  s.click(0, order, { toggle: true, shift: true }); // from anchor 2 back to 0, added
+  assert.deepEqual(s.inOrder(order), [5, 3, 9, 1, 0]);
+  s.click(5, order);
+  assert.deepEqual(s.inOrder(order), [7]);
+  s.selectAll(order);
+  assert.equal(s.size, 6);
+  s.clear();
+  assert.equal(s.size, 0);
+});
+
+test("sortOrder: stable, NaN and empty strings last both ways", () => {
+  const v = Float64Array.from([3, NaN, 1, 3, 2]);
+  assert.deepEqual([...sortOrder(5, v)], [2, 4, 0, 3, 1]);
+  assert.deepEqual([...sortOrder(5, v, true)], [0, 3, 4, 2, 1]);
+  const s = ["b", "", "a", "b"];
+  assert.deepEqual([...sortOrder(4, s)], [2, 0, 3, 1]);
+  assert.deepEqual([...sortOrder(4, s, true)], [0, 3, 2, 1]);
+  assert.deepEqual([...sortOrder(3, null)], [0, 1, 2]);
+});
+
+test("sortOrder handles 100k rows quickly", () => {
+  const n = 100000;
+  const v = new Float64Array(n);
+  for (let i = 0; i < n; i++) v[i] = (i * 7919) % 1000;
+  const t0 = performance.now();
+  const o = sortOrder(n, v, true);
+  const dt = performance.now() - t0;
+  for (let k = 1; k < n; k++) assert.ok(v[o[k - 1]] >= v[o[k]]);
+  assert.ok(dt < 1000, `sorting took ${dt} ms`);
+});
+
+test("boxOffsets, fit, ellipsize", () => {
+  assert.deepEqual([...boxOffsets(Int32Array.from([0, 0, 2, 3, 3, 3]), 5)], [0, 2, 2, 3, 6, 6]);
+  assert.deepEqual(fit(200, 100, 100), { x: 0, y: 25, w: 100, h: 50, scale: 0.5 });
+  assert.equal(ellipsize("abcdef", 4, (t) => t.length), "abc…");
+  assert.equal(ellipsize("abc", 4, (t) => t.length), "abc");
+});
+
+test("readArrowStream reads what pyarrow writes (two batches, nulls, int64, unicode)", () => {
+  const buf = readFileSync(new URL("./fixtures/mixed.arrow", import.meta.url));
+  const t = readArrowStream(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength));
+  assert.equal(t.numRows, 4);
+  assert.deepEqual(t.fields.map((f) => f.name), ["media_id", "w", "s", "u", "x", "y", "name", "flag"]);
+  const c = t.columns;
+  assert.ok(c.media_id instanceof Float64Array);
+  assert.deepEqual([...c.media_id], [1, 2, 2 ** 40, 9]);
+  assert.ok(c.w instanceof Int32Array);
+  assert.deepEqual([...c.w], [640, -3, 0, 5]);
+  assert.deepEqual([...c.s], [1, -2, 3, 0]);
+  assert.deepEqual([...c.u], [7, 65535, 0, 1]);
+  assert.deepEqual([...c.x], [0.5, -1.25, 3, 2]);
+  assert.ok(Number.isNaN(c.y[1]) && Number.isNaN(c.y[2]));
+  assert.equal(c.y[0], 1.5);
+  assert.deepEqual(c.name.all(), ["a.jpg", "", "<img src=x onerror=alert(1)>", "ünï 写真.png"]);
+  assert.equal(c.name.get(3), "ünï 写真.png");
+  assert.deepEqual([...c.flag], [1, 0, 0, 1]);
+});
+
+test("readArrowStream works on an unaligned view", () => {
+  const buf = readFileSync(new URL("./fixtures/mixed.arrow", import.meta.url));
+  const shifted = new Uint8Array(buf.length + 3);
+  shifted.set(buf, 3);
+  const t = readArrowStream(shifted.subarray(3));
+  assert.deepEqual([...t.columns.w], [640, -3, 0, 5]);
+});

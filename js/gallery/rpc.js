@@ -1,0 +1,52 @@
+// Request/response over anywidget custom messages (js/PROTOCOL.md): {id, kind, ...} -> {id, ok, ...} + buffers.
+
+/** Bytes of a comm buffer (DataView, ArrayBuffer or typed array) as a Uint8Array view, or null. */
+export function toBytes(v) {
+  if (!v) return null;
+  if (v instanceof Uint8Array) return v;
+  if (v instanceof ArrayBuffer) return new Uint8Array(v);
+  if (ArrayBuffer.isView(v)) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+  return null;
+}
+
+export class Rpc {
+  constructor(model, prefix = "gallery") {
+    this.model = model;
+    this.prefix = `${prefix}-${Math.random().toString(36).slice(2, 7)}-`;
+    this.n = 0;
+    this.pending = new Map();
+    this._handler = (msg, buffers) => this._onMsg(msg, buffers);
+    model.on("msg:custom", this._handler);
+  }
+  _onMsg(msg, buffers) {
+    if (!msg || msg.id === undefined || !this.pending.has(msg.id)) return;
+    const p = this.pending.get(msg.id);
+    this.pending.delete(msg.id);
+    clearTimeout(p.timer);
+    if (msg.ok === false) p.reject(new Error(msg.error || `${p.kind} failed`));
+    else p.resolve({ ...msg, buffers: buffers || [] });
+  }
+  /** Send {kind, ...}; resolves with the reply (plus `buffers`), rejects on {ok:false} or timeout. */
+  request(msg, timeoutMs = 30000) {
+    const id = this.prefix + ++this.n;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new Error(`no reply to ${msg.kind} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(id, { resolve, reject, timer, kind: msg.kind });
+      try {
+        this.model.send({ ...msg, id });
+      } catch (e) {
+        clearTimeout(timer);
+        this.pending.delete(id);
+        reject(e);
+      }
+    });
+  }
+  dispose() {
+    this.model.off("msg:custom", this._handler);
+    for (const p of this.pending.values()) clearTimeout(p.timer);
+    this.pending.clear();
+  }
+}

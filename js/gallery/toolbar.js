@@ -1,0 +1,90 @@
+// The gallery's toolbar and styles. Text from data (labels, runs, column names) only via textContent.
+
+export const STATUS_COLORS = ["#34c6f4", "#3cb44b", "#e6194b", "#f58231"]; // gt, tp, fp, missed (fn)
+
+export const CSS = `
+.nblabel-gallery { font: 12px/1.4 system-ui, sans-serif; color: #222; outline: none; border: 1px solid #ddd;
+  border-radius: 4px; background: #fafafa; user-select: none; }
+.nblabel-gallery:focus-visible { border-color: #4363d8; }
+.nbl-g-bar { display: flex; flex-wrap: wrap; gap: 6px 10px; align-items: center; padding: 6px 8px;
+  border-bottom: 1px solid #ddd; }
+.nbl-g-bar label { display: inline-flex; align-items: center; gap: 3px; }
+.nbl-g-bar select, .nbl-g-bar input, .nbl-g-bar button { font: inherit; }
+.nbl-g-legend label { margin-right: 6px; }
+.nbl-g-swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; }
+.nbl-g-stage { position: relative; height: 560px; background: #1e1e1e; }
+.nbl-g-canvas { position: absolute; left: 0; top: 0; pointer-events: none; }
+.nbl-g-scroller { position: absolute; inset: 0; overflow-y: auto; overflow-x: hidden; }
+.nbl-g-spacer { width: 1px; }
+.nbl-g-info, .nbl-g-status { padding: 4px 8px; min-height: 1.4em; white-space: nowrap; overflow: hidden;
+  text-overflow: ellipsis; }
+.nbl-g-status.err { color: #c00; }
+`;
+
+/** Tiny DOM builder: never parses HTML. */
+export function h(tag, o = {}, children = []) {
+  const el = document.createElement(tag);
+  if (o.cls) el.className = o.cls;
+  if (o.text !== undefined && o.text !== null) el.textContent = String(o.text);
+  if (o.attrs) for (const [k, v] of Object.entries(o.attrs)) if (v !== undefined && v !== null) el.setAttribute(k, String(v));
+  if (o.props) Object.assign(el, o.props);
+  if (o.style) for (const [k, v] of Object.entries(o.style)) el.style.setProperty(k, v);
+  if (o.on) for (const [k, f] of Object.entries(o.on)) el.addEventListener(k, f);
+  for (const c of children) if (c) el.appendChild(typeof c === "string" ? document.createTextNode(c) : c);
+  return el;
+}
+
+/**
+ * Build the toolbar. `cb` = {onSort(name, desc), onOverlay(), onTag(labelId), onDataset(name), onMark()}.
+ * Returns {el, setColumns(names, current), overlays() -> {gt, runs: [bool]}, setSelected(n), setRuns(runs), setLabels(labels)}.
+ */
+export function toolbar(cb) {
+  const sortSel = h("select", { cls: "nbl-g-sort", attrs: { "aria-label": "sort by" } });
+  const desc = h("input", { props: { type: "checkbox" }, cls: "nbl-g-desc" });
+  const fireSort = () => cb.onSort(sortSel.value, desc.checked);
+  sortSel.addEventListener("change", fireSort);
+  desc.addEventListener("change", fireSort);
+  const gt = h("input", { props: { type: "checkbox", checked: true }, cls: "nbl-g-gt", on: { change: () => cb.onOverlay() } });
+  const runBox = h("span", { cls: "nbl-g-runs" });
+  const legend = h("span", { cls: "nbl-g-legend" }, ["tp", "fp", "missed"].map((t, k) =>
+    h("label", {}, [h("span", { cls: "nbl-g-swatch", style: { background: STATUS_COLORS[k + 1] } }), t])));
+  const count = h("span", { cls: "nbl-g-count", text: "0 selected" });
+  const labelSel = h("select", { cls: "nbl-g-label", attrs: { "aria-label": "tag label" } });
+  const tagBtn = h("button", { cls: "nbl-g-tag", text: "Tag", on: { click: () => cb.onTag(Number(labelSel.value)) } });
+  const dsName = h("input", { cls: "nbl-g-dataset", props: { type: "text", placeholder: "dataset name", size: 12 } });
+  const dsBtn = h("button", { cls: "nbl-g-add", text: "Add to dataset", on: { click: () => cb.onDataset(dsName.value.trim()) } });
+  const markBtn = h("button", { cls: "nbl-g-mark", text: "Mark for review", on: { click: () => cb.onMark() } });
+  const el = h("div", { cls: "nbl-g-bar" }, [
+    h("label", {}, ["sort ", sortSel]), h("label", {}, [desc, "desc"]),
+    h("label", {}, [gt, h("span", { cls: "nbl-g-swatch", style: { background: STATUS_COLORS[0] } }), "GT"]),
+    runBox, legend, count, labelSel, tagBtn, dsName, dsBtn, markBtn,
+  ]);
+  let runChecks = [];
+  const api = {
+    el,
+    setColumns(names, current) {
+      sortSel.replaceChildren(h("option", { text: "(slice order)", props: { value: "" } }),
+        ...names.map((n) => h("option", { text: n, props: { value: n } })));
+      const name = (current || "").replace(/^-/, "");
+      sortSel.value = names.includes(name) ? name : "";
+      desc.checked = (current || "").startsWith("-");
+    },
+    setRuns(runs) {
+      runChecks = runs.map(() => h("input", { props: { type: "checkbox", checked: true }, on: { change: () => cb.onOverlay() } }));
+      runBox.replaceChildren(...runs.map((r, k) => h("label", { cls: "nbl-g-run" }, [runChecks[k], r.name])));
+      legend.style.display = runs.length ? "" : "none";
+    },
+    setLabels(labels) {
+      const tags = labels.filter((l) => l.tag);
+      labelSel.replaceChildren(...tags.map((l) => h("option", { text: l.name, props: { value: String(l.id) } })));
+      labelSel.style.display = tagBtn.style.display = tags.length ? "" : "none";
+    },
+    overlays() { return { gt: gt.checked, runs: runChecks.map((c) => c.checked) }; },
+    setSelected(n) {
+      count.textContent = `${n.toLocaleString()} selected`;
+      for (const b of [tagBtn, dsBtn, markBtn]) b.disabled = n === 0;
+    },
+  };
+  api.setSelected(0);
+  return api;
+}
