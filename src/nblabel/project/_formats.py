@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import pandas as pd
 
     from ..io._report import ImportReport
     from ..store import Store
@@ -226,3 +227,68 @@ class FormatsMixin:
         info = export_voc(self, out_dir, slice=slice, include_incomplete=include_incomplete)  # type: ignore[arg-type]
         warn_notes(info)
         return info.path
+
+    # -- Parquet and snapshots ---------------------------------------------------------------
+    def export_parquet(self, path: PathLike, *, slice: Any = None, run: Any = None) -> Path:
+        """Write current instances (ground truth, or ``run``'s predictions) as one Parquet table.
+
+        One row per instance with its media's ``file_name``/``width``/``height``, its ``label``
+        name, geometry (``x0..y1`` and ``points`` as JSON text), attributes, score, area, iscrowd,
+        extra, author, time and the media's ``status`` in stage "label" (so incomplete items can be
+        filtered out downstream). Rows are sorted by media and instance id.
+
+        Example:
+            >>> import nblabel as nl, numpy as np, tempfile, pandas as pd, os
+            >>> p = nl.open(":memory:"); _ = p.add_images([np.zeros((40, 60, 3), np.uint8)])
+            >>> _ = p.schema.add_label("car"); _ = p.add_instance(1, "car", box=[5, 5, 20, 30])
+            >>> out = p.export_parquet(os.path.join(tempfile.mkdtemp(), "gt.parquet"))
+            >>> pd.read_parquet(out)[["label", "x0", "status"]].values.tolist()
+            [['car', 5.0, 'new']]
+        """
+        from ..io._parquet import export_parquet
+
+        return export_parquet(self, path, slice=slice, run=run).path  # type: ignore[arg-type]
+
+    def snapshot(self, name: str, format: str | None = None, **export_kwargs: Any) -> Path:
+        """Freeze an export under a name; the same name always gives the same bytes.
+
+        The first call exports (``format``: ``"coco"`` by default, or ``"yolo"``, ``"voc"``,
+        ``"parquet"``; ``export_kwargs`` go to that export, e.g. ``slice=``, ``task=``,
+        ``include_incomplete=``) into ``<project file stem>.snapshots/<name>/`` and records the
+        sha256 of the bytes, the options, the counts and the time. Later calls with that name
+        return the same path after checking the sha256, whatever was edited since.
+
+        Raises:
+            StoreError: the snapshot's files are missing or were modified (they are never silently
+                re-exported: restore them, or snapshot under a new name).
+            ValidationError: the name exists with another format or other options.
+
+        Example:
+            >>> import nblabel as nl, numpy as np, tempfile, os
+            >>> p = nl.open(os.path.join(tempfile.mkdtemp(), "p.duckdb"))
+            >>> _ = p.add_images([np.zeros((40, 60, 3), np.uint8)]); _ = p.schema.add_label("car")
+            >>> _ = p.add_instance(1, "car", box=[5, 5, 20, 30]); p.complete(1)
+            >>> a = p.snapshot("v1"); _ = p.add_instance(1, "car", box=[1, 1, 4, 4])
+            >>> p.snapshot("v1") == a, a.name
+            (True, 'annotations.json')
+        """
+        from ..io._coco import warn_notes
+        from ..io._snapshot import snapshot
+
+        path, info = snapshot(self, name, format, export_kwargs)  # type: ignore[arg-type]
+        if info is not None:
+            warn_notes(info)
+        return path
+
+    def snapshots(self) -> pd.DataFrame:
+        """All snapshots of this project: name, format, query (options), created_at, sha256, path,
+        n_media, n_instances.
+
+        Example:
+            >>> import nblabel as nl
+            >>> list(nl.open(":memory:").snapshots().columns)[:3]
+            ['name', 'format', 'query']
+        """
+        from ..io._snapshot import list_snapshots
+
+        return list_snapshots(self)  # type: ignore[arg-type]

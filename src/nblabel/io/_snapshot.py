@@ -1,0 +1,155 @@
+"""Snapshots: an export frozen under a name, with its options and a content hash.
+
+``snapshot(name)`` exports once into ``<project>.snapshots/<name>/`` and records the sha256 of the
+bytes (for a folder export: of every file's path and hash). Asking for the same name later returns
+the same path after checking the hash: the stored bytes are the truth, they are never silently
+re-exported. A tampered or missing snapshot is an error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from ..errors import StoreError, ValidationError
+from ._paths import ExportInfo
+
+if TYPE_CHECKING:
+    from ..project import Project
+
+__all__ = ["FORMATS", "content_sha256", "list_snapshots", "snapshot", "snapshot_root"]
+
+FORMATS = ("coco", "yolo", "voc", "parquet")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+def content_sha256(path: Path) -> str:
+    """sha256 of a file, or of a folder (every file's relative path and sha256, sorted).
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> d = pathlib.Path(tempfile.mkdtemp()); _ = (d / "a.txt").write_text("x")
+        >>> content_sha256(d) == content_sha256(d)
+        True
+    """
+    if path.is_file():
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    h = hashlib.sha256()
+    for f in sorted(p for p in path.rglob("*") if p.is_file()):
+        h.update(f.relative_to(path).as_posix().encode() + b"\0")
+        h.update(hashlib.sha256(f.read_bytes()).hexdigest().encode() + b"\n")
+    return h.hexdigest()
+
+
+def snapshot_root(proj: Project) -> Path:
+    """Where snapshots live: ``<file stem>.snapshots/`` next to the project file (in-memory
+    projects: next to their media folder)."""
+    if proj.path is not None:
+        return proj.path.with_name(proj.path.stem + ".snapshots")
+    media = proj.media_dir or Path(tempfile.mkdtemp(prefix="nblabel-"))
+    return media.with_name(media.name + ".snapshots")
+
+
+def _options(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Export options as JSON-ready data (a slice becomes its SQL and parameters)."""
+    from ..query import MediaSlice
+
+    out: dict[str, Any] = {}
+    for k, v in sorted(kwargs.items()):
+        if isinstance(v, MediaSlice):
+            sql, params = v.sql()
+            out[k] = {"slice_sql": sql, "params": [str(p) for p in params]}
+        elif hasattr(v, "name") and hasattr(v, "run_id"):
+            out[k] = v.name
+        elif isinstance(v, (list, tuple)):
+            out[k] = [int(x) if hasattr(x, "__index__") else str(x) for x in v]
+        else:
+            out[k] = v if isinstance(v, (str, int, float, bool)) or v is None else str(v)
+    return out
+
+
+def _export(proj: Project, fmt: str, target: Path, kwargs: dict[str, Any]) -> ExportInfo:
+    if fmt == "coco":
+        from ._coco import export_coco
+
+        return export_coco(proj, target / "annotations.json", **kwargs)
+    if fmt == "yolo":
+        from ._yolo import export_yolo
+
+        return export_yolo(proj, target, **kwargs)
+    if fmt == "voc":
+        from ._voc import export_voc
+
+        return export_voc(proj, target, **kwargs)
+    from ._parquet import export_parquet
+
+    return export_parquet(proj, target / "instances.parquet", **kwargs)
+
+
+def snapshot(proj: Project, name: str, fmt: str | None, kwargs: dict[str, Any]) -> tuple[Path, ExportInfo | None]:
+    """Create or verify the snapshot ``name``; returns its path (and the export info when new)."""
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise ValidationError(f"snapshot name {name!r} must be 1-128 letters, digits, '.', '_' or '-' "
+                              "(starting with a letter or digit), e.g. 'v1' or 'train-2024-05'")
+    if fmt is not None and fmt not in FORMATS:
+        raise ValidationError(f"snapshot format {fmt!r} is unknown; use one of {list(FORMATS)}")
+    with proj.store.transaction() as con:
+        rows = con.execute("SELECT format, query, sha256, path FROM snapshots WHERE name = ?", [name]).fetchall()
+        if rows:
+            sfmt, query, sha, spath = rows[0]
+            stored = json.loads(query) if query else {}
+            if (fmt is not None and fmt != sfmt) or (kwargs and _options(kwargs) != stored.get("options")):
+                raise ValidationError(f"snapshot {name!r} exists already as {sfmt} with options "
+                                      f"{stored.get('options')}; a snapshot never changes: pick a new name")
+            p = Path(spath)
+            if not p.exists():
+                raise StoreError(f"snapshot {name!r} is missing: {spath!r} does not exist. The recorded bytes "
+                                 f"(sha256 {sha[:12]}...) are the truth and are not re-exported; restore the "
+                                 "files from a backup, or make a new snapshot under another name")
+            now = content_sha256(p)
+            if now != sha:
+                raise StoreError(f"snapshot {name!r} at {spath!r} was modified: its sha256 is {now[:12]}..., "
+                                 f"recorded {sha[:12]}...; restore the original files from a backup, or make a "
+                                 "new snapshot under another name")
+            return p, None
+        fmt = fmt or "coco"
+        root = snapshot_root(proj)
+        target = root / name
+        if target.exists():
+            raise StoreError(f"{str(target)!r} exists but no snapshot {name!r} is recorded in this project; "
+                             "move it away or pick another name")
+        root.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=root))
+        try:
+            info = _export(proj, fmt, tmp, kwargs)
+            tmp.replace(target)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        path = target / info.path.relative_to(tmp) if info.path != tmp else target
+        sha = content_sha256(path)
+        query = {"format": fmt, "options": _options(kwargs), "left_out_incomplete": info.left_out_incomplete,
+                 "skipped_instances": info.skipped_instances}
+        try:
+            con.execute("INSERT INTO snapshots VALUES (?, ?, ?::JSON, now(), ?, ?, ?, ?)",
+                        [name, fmt, json.dumps(query, sort_keys=True), sha, str(path), info.n_media,
+                         info.n_instances])
+        except BaseException:
+            shutil.rmtree(target, ignore_errors=True)
+            raise
+        info.path = path
+        return path, info
+
+
+def list_snapshots(proj: Project) -> pd.DataFrame:
+    """Every snapshot: name, format, query/options, created_at, sha256, path, counts."""
+    with proj.store.read() as con:
+        return con.execute("SELECT name, format, query, created_at, sha256, path, n_media, n_instances "
+                           "FROM snapshots ORDER BY created_at, name").df()
