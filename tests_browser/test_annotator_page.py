@@ -6,7 +6,9 @@ drags with ``page.mouse`` like a person and checks the messages the widget sent 
 
 from __future__ import annotations
 
+import base64
 import copy
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -777,3 +779,68 @@ def test_render_speed_12mp_with_1000_boxes(mount):
     assert render_ms > 0 and render_ms < 1000
     a.settle()
     assert len(a.sent("save", "create")) == 1
+
+
+# ----------------------------------------------------------------------------- the real kernel handlers
+
+
+def test_round_trip_through_the_real_kernel_handlers(page: Page, static_server: str, tmp_path: Path):
+    """The browser half against nblabel's Python handlers (no Jupyter): what lands in DuckDB."""
+    np = pytest.importorskip("numpy")
+    nl = pytest.importorskip("nblabel")
+    path = tmp_path / "p.duckdb"
+    proj = nl.open(path, author="ana")
+    imgs = []
+    for i in range(2):
+        a = np.zeros((480, 640, 3), np.uint8)
+        a[..., 0] = 40 * i
+        a[100:300, 200:400] = (0, 200, 0)
+        imgs.append(a)
+    proj.add_images(imgs)
+    proj.schema.add_label("car", spatial=["box", "polygon"])
+    proj.schema.add_label("night", spatial=["tag"])
+    proj.schema.add_attribute("color", kind="select", options=["red", "blue"], labels=["car"], required=True)
+    w = proj.annotate()
+    traits = ("schema", "runs", "index", "total", "completed", "stage", "author", "focus", "mode")
+
+    def kernel(msg: dict[str, Any]) -> dict[str, Any]:
+        reply, bufs = w.handle_message(msg)
+        return {"reply": reply, "buffers": [base64.b64encode(bytes(b)).decode() for b in bufs],
+                "traits": {k: getattr(w, k) for k in ("index", "completed", "total")}}
+
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.expose_function("kernel", kernel)
+    page.goto(f"{static_server}/harness/annotator.html")
+    page.wait_for_function("() => window.harnessReady")
+    page.evaluate("s => mountBridge(s)", {k: getattr(w, k) for k in traits})
+    a = Annot(page)
+    expect(a.root).to_have_attribute("data-rendered", "1")
+    assert a.root.get_attribute("data-image-size") == "640x480"
+    a.drag((200, 100), (400, 300))
+    a.settle()
+    a.page.locator(".nbl-attrs [data-attr=color] input[value=blue]").check()
+    a.settle()
+    a.drag((400, 300), (420, 310))  # resize by the south-east handle
+    a.page.locator(".nbl-tag").first.click()
+    a.settle()
+    a.root.focus()
+    a.key("Enter")  # complete: the kernel moves the queue on
+    expect(a.root).to_have_attribute("data-index", "1")
+    expect(a.root).to_have_attribute("data-rendered", "1")
+    assert not errors, errors
+    assert a.sent("status")[0]["state"] == "complete"
+
+    fresh = nl.open(path)
+    with fresh.store.read() as con:
+        rows = con.execute(
+            "SELECT kind, x0, y0, x1, y1, attributes FROM current_instances WHERE media_id = 1 AND run_id IS NULL "
+            "ORDER BY kind").fetchall()
+        st = con.execute("SELECT state FROM status WHERE media_id = 1").fetchall()
+    kinds = [r[0] for r in rows]
+    assert kinds == ["box", "tag"], rows
+    box = rows[0]
+    assert near(list(box[1:5]), [200, 100, 420, 310]), box
+    assert "blue" in str(box[5])
+    assert st == [("complete",)]

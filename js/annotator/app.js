@@ -84,7 +84,8 @@ export class Annotator {
   }
 
   buildDom() {
-    const root = (this.root = h("div", { cls: "nblabel-annotator", attrs: { tabindex: 0 } }));
+    // data-lm-suppress-shortcuts: JupyterLab/Lumino ignore their key bindings for events from inside
+    const root = (this.root = h("div", { cls: "nblabel-annotator", attrs: { tabindex: 0, "data-lm-suppress-shortcuts": "true", "data-p-suppress-shortcuts": "true" } }));
     root.appendChild(h("style", { text: CSS }));
     // top bar
     this.labelsG = h("div", { cls: "nbl-group nbl-labels" });
