@@ -391,3 +391,32 @@ def test_validate_points_keypoints_ignore_invisible():
         validate_points([[1, 1, 3]], 10, 10, what="keypoints")
     with pytest.raises(GeometryError, match=r"point 0 .*non-finite"):
         validate_points([[np.inf, 1, 1]], 10, 10, what="keypoints")
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    boxes=xyxy_boxes(min_size=1, max_size=15),
+    w=st.floats(1, 1e4),
+    h=st.floats(1, 1e4),
+    strict=st.booleans(),
+)
+def test_validate_boxes_property(boxes, w, h, strict):
+    empty = (boxes[:, 2] <= boxes[:, 0]) | (boxes[:, 3] <= boxes[:, 1])
+    outside = (
+        (boxes[:, 0] < -1e-6) | (boxes[:, 1] < -1e-6) | (boxes[:, 2] > w + 1e-6) | (boxes[:, 3] > h + 1e-6)
+    )
+    gone = (np.minimum(boxes[:, 2], w) <= np.maximum(boxes[:, 0], 0)) | (
+        np.minimum(boxes[:, 3], h) <= np.maximum(boxes[:, 1], 0)
+    )
+    if empty.any() or gone.any() or (strict and outside.any()):
+        with pytest.raises(GeometryError, match=r"row \d+"):
+            validate_boxes(boxes, w, h, strict=strict)
+        return
+    out, warns = validate_boxes(boxes, w, h, strict=strict)
+    assert out.shape == boxes.shape
+    assert (out[:, 0::2] >= 0).all() and (out[:, 0::2] <= w).all()
+    assert (out[:, 1::2] >= 0).all() and (out[:, 1::2] <= h).all()
+    assert (box_area(out) > 0).all()
+    n_out = int(outside.sum())
+    assert len(warns) == min(n_out, 10) + (n_out > 10)
+    np.testing.assert_array_equal(out[~outside], np.clip(boxes[~outside], 0, [w, h, w, h]))
