@@ -85,9 +85,10 @@ def start_server(app: str, base: Path) -> Server:
                f"--LabApp.workspaces_dir={base / 'workspaces'}", "--LabApp.news_url=None",
                "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
     elif app == "notebook":
+        # (Notebook 7 has no news_url / check_for_updates_class: an unknown trait there breaks
+        # the linking of its whole config, expose_app_in_browser included)
         cmd = [sys.executable, "-m", "notebook", *common, "--JupyterNotebookApp.expose_app_in_browser=True",
-               f"--JupyterNotebookApp.workspaces_dir={base / 'workspaces'}", "--JupyterNotebookApp.news_url=None",
-               "--JupyterNotebookApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+               f"--JupyterNotebookApp.workspaces_dir={base / 'workspaces'}"]
     else:
         raise ValueError(f"app must be 'lab' or 'notebook', got {app!r}")
     s = base / "config" / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension"
