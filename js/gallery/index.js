@@ -155,6 +155,7 @@ function render({ model, el }) {
   function draw() {
     raf = 0;
     if (disposed) return;
+    const t0 = performance.now();
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.fillStyle = "#1e1e1e";
     ctx.fillRect(0, 0, viewW, viewH);
@@ -229,6 +230,7 @@ function render({ model, el }) {
     root.dataset.cells = String(r.last - r.first);
     root.dataset.rendered = "1";
     pump();
+    if (window.__nblGalleryStats) window.__nblGalleryStats.push(performance.now() - t0); // benchmarks only
   }
 
   // -- thumbnails -----------------------------------------------------------------------------------
@@ -250,7 +252,7 @@ function render({ model, el }) {
     return out;
   }
   function pump() {
-    if (pending >= MAX_INFLIGHT || disposed) return;
+    if (pending >= MAX_INFLIGHT || disposed || fast) return;
     const ids = wanted();
     if (!ids.length) return;
     for (const id of ids) inflight.add(id);
@@ -314,7 +316,21 @@ function render({ model, el }) {
   }
   const names = (it) => data.names.get(it);
 
-  scroller.addEventListener("scroll", schedule, { passive: true });
+  // While the grid flies past (scrollbar drag, fling), thumbnails of rows on screen for a frame or two
+  // are not worth fetching and decoding: wait until the scroll slows down, then ask for what stays.
+  let lastTop = 0, lastT = 0, fast = false, settle = 0;
+  scroller.addEventListener("scroll", () => {
+    const now = performance.now(), top = scroller.scrollTop;
+    const speed = Math.abs(top - lastTop) / Math.max(1, now - lastT); // px per ms
+    lastTop = top;
+    lastT = now;
+    if (speed > Math.max(1, viewH) / 150) { // more than a screen in 150 ms
+      fast = true;
+      clearTimeout(settle);
+      settle = setTimeout(() => { fast = false; pump(); }, 120);
+    }
+    schedule();
+  }, { passive: true });
   scroller.addEventListener("pointerdown", (e) => {
     e.preventDefault(); // no text selection / native drag; keep keyboard focus on the grid
     root.focus({ preventScroll: true });
@@ -431,6 +447,7 @@ function render({ model, el }) {
   return () => {
     disposed = true;
     if (raf) cancelAnimationFrame(raf);
+    clearTimeout(settle);
     ro.disconnect();
     model.off("change:items_version", onVersion);
     model.off("change:sort", onSort);

@@ -1,0 +1,177 @@
+"""Frame times of the gallery while scrolling 100k items, against a plain HTML grid, in Chromium.
+
+Loads the built bundle (``src/nblabel/static/gallery.js``) into the plain test page
+(``tests_browser/harness/gallery.html``) with a fake kernel that answers from generated Arrow tables
+(100k items, 3 boxes each: GT, tp, fp) and a few reused JPEG thumbnails, then scrolls the grid from
+inside the page, one step per animation frame, and records the requestAnimationFrame deltas:
+
+* ``smooth``: 40 px per frame (reading speed);
+* ``fling``: 3000 px per frame (dragging the scrollbar: every frame shows new rows and asks for
+  thumbnails).
+
+The same scrolls run on the grid a user might otherwise write: one ``<div><img><caption>`` element
+per item (``loading="lazy"``), scrolled by the browser. Its build time is reported too. The goal for
+the gallery is a p95 frame time ≤ 20 ms (60 fps with no dropped frames is 16.7 ms).
+
+Usage::
+
+    .venv/bin/python benchmarks/gallery_scroll.py            # 100k items, 600 frames per mode
+    .venv/bin/python benchmarks/gallery_scroll.py --quick    # 100k items, 150 frames, baseline on 20k
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import http.server
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pyarrow as pa
+
+ROOT = Path(__file__).resolve().parents[1]
+HARNESS = ROOT / "tests_browser" / "harness" / "gallery.html"
+BUNDLE = ROOT / "src" / "nblabel" / "static" / "gallery.js"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _ipc(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as w:
+        w.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def tables(n: int) -> tuple[bytes, bytes]:
+    """Items and boxes Arrow streams shaped like the kernel's (one run 'm', 3 boxes per item)."""
+    rng = np.random.default_rng(0)
+    items = pa.table({
+        "media_id": pa.array(np.arange(1, n + 1, dtype=np.int64)),
+        "file_name": pa.array([f"img_{i:06d}.jpg" for i in range(n)]),
+        "width": pa.array(np.full(n, 640, np.int32)), "height": pa.array(np.full(n, 480, np.int32)),
+        "n_gt": pa.array(np.ones(n, np.int32)), "score": pa.array(rng.random(n)),
+        "tp:m": pa.array(np.ones(n, np.int32)), "fp:m": pa.array(np.ones(n, np.int32)),
+        "fn:m": pa.array(np.zeros(n, np.int32)),
+    })
+    x0 = np.tile(np.array([40, 44, 300], np.float32), n)
+    y0 = np.tile(np.array([40, 42, 200], np.float32), n)
+    boxes = pa.table({
+        "item": pa.array(np.repeat(np.arange(n, dtype=np.int32), 3)), "x0": pa.array(x0), "y0": pa.array(y0),
+        "x1": pa.array(x0 + 120), "y1": pa.array(y0 + 100),
+        "src": pa.array(np.tile(np.array([0, 1, 1], np.int8), n)),
+        "status": pa.array(np.tile(np.array([0, 1, 2], np.int8), n)),
+        "label_id": pa.array(np.ones(3 * n, np.int32)),
+        "score": pa.array(np.tile(np.array([np.nan, 0.9, 0.4], np.float32), n)),
+    })
+    return _ipc(items), _ipc(boxes)
+
+
+def stats(xs: list[float]) -> dict[str, float]:
+    a = np.asarray(xs, dtype=float)
+    if not len(a):
+        return {"n": 0, "p50": float("nan"), "p95": float("nan"), "max": float("nan")}
+    return {"n": len(a), "p50": float(np.percentile(a, 50)), "p95": float(np.percentile(a, 95)),
+            "max": float(a.max())}
+
+
+def fmt(name: str, s: dict[str, float]) -> str:
+    return f"  {name:<34} n={s['n']:>4}  p50 {s['p50']:6.1f} ms  p95 {s['p95']:6.1f} ms  max {s['max']:6.1f} ms"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--items", type=int, default=100_000)
+    ap.add_argument("--frames", type=int, default=600)
+    ap.add_argument("--baseline-items", type=int, default=100_000)
+    ap.add_argument("--quick", action="store_true", help="150 frames per mode, baseline on 20k items")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.frames, args.baseline_items = 150, min(args.baseline_items, 20_000)
+    if not BUNDLE.exists():
+        print(f"{BUNDLE} is missing: run `npm run build` first", file=sys.stderr)
+        return 2
+    from playwright.sync_api import sync_playwright
+
+    root = Path(tempfile.mkdtemp(prefix="gallery-bench-"))
+    shutil.copy(HARNESS, root / "gallery.html")
+    shutil.copy(BUNDLE, root / "gallery.js")
+    items, boxes = tables(args.items)
+    (root / "items.arrow").write_bytes(items)
+    (root / "boxes.arrow").write_bytes(boxes)
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        extensions_map: ClassVar[dict[str, str]] = {**http.server.SimpleHTTPRequestHandler.extensions_map,
+                                                    ".js": "text/javascript"}
+
+        def log_message(self, *a: Any) -> None:
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(root)))
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{srv.server_address[1]}/gallery.html"
+    print(f"gallery scroll benchmark: {args.items:,} items ({len(items) / 1e6:.1f} MB items + "
+          f"{len(boxes) / 1e6:.1f} MB boxes as Arrow IPC), {args.frames} frames per mode")
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1100, "height": 900})
+            page.goto(url)
+            page.wait_for_function("() => window.harnessReady")
+            t0 = time.perf_counter()
+            page.evaluate("() => { window.__nblGalleryStats = []; "
+                          "return mountGallery({runs: ['m'], columns: ['file_name', 'score']}); }")
+            page.wait_for_function(f"() => document.querySelector('.nblabel-gallery')?.dataset.count === '{args.items}'"
+                                   " && document.querySelector('.nblabel-gallery').dataset.rendered === '1'")
+            t_load = time.perf_counter() - t0
+            page.wait_for_timeout(300)
+            dom = page.evaluate("() => document.querySelectorAll('.nblabel-gallery *').length")
+            print(f"nblabel gallery: ready in {t_load * 1000:.0f} ms (parse + first frame), {dom} DOM elements")
+            results = {}
+            for mode, step in (("smooth", 40), ("fling", 3000)):
+                page.evaluate("() => { window.__nblGalleryStats.length = 0; }")
+                deltas = page.evaluate("([s, k]) => scrollFrames('.nbl-g-scroller', s, k)", [step, args.frames])
+                draws = page.evaluate("() => window.__nblGalleryStats.slice()")
+                results[mode] = stats(deltas)
+                print(fmt(f"{mode} ({step} px/frame) frame", results[mode]))
+                print(fmt(f"{mode} draw (JS time per frame)", stats(draws)))
+            requests = page.evaluate("() => window.thumbRequests")
+            print(f"  thumbnail requests: {requests}")
+
+            page2 = browser.new_page(viewport={"width": 1100, "height": 900})
+            page2.goto(url)
+            page2.wait_for_function("() => window.harnessReady")
+            t0 = time.perf_counter()
+            page2.evaluate("(n) => mountNaive(n)", args.baseline_items)
+            t_naive = time.perf_counter() - t0
+            dom2 = page2.evaluate("() => document.querySelectorAll('.naive-scroller *').length")
+            print(f"plain HTML grid ({args.baseline_items:,} items): built in {t_naive * 1000:.0f} ms, "
+                  f"{dom2:,} DOM elements")
+            base = {}
+            for mode, step in (("smooth", 40), ("fling", 3000)):
+                deltas = page2.evaluate("([s, k]) => scrollFrames('.naive-scroller', s, k)", [step, args.frames])
+                base[mode] = stats(deltas)
+                print(fmt(f"{mode} ({step} px/frame) frame", base[mode]))
+            browser.close()
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        shutil.rmtree(root, ignore_errors=True)
+    print("summary (p95 frame, goal <= 20 ms):")
+    for mode in results:
+        ok = "ok" if results[mode]["p95"] <= 20 else "OVER"
+        print(f"  {mode:<7} nblabel {results[mode]['p95']:6.1f} ms [{ok}]   plain grid "
+              f"{base[mode]['p95']:6.1f} ms   ratio {base[mode]['p95'] / results[mode]['p95']:.2f}x")
+    print(f"  open: nblabel {t_load * 1000:.0f} ms for {args.items:,} items; plain grid "
+          f"{t_naive * 1000:.0f} ms for {args.baseline_items:,}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
