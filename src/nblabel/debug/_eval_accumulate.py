@@ -58,15 +58,23 @@ def accumulate(
         >>> p[0, :, 0, 0, 0].round(6).tolist(), r.ravel().tolist()
         ([1.0, 1.0, 1.0], [1.0])
     """
-    n_area, n_thr, _n_dt = match.shape
+    n_area, n_thr, _ = match.shape
     n_rec = len(rec_thrs)
     n_m = len(max_dets)
     precision = -np.ones((n_thr, n_rec, n_cat, n_area, n_m))
     recall = -np.ones((n_thr, n_cat, n_area, n_m))
     scores = -np.ones((n_thr, n_rec, n_cat, n_area, n_m))
     order_all = np.lexsort((dt_rank, dt_img, -dt_score, dt_k))
-    orders = [order_all[dt_rank[order_all] < md] for md in max_dets]
-    t_idx = np.arange(n_thr)
+    rank_all = dt_rank[order_all]
+    cats = np.arange(n_cat)
+    per_m = []
+    for md in max_dets:
+        cols = np.flatnonzero(rank_all < md)
+        order = order_all[cols]
+        ks = dt_k[order]
+        cstart = np.searchsorted(ks, cats, side="left")
+        cend = np.searchsorted(ks, cats, side="right")
+        per_m.append((cols, len(cols) == len(order_all), order, cstart, cend))
     for a in range(n_area):
         npig = np.bincount(gt_k[~gt_ignore[a]], minlength=n_cat)
         present = npig > 0
@@ -75,57 +83,84 @@ def accumulate(
         m_a = match[a]
         matched = m_a >= 0
         g_safe = np.maximum(m_a, 0)
-        dtm = matched & (gt_id[g_safe] != 0)
-        dt_ig = (matched & gt_ignore[a][g_safe]) | (~dtm & dt_area_out[a][None, :])
-        tp_all = dtm & ~dt_ig
-        fp_all = ~dtm & ~dt_ig
+        dtm = matched & (gt_id[g_safe] != 0) if len(gt_id) else matched
+        g_ig = gt_ignore[a][g_safe] if len(gt_id) else matched
+        dt_ig = (matched & g_ig) | (~dtm & dt_area_out[a][None, :])
+        tp_o = (dtm & ~dt_ig)[:, order_all]
+        nonig_o = (~dt_ig)[:, order_all]
         c_need = _min_counts(rec_thrs, npig)  # (K, R)
-        npig_f = np.maximum(npig, 1)
-        for mi, order in enumerate(orders):
-            n = len(order)
-            ks = dt_k[order]
-            cstart = np.searchsorted(ks, np.arange(n_cat), side="left")
-            cend = np.searchsorted(ks, np.arange(n_cat), side="right")
-            nd = cend - cstart  # (K,)
-            tps = tp_all[:, order]
-            fps = fp_all[:, order]
-            tp_c = np.cumsum(tps, axis=1)
-            fp_c = np.cumsum(fps, axis=1)
-            if n:
-                # restart the cumulative sums at each category boundary
-                tp_base = np.concatenate((np.zeros((n_thr, 1), np.int64), tp_c), axis=1)[:, cstart]
-                fp_base = np.concatenate((np.zeros((n_thr, 1), np.int64), fp_c), axis=1)[:, cstart]
-                tp_c = tp_c - tp_base[:, ks]
-                fp_c = fp_c - fp_base[:, ks]
-            tp_f = tp_c.astype(np.float64)
-            fp_f = fp_c.astype(np.float64)
-            rc = tp_f / npig_f[ks][None, :]
-            pr = tp_f / (fp_f + tp_f + np.spacing(1))
-            # recall = rc[-1] of each (t, k) segment, 0 when the segment is empty
-            last = np.maximum(cend - 1, 0)
-            rec_tk = np.where(nd[None, :] > 0, rc[:, last] if n else 0.0, 0.0)
-            recall[:, :, a, mi] = np.where(present[None, :], rec_tk, -1.0)
-            # integer search keys: segment id (t, k) then tp count
-            big = n + 2
-            seg_col = (t_idx[:, None] * n_cat + ks[None, :]).astype(np.int64)
-            keys = (seg_col * big + tp_c).ravel()
-            q_seg = (t_idx[:, None] * n_cat + np.arange(n_cat)[None, :]).astype(np.int64)  # (T, K)
-            q_keys = q_seg[:, :, None] * big + c_need[None, :, :]  # (T, K, R)
-            pos = np.searchsorted(keys, q_keys.ravel(), side="left").reshape(n_thr, n_cat, n_rec)
-            seg_end = (t_idx[:, None] * n + cend[None, :])[:, :, None]  # flat index of segment end
-            valid = pos < seg_end
-            idx = np.where(valid, pos, seg_end)
-            idx = np.concatenate((idx, seg_end), axis=2).ravel()
-            pr_pad = np.concatenate((pr.ravel(), [0.0]))
-            blocks = np.maximum.reduceat(pr_pad, idx).reshape(n_thr, n_cat, n_rec + 1)[:, :, :n_rec]
-            blocks = np.where(valid, blocks, 0.0)
-            q = np.maximum.accumulate(blocks[:, :, ::-1], axis=2)[:, :, ::-1]
-            q = np.where(valid, q, 0.0)
-            col = pos - (t_idx * n)[:, None, None]
-            sc_sorted = np.concatenate((dt_score[order], [0.0]))
-            ss = np.where(valid, sc_sorted[np.where(valid, col, n)], 0.0)
-            q = np.where(present[None, :, None], q, -1.0)
-            ss = np.where(present[None, :, None], ss, -1.0)
-            precision[:, :, :, a, mi] = q.transpose(0, 2, 1)
-            scores[:, :, :, a, mi] = ss.transpose(0, 2, 1)
+        keep = present[None, :]
+        for mi, (cols, full, order, cstart, cend) in enumerate(per_m):
+            tp_m = tp_o if full else tp_o[:, cols]
+            nonig_m = nonig_o if full else nonig_o[:, cols]
+            q, ss, rec = _precision_at_recall(tp_m, nonig_m, dt_score[order], cstart, cend, npig, c_need)
+            recall[:, :, a, mi] = np.where(keep, rec, -1.0)
+            precision[:, :, :, a, mi] = np.where(keep[:, :, None], q, -1.0).transpose(0, 2, 1)
+            scores[:, :, :, a, mi] = np.where(keep[:, :, None], ss, -1.0).transpose(0, 2, 1)
     return precision, recall, scores
+
+
+def _precision_at_recall(
+    tp: np.ndarray,
+    nonig: np.ndarray,
+    score: np.ndarray,
+    cstart: np.ndarray,
+    cend: np.ndarray,
+    npig: np.ndarray,
+    c_need: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Precision / score at every recall threshold and final recall, per (threshold, category).
+
+    ``tp`` / ``nonig`` are ``(T, n)`` flags of the detections in accumulation order (categories in
+    contiguous column blocks ``cstart:cend``). Only true positives matter: between two of them the
+    precision can only fall, and ignored detections repeat the previous value, so the right-to-left
+    maximum from the first position reaching a recall equals the maximum over the true positives
+    from there on. Each true positive's precision is ``c / ((fp + c) + eps)`` with ``c`` its rank
+    and ``fp`` the non-ignored detections before it that are not true positives.
+    """
+    n_thr, n = tp.shape
+    n_cat = len(cstart)
+    n_rec = c_need.shape[1]
+    n_seg = n_thr * n_cat
+    nd = cend - cstart
+    t_off = (np.arange(n_thr) * n)[:, None]
+    seg_start = (t_off + cstart[None, :]).ravel()  # flat start of each (t, k) segment
+    seg_end = (t_off + cend[None, :]).ravel()
+    sub_pos = np.flatnonzero(nonig.ravel())  # non-ignored detections, flat positions
+    tp_sub = np.flatnonzero(tp.ravel()[sub_pos])  # true positives, as index into sub_pos
+    tp_pos = sub_pos[tp_sub]
+    sub_base = np.searchsorted(sub_pos, seg_start)
+    tp_base = np.searchsorted(tp_pos, seg_start)
+    tp_end = np.searchsorted(tp_pos, seg_end)
+    n_tp = tp_end - tp_base
+    seg_of_tp = np.repeat(np.arange(n_seg), n_tp)
+    c = (np.arange(len(tp_pos)) - tp_base[seg_of_tp] + 1).astype(np.float64)
+    j = (tp_sub - sub_base[seg_of_tp]).astype(np.float64)
+    fp = (j + 1) - c
+    pr = c / (fp + c + np.spacing(1))
+
+    n_tp_tk = n_tp.reshape(n_thr, n_cat).astype(np.float64)
+    recall = np.where(nd[None, :] > 0, n_tp_tk / np.maximum(npig, 1)[None, :], 0.0)
+
+    cq = np.broadcast_to(c_need[None, :, :], (n_thr, n_cat, n_rec)).reshape(n_seg, n_rec)
+    nt = n_tp[:, None]
+    nd_seg = np.broadcast_to(nd[None, :], (n_thr, n_cat)).reshape(n_seg, 1)
+    valid = ((cq >= 1) & (cq <= nt)) | ((cq == 0) & (nd_seg > 0))
+    use_tp = valid & (nt > 0)
+    q_idx = tp_base[:, None] + np.maximum(cq, 1) - 1
+    end = tp_end[:, None]
+    idx = np.concatenate((np.where(use_tp, q_idx, end), end), axis=1).ravel()
+    pr_pad = np.concatenate((pr, [0.0]))
+    blocks = np.maximum.reduceat(pr_pad, idx).reshape(n_seg, n_rec + 1)[:, :n_rec]
+    blocks = np.where(use_tp, blocks, 0.0)
+    q = np.maximum.accumulate(blocks[:, ::-1], axis=1)[:, ::-1]
+    q = np.where(use_tp, q, 0.0)
+
+    score_pad = np.concatenate((score, [0.0]))
+    tp_pos_pad = np.concatenate((tp_pos, [0]))
+    t_of_seg = np.repeat(np.arange(n_thr), n_cat)[:, None]
+    col_tp = tp_pos_pad[np.where(use_tp & (cq >= 1), q_idx, len(tp_pos))] - t_of_seg * n
+    first_col = np.broadcast_to(cstart[None, :], (n_thr, n_cat)).reshape(n_seg, 1)
+    col = np.where(cq >= 1, col_tp, first_col)
+    ss = np.where(valid, score_pad[np.where(valid, col, n)], 0.0)
+    return q.reshape(n_thr, n_cat, n_rec), ss.reshape(n_thr, n_cat, n_rec), recall
