@@ -226,3 +226,42 @@ def test_sort_in_the_browser_reorders_and_records_the_choice(page: Page, gallery
     page.wait_for_function("() => window.model.get('sort') === 'file_name'")
     ids = gallery.get_attribute("data-visible-ids").split(",")
     assert ids[:3] == ["1", "2", "3"]  # '<img…' sorts before 'img_…'
+
+
+# -- the real comm path: JupyterLab, a kernel, a project file ------------------------------------------
+@pytest.mark.lab
+def test_gallery_in_jupyterlab_fetches_thumbnails_and_marks_the_selection(page: Page, tmp_path: Path,
+                                                                          request: pytest.FixtureRequest) -> None:
+    from lab import make_project, rows, write_notebook
+
+    server = request.getfixturevalue("lab_server")
+    project = make_project(tmp_path / "gal", n_images=5)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    write_notebook(server, "gallery.ipynb", project, code="g = proj.gallery(size=96)\ng")
+    try:
+        page.set_default_timeout(90_000)
+        page.goto(server.notebook_url("gallery.ipynb"))
+        page.wait_for_function("() => !!(window.jupyterapp && window.jupyterapp.shell.currentWidget"
+                               " && window.jupyterapp.shell.currentWidget.sessionContext?.session?.kernel"
+                               "?.status === 'idle')")
+        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        root = page.locator(".nblabel-gallery").first
+        expect(root).to_have_attribute("data-count", "5")
+        expect(root).to_have_attribute("data-thumbs", "5")  # JPEG bytes came through the comm as buffers
+        root.scroll_into_view_if_needed()
+        b = root.locator(".nbl-g-scroller").bounding_box()
+        assert b is not None
+        step = 96 + 6  # 96 px thumbnails
+        page.mouse.click(b["x"] + PAD + 40, b["y"] + PAD + 40)
+        page.keyboard.down("Shift")
+        page.mouse.click(b["x"] + PAD + 2 * step + 40, b["y"] + PAD + 40)
+        page.keyboard.up("Shift")
+        expect(root).to_have_attribute("data-selected", "3")
+        root.locator(".nbl-g-mark").click()
+        expect(root.locator(".nbl-g-status")).to_have_text("marked 3 item(s) for review")
+        assert rows(project, "SELECT media_id, state FROM status ORDER BY 1") == [
+            (1, "in_review"), (2, "in_review"), (3, "in_review")]
+        assert rows(project, "SELECT count(*), min(size) FROM thumbnails") == [(5, 96)]
+    finally:
+        server.shutdown_kernels()
+

@@ -275,6 +275,7 @@ function render({ model, el }) {
           thumbs.set(mid, bm);
         }));
         evict();
+        root.dataset.thumbs = String(thumbs.size);
         schedule();
       })
       .catch((e) => say(String(e.message || e), true))
