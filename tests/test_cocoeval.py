@@ -311,6 +311,33 @@ def test_segm_against_pycocotools(val100):
     assert_same_matches(ours, ev)
 
 
+def test_segm_of_box_results_rasterises_like_load_res(val100, fake_results):
+    """Box results evaluated as masks: loadRes turns each box into a polygon at the image size."""
+    reason = _segm_geometry_missing()
+    if reason:
+        pytest.skip(reason)
+    gt, dt, kw = load_coco(val100, fake_results, iou_type="segm")
+    assert isinstance(dt.segmentation.iloc[0], list)  # polygons: sizes come from gt height/width
+    ours = evaluate_frames(gt, dt, iou_type="segm", **kw)
+    ev = run_pycocotools(val100, fake_results, "segm")
+    assert_same_as_pycocotools(ours, ev)
+
+
+def test_dt_from_segm_results_area_and_box_like_load_res(val100):
+    reason = _segm_geometry_missing()
+    if reason:
+        pytest.skip(reason)
+    from pycocotools import mask as mask_utils
+
+    im = val100["images"][0]
+    ann = next(a for a in val100["annotations"] if a["image_id"] == im["id"] and not a["iscrowd"])
+    rle = mask_utils.merge(mask_utils.frPyObjects(ann["segmentation"], im["height"], im["width"]))
+    rle["counts"] = rle["counts"].decode("ascii")
+    dt = dt_from_coco_results([{"image_id": im["id"], "category_id": 1, "segmentation": rle, "score": 1}])
+    assert dt.area.iloc[0] == float(mask_utils.area(rle))
+    np.testing.assert_array_equal(dt[["x", "y", "w", "h"]].to_numpy()[0], mask_utils.toBbox(rle))
+
+
 # -- keypoints -------------------------------------------------------------------------------------
 
 

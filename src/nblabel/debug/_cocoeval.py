@@ -40,7 +40,7 @@ import pandas as pd
 from nblabel.debug._eval_accumulate import accumulate
 from nblabel.debug._eval_match import box_iou_pairs, build_pairs, greedy_match, oks_pairs
 from nblabel.debug._eval_prepare import COCO_KEYPOINT_SIGMAS, Flat, area_ranges_of, flatten, keypoint_array
-from nblabel.debug._eval_segm import mask_area, segm_iou_pairs, segm_rles
+from nblabel.debug._eval_segm import mask_area, rle_box, segm_iou_pairs, segm_rles
 from nblabel.errors import FormatError, ValidationError
 
 __all__ = [
@@ -396,8 +396,15 @@ def evaluate_frames(
             f.d_area = np.where(missing, ext, f.d_area)
         sim = oks_pairs(dkp, gkp, f.g_box, f.g_area, sig, pairs)
     else:
-        g_rle = segm_rles(gt, f.g_row, f.images[f.g_img], image_sizes, "gt")
-        d_rle = segm_rles(dt, f.d_row, f.images[f.d_img], image_sizes, "dt")
+        sizes = image_sizes
+        if sizes is None and "height" in gt.columns and "width" in gt.columns:
+            # detections rasterise at the size of their image, known from the ground truth rows
+            first = gt.drop_duplicates("image_id")
+            sizes = dict(
+                zip(first["image_id"], zip(first["height"], first["width"], strict=False), strict=False)
+            )
+        g_rle = segm_rles(gt, f.g_row, f.images[f.g_img], sizes, "gt")
+        d_rle = segm_rles(dt, f.d_row, f.images[f.d_img], sizes, "dt")
         missing = np.isnan(f.d_area)
         if missing.any():
             f.d_area = np.where(missing, mask_area(d_rle), f.d_area)
@@ -561,7 +568,10 @@ def dt_from_coco_results(
             "results",
         )
         area = mask_area(rles)
-        boxes = np.array([a.get("bbox", [np.nan] * 4) for a in anns], dtype=np.float64).reshape(n, 4)
+        boxes = np.array(
+            [a["bbox"] if "bbox" in a else rle_box(r) for a, r in zip(anns, rles, strict=False)],
+            dtype=np.float64,
+        ).reshape(n, 4)
         cols["segmentation"] = segs
     elif "keypoints" in first:
         kp = keypoint_array([a["keypoints"] for a in anns], "results")

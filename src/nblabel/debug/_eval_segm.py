@@ -16,14 +16,14 @@ import pandas as pd
 
 from nblabel.errors import ValidationError
 
-__all__ = ["mask_area", "segm_iou_pairs", "segm_rles"]
+__all__ = ["mask_area", "rle_box", "segm_iou_pairs", "segm_rles"]
 
 
 def _geometry() -> Any:
     try:
         import nblabel.geometry as geo
 
-        for name in ("polygons_to_rle", "rle_iou", "rle_from_uncompressed", "rle_area"):
+        for name in ("polygons_to_rle", "rle_iou", "rle_from_uncompressed", "rle_area", "rle_to_bbox"):
             getattr(geo, name)
     except (ImportError, AttributeError) as e:  # pragma: no cover - depends on the install
         raise ValidationError(
@@ -99,6 +99,17 @@ def mask_area(rles: list[Any]) -> np.ndarray:
         return np.zeros(0)
     geo = _geometry()
     return np.array([float(np.asarray(geo.rle_area(r)).ravel()[0]) for r in rles], dtype=np.float64)
+
+
+def rle_box(rle: Any) -> list[float]:
+    """``[x, y, w, h]`` of an RLE's set pixels, as pycocotools' ``toBbox`` (``loadRes`` uses it).
+
+    Example:
+        >>> rle_box({"size": [3, 4], "counts": "42102"})
+        [1.0, 1.0, 2.0, 2.0]
+    """
+    geo = _geometry()
+    return [float(v) for v in np.asarray(geo.rle_to_bbox(rle)).ravel()]
 
 
 def segm_iou_pairs(d_rle: list[Any], g_rle: list[Any], g_crowd: np.ndarray, pairs: Any) -> np.ndarray:
