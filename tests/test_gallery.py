@@ -216,6 +216,20 @@ def test_select_and_open_messages(gproj: nl.Project) -> None:
     assert "explode" in bad["error"]
 
 
+def test_open_annotator_shows_the_item_below_the_grid(gproj: nl.Project) -> None:
+    g = gproj.gallery()
+    g.open_item(2)
+    assert g.annotator is None  # optional: off by default
+    g.open_annotator = True
+    bundle = g._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] != g.model_id  # a VBox: grid + output
+    g.handle({"id": 1, "kind": "open", "media_id": 3})
+    assert type(g.annotator).__name__ == "Annotator"
+    assert g.annotator.total == 1
+    assert g.annotator.current["media_id"] == 3
+
+
 def test_tag_action_adds_whole_image_tags_once(gproj: nl.Project) -> None:
     g = gproj.gallery()
     reply, _ = g.handle({"id": 1, "kind": "action", "action": "tag", "label": "night", "ids": [1, 3]})

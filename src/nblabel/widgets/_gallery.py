@@ -101,6 +101,7 @@ class Gallery(anywidget.AnyWidget):
         self._tables: tuple[pa.Table, pa.Table] | None = None
         self._open_callbacks: list[Callable[[int], Any]] = []
         self.output = ipywidgets.Output()
+        self.annotator: Any = None  # the annotator last opened below the grid (open_annotator=True)
         state = project.schema.state()
         super().__init__(
             size=int(size), sort=sort or "", columns=cols, stage=stage,
@@ -248,9 +249,12 @@ class Gallery(anywidget.AnyWidget):
         if self.open_annotator and callable(annotate):
             from IPython.display import display
 
+            if self.annotator is not None:
+                self.annotator.close()
+            self.annotator = annotate(queue=[int(media_id)], stage=self.stage)
             self.output.clear_output(wait=True)
             with self.output:
-                display(annotate(queue=[int(media_id)]))
+                display(self.annotator)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         if self.open_annotator:  # the grid with the annotator's output area below it
