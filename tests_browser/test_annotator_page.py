@@ -566,6 +566,22 @@ def test_fit_one_to_one_keys_and_pan(mount):
     assert a.saves() == []
     a.key("f")
     assert a.view()[0] < 1.0
+    expect(a.root).to_have_attribute("data-pixelated", "0")
+    a.key("+", "+", "+", "+")
+    expect(a.root).to_have_attribute("data-pixelated", "1")  # past 1:1: no smoothing
+
+
+def test_brightness_slider_changes_the_drawn_image(mount):
+    a = mount()
+    x, y = a.xy(400, 300)
+    bb = a.canvas.bounding_box()
+    at = [round(x - bb["x"]), round(y - bb["y"])]
+    read = "(c, [x, y]) => Array.from(c.getContext('2d').getImageData(x, y, 1, 1).data)"
+    before = a.canvas.evaluate(read, at)
+    a.page.locator("input[aria-label=brightness]").fill("50")
+    a.page.wait_for_timeout(100)
+    after = a.canvas.evaluate(read, at)
+    assert after[1] < before[1] * 0.7, (before, after)
 
 
 def test_display_scale_quarter_maps_back_to_original_px(mount):

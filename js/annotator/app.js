@@ -517,6 +517,7 @@ export class Annotator {
     const pixelated = v.s / this.displayScale > 1;
     ctx.imageSmoothingEnabled = !pixelated;
     this.canvas.style.imageRendering = pixelated ? "pixelated" : "auto";
+    this.root.dataset.pixelated = pixelated ? "1" : "0";
     if (this.brightness !== 100 || this.contrast !== 100) ctx.filter = `brightness(${this.brightness}%) contrast(${this.contrast}%)`;
     // the bitmap is in display px; it covers the original W x H (overlays stay in original px)
     ctx.drawImage(this.bitmap, 0, 0, this.bitmap.width, this.bitmap.height, v.tx, v.ty, this.W * v.s, this.H * v.s);

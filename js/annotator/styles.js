@@ -17,10 +17,10 @@ border:1px solid var(--nbl-border);border-radius:4px;outline:none;display:flex;f
 .nbl-swatch{width:9px;height:9px;border-radius:50%;display:inline-block;flex:none}
 .nbl-key{font-size:10px;color:var(--nbl-fg2)}
 .nbl-chip[aria-pressed=true] .nbl-key{color:#fff}
-.nbl-main{display:flex;min-height:0}
-.nbl-stage{position:relative;flex:1 1 auto;min-width:0;height:560px;overflow:hidden;background:#1e1e1e;resize:vertical}
+.nbl-main{display:flex;flex-wrap:wrap;min-height:0}
+.nbl-stage{position:relative;flex:1 1 360px;min-width:240px;height:560px;overflow:hidden;background:#1e1e1e;resize:vertical}
 .nblabel-canvas{display:block;width:100%;height:100%;touch-action:none;cursor:crosshair}
-.nbl-side{flex:0 0 230px;width:230px;overflow:auto;border-left:1px solid var(--nbl-border);padding:6px;box-sizing:border-box;max-height:560px}
+.nbl-side{flex:1 0 230px;max-width:100%;overflow:auto;border-left:1px solid var(--nbl-border);padding:6px;box-sizing:border-box;max-height:560px}
 .nbl-side h4{margin:6px 0 4px;font-size:12px}
 .nbl-field{margin:4px 0 8px}
 .nbl-field>.nbl-name{display:block;font-weight:600;margin-bottom:2px}
