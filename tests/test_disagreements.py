@@ -201,7 +201,15 @@ def _random_project(seed: int) -> nl.Project:
     return p
 
 
-PROJECTS = {}
+PROJECTS: dict[int, nl.Project] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _close_cached_projects():
+    yield
+    for proj in PROJECTS.values():
+        proj.store.close()
+    PROJECTS.clear()
 
 
 def _cached(seed: int) -> nl.Project:

@@ -6,6 +6,7 @@ import contextlib
 import copy
 import io
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +41,7 @@ def _pycocotools(gt: dict, results: list, iou_type: str = "bbox") -> COCOeval:
 
 
 @pytest.fixture(scope="module")
-def coco_project(tmp_path_factory: pytest.TempPathFactory) -> tuple[nl.Project, dict, list]:
+def coco_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[nl.Project, dict, list]]:
     """The 100-image reference GT imported through proj.import_coco (blank JPEGs of the right sizes)."""
     d = tmp_path_factory.mktemp("coco")
     gt = json.loads((REF / "instances_val2014_100.json").read_text())
@@ -54,7 +55,8 @@ def coco_project(tmp_path_factory: pytest.TempPathFactory) -> tuple[nl.Project, 
     assert rep.added == len(gt["annotations"])
     r = p.add_run("fake")
     assert r.add_predictions(REF / "instances_val2014_fakebbox100_results.json", errors="raise").added == len(results)
-    return p, gt, results
+    yield p, gt, results
+    p.store.close()
 
 
 def test_bbox_equals_pycocotools(coco_project: tuple[nl.Project, dict, list]) -> None:

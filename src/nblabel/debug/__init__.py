@@ -7,7 +7,21 @@ Example:
     True
 """
 
+from ._compare import Comparison, compare_runs
 from ._disagree import KINDS, find_disagreements, image_scores
-from ._frames import dt_eval_frame, gt_eval_frame
+from ._frames import Evaluation, ap_from_matches, dt_eval_frame, evaluate_project, gt_eval_frame
+from ._plots import Figure
 
-__all__ = ["KINDS", "dt_eval_frame", "find_disagreements", "gt_eval_frame", "image_scores"]
+__all__ = [
+    "KINDS",
+    "Comparison",
+    "Evaluation",
+    "Figure",
+    "ap_from_matches",
+    "compare_runs",
+    "dt_eval_frame",
+    "evaluate_project",
+    "find_disagreements",
+    "gt_eval_frame",
+    "image_scores",
+]

@@ -270,8 +270,8 @@ def ap_from_matches(matches: pd.DataFrame, by: str | list[str] | None = None, *,
     Example:
         >>> m = pd.DataFrame({"iou_threshold": .5, "category_id": 1, "g": ["a", "a", "b"],
         ...                   "status": ["tp", "fn", "fp"], "score": [.9, np.nan, .8]})
-        >>> ap_from_matches(m, "g")[["g", "AP", "n_gt"]].values.tolist()
-        [['a', 0.5049504950495051, 2], ['b', -1.0, 0]]
+        >>> ap_from_matches(m, "g").round(4)[["g", "AP", "n_gt"]].values.tolist()
+        [['a', 0.505, 2], ['b', -1.0, 0]]
     """
     rt = np.linspace(0.0, 1.0, 101) if rec_thresholds is None else np.asarray(rec_thresholds)
     keys = [] if by is None else ([by] if isinstance(by, str) else list(by))
@@ -386,6 +386,9 @@ class Evaluation:
             True
         """
         pc = self.result.per_class.copy()
+        if pc.empty:
+            pc = pd.DataFrame(columns=["category_id", "AP", "AP50", "AP75", f"AR{self.params.max_dets[-1]}",
+                                       "n_gt", "n_dt"])
         pc.insert(0, "label", pc["category_id"].map(self._names()) if len(pc) else [])
         return pc.rename(columns={"category_id": "label_id"})
 

@@ -138,13 +138,14 @@ class DebugMixin:
                              complete_only=complete_only, stage=stage, kinds=kinds)
 
     def compare(self, run_a: Any, run_b: Any, iou: float = 0.5, *, slice: MediaSlice | None = None,
-                complete_only: bool = True, stage: str = "label") -> Any:
+                min_score: float = 0.0, complete_only: bool = True, stage: str = "label") -> Any:
         """Two runs side by side against the same ground truth: overall and per image.
 
         Returns:
-            A :class:`~nblabel.debug.Comparison`: ``.overall`` (TP/FP/FN, precision, recall, AP at
-            ``iou`` per run), ``.per_image`` (counts per run and their difference, most different
-            first), ``.per_class``.
+            A :class:`~nblabel.debug.Comparison`: ``.overall`` (TP/FP/FN of predictions scored
+            >= ``min_score``, precision, recall, AP at ``iou`` and AP .50:.95 per run),
+            ``.per_image`` (counts per run and their difference, most different first),
+            ``.per_class`` (AP at ``iou`` per label for both runs).
 
         Example:
             >>> import nblabel as nl, numpy as np
@@ -158,4 +159,4 @@ class DebugMixin:
         from ..debug._compare import compare_runs
 
         return compare_runs(self, run_a, run_b, iou=iou, slice=slice,  # type: ignore[arg-type]
-                            complete_only=complete_only, stage=stage)
+                            min_score=min_score, complete_only=complete_only, stage=stage)
