@@ -20,7 +20,11 @@ const TOL = 6; // screen px for hit testing
 const IDLE_MS = 30000; // input older than this does not count as active time
 
 const deep = (x) => (x == null ? x : JSON.parse(JSON.stringify(x)));
-const isTyping = (t) => t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable);
+// Elements that keep their own keys. Checkboxes, radios, sliders and buttons do not: shortcuts keep
+// working after a click on them.
+const NON_TEXT_INPUTS = new Set(["checkbox", "radio", "range", "button", "color", "submit", "reset"]);
+const isTyping = (t) =>
+  !!t && ((t.tagName === "INPUT" && !NON_TEXT_INPUTS.has(t.type)) || t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable);
 
 export class Annotator {
   constructor(model, el) {
@@ -876,6 +880,10 @@ export class Annotator {
       if (!isTyping(e.target) && !isTyping(document.activeElement)) root.focus({ preventScroll: true });
     });
     on(root, "input", () => (this.lastInput = performance.now()));
+    // after ticking a checkbox / radio in the panel, give the keyboard back to the widget
+    on(root, "change", (e) => { if (e.target && (e.target.type === "checkbox" || e.target.type === "radio")) root.focus({ preventScroll: true }); });
+    // unacknowledged changes: ask before the page is closed (they are retried until acknowledged)
+    on(window, "beforeunload", (e) => { if (this.saver.pending) { e.preventDefault(); e.returnValue = ""; } });
     const ro = new ResizeObserver(() => this.resize());
     ro.observe(this.stage);
     this.disposers.push(() => ro.disconnect());
@@ -1240,7 +1248,6 @@ export class Annotator {
       return;
     }
     const ctx = { drawing: this.drawing && this.drawing.type !== "box" && this.drawing.type !== "point" ? this.drawing.type : null, hasSelection: this.sel.size > 0, mode: this.model.get("mode"), labelKeys: this.labelKeys };
-    if (!ctx.drawing && this.tool === "keypoints") ctx.drawing = null;
     let a = resolveKey(key, ctx);
     // before the first keypoint is placed, V / N pre-mark the first point(s)
     if (!ctx.drawing && this.tool === "keypoints" && (key === "V" || key === "N")) a = { action: key === "V" ? "kp_pre_nv" : "kp_pre_skip" };
@@ -1498,13 +1505,13 @@ export class Annotator {
   sendStatus(state, { reason, quiet = false } = {}) {
     const m = { kind: "status", state, seconds_active: this.secondsActive(), media_id: this.item && this.item.media_id };
     if (reason) m.reason = reason;
-    if (!quiet) this.activeMs = 0;
     this.saver.enqueue({
       build: () => m,
       noRetry: true,
       timeoutMs: 30000,
       onOk: (r) => {
         if (quiet) return;
+        this.activeMs = 0;
         if (this.item) this.item.status = state === "complete" ? "complete" : state === "skipped" ? "skipped" : this.item.status;
         this.root.dataset.status = state;
         this.msg(state === "complete" ? "Completed ✓" : state === "skipped" ? "Skipped" : "");
