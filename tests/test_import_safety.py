@@ -140,3 +140,18 @@ def test_path_helpers() -> None:
     assert resolve_under_root(root, "x/../y.jpg")[1] is None
     assert resolve_under_root(root, "/data/other.jpg")[1] is not None
     assert resolve_under_root(root, "/data/other.jpg", allow_outside_root=True)[1] is None
+
+
+def test_yolo_symlinked_image_out_of_root(tmp_path: Path, tree: tuple[Path, Path]) -> None:
+    root, outside = tree
+    os.symlink(outside, root / "link.png")
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    (labels / "link.txt").write_text("0 0.5 0.5 0.2 0.2\n")
+    (labels / "in.txt").write_text("0 0.5 0.5 0.2 0.2\n")
+    r = nl.open(":memory:").import_yolo(labels, images=root, names=["thing"])
+    assert r.added == 1
+    assert [pr.item for pr in r.problems] == ["link.png", "link.txt"]
+    assert "escapes" in r.problems[0].reason
+    r2 = nl.open(":memory:").import_yolo(labels, images=root, names=["thing"], allow_outside_root=True)
+    assert r2.added == 2

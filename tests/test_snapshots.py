@@ -106,3 +106,19 @@ def test_parquet_columns_and_run(p: nl.Project, tmp_path: Path) -> None:
     assert pr[["run", "score"]].values.tolist() == [["m", 0.7]]
     sl = pd.read_parquet(p.export_parquet(tmp_path / "s.parquet", slice=p.media().where("media_id = ?", [2])))
     assert sl["media_id"].tolist() == [2]
+
+
+def test_moved_project_keeps_its_snapshots(p: nl.Project, tmp_path: Path) -> None:
+    with pytest.warns(UserWarning):
+        path = p.snapshot("v1")
+    data = path.read_bytes()
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    for f in tmp_path.glob("snap.*"):
+        if not f.name.endswith(".lock"):
+            f.rename(moved / f.name)
+    q = nl.open(moved / "snap.duckdb")
+    again = q.snapshot("v1")
+    assert again == moved / "snap.snapshots" / "v1" / "annotations.json"
+    assert again.read_bytes() == data
+    assert q.snapshots()["path"].tolist() == [str(again)]

@@ -108,7 +108,7 @@ def snapshot(proj: Project, name: str, fmt: str | None, kwargs: dict[str, Any]) 
             if (fmt is not None and fmt != sfmt) or (kwargs and _options(kwargs) != stored.get("options")):
                 raise ValidationError(f"snapshot {name!r} exists already as {sfmt} with options "
                                       f"{stored.get('options')}; a snapshot never changes: pick a new name")
-            p = Path(spath)
+            p = _resolve(proj, spath)
             if not p.exists():
                 raise StoreError(f"snapshot {name!r} is missing: {spath!r} does not exist. The recorded bytes "
                                  f"(sha256 {sha[:12]}...) are the truth and are not re-exported; restore the "
@@ -139,8 +139,8 @@ def snapshot(proj: Project, name: str, fmt: str | None, kwargs: dict[str, Any]) 
                  "skipped_instances": info.skipped_instances}
         try:
             con.execute("INSERT INTO snapshots VALUES (?, ?, ?::JSON, now(), ?, ?, ?, ?)",
-                        [name, fmt, json.dumps(query, sort_keys=True), sha, str(path), info.n_media,
-                         info.n_instances])
+                        [name, fmt, json.dumps(query, sort_keys=True), sha, path.relative_to(root).as_posix(),
+                         info.n_media, info.n_instances])
         except BaseException:
             shutil.rmtree(target, ignore_errors=True)
             raise
@@ -148,8 +148,16 @@ def snapshot(proj: Project, name: str, fmt: str | None, kwargs: dict[str, Any]) 
         return path, info
 
 
+def _resolve(proj: Project, stored: str) -> Path:
+    """A recorded path: relative to the snapshot folder (so moving the project with it keeps working)."""
+    p = Path(stored)
+    return p if p.is_absolute() else snapshot_root(proj) / p
+
+
 def list_snapshots(proj: Project) -> pd.DataFrame:
     """Every snapshot: name, format, query/options, created_at, sha256, path, counts."""
     with proj.store.read() as con:
-        return con.execute("SELECT name, format, query, created_at, sha256, path, n_media, n_instances "
-                           "FROM snapshots ORDER BY created_at, name").df()
+        df = con.execute("SELECT name, format, query, created_at, sha256, path, n_media, n_instances "
+                         "FROM snapshots ORDER BY created_at, name").df()
+    df["path"] = [str(_resolve(proj, p)) for p in df["path"]]
+    return df

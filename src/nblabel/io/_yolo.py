@@ -114,15 +114,12 @@ def _parse(lines: pd.DataFrame, task: str, nc: int, kpt_shape: list[int] | None,
         report.add_problem(items[i], f"has {ncols[i]} values; a {task} line needs {want}")
     width = int(ncols[ok].max()) if ok.any() else 1
     vals = np.full((len(lines), width), np.nan)
-    good = np.flatnonzero(ok)
-    if len(good):
-        flat = pd.to_numeric(pd.Series([t for i in good for t in lines["tokens"].iloc[i]]), errors="coerce")
-        starts = np.concatenate([[0], np.cumsum(ncols[good])[:-1]])
-        arr = flat.to_numpy(float)
-        for j, i in enumerate(good):  # ragged rows (segment); detect/pose rows all have one width
-            vals[i, :ncols[i]] = arr[starts[j]:starts[j] + ncols[i]]
-    row_vals = [vals[i, :ncols[i]] for i in range(len(lines))]
-    finite = np.array([np.isfinite(v).all() for v in row_vals])
+    cols = np.arange(width)[None, :]
+    present = ok[:, None] & (cols < ncols[:, None])  # which cells of the padded table hold a value
+    if present.any():
+        flat = [tok for toks, keep in zip(lines["tokens"], ok, strict=True) if keep for tok in toks]
+        vals[present] = pd.to_numeric(pd.Series(flat), errors="coerce").to_numpy(float)  # row-major, like flat
+    finite = (np.isfinite(vals) | ~present).all(axis=1)
     bad = ok & ~finite
     for i in np.flatnonzero(bad)[:10_000]:
         report.add_problem(items[i], "has a value that is not a finite number (NaN, inf or text)")
@@ -133,21 +130,32 @@ def _parse(lines: pd.DataFrame, task: str, nc: int, kpt_shape: list[int] | None,
         report.add_problem(items[i], f"class {lines['tokens'].iloc[i][0]} is out of range: the names give "
                            f"{nc} classes (0..{nc - 1})")
     ok &= ~bad
-    coords = [v[1:] if task == "segment" else v[1:5] for v in row_vals]
-    if task != "segment":
+    if task == "segment":
+        coord = present & (cols >= 1)
+    else:
         cwh = vals[:, 1:5]
-        edges = np.column_stack([cwh[:, 0] - cwh[:, 2] / 2, cwh[:, 1] - cwh[:, 3] / 2,
-                                 cwh[:, 0] + cwh[:, 2] / 2, cwh[:, 1] + cwh[:, 3] / 2])
         size_bad = ok & ((cwh[:, 2] <= 0) | (cwh[:, 3] <= 0))
         for i in np.flatnonzero(size_bad)[:10_000]:
             report.add_problem(items[i], f"box width/height {cwh[i, 2]:g} x {cwh[i, 3]:g} is not positive")
         ok &= ~size_bad
-        coords = list(edges)
-    out_of = np.array([bool(((c < -TOLERANCE) | (c > 1 + TOLERANCE)).any()) for c in coords]) & ok
-    for i in np.flatnonzero(out_of)[:10_000]:
+        # box edges (not centres) must lie in [0, 1]; for pose also every keypoint x, y
+        edges = np.column_stack([cwh[:, 0] - cwh[:, 2] / 2, cwh[:, 1] - cwh[:, 3] / 2,
+                                 cwh[:, 0] + cwh[:, 2] / 2, cwh[:, 1] + cwh[:, 3] / 2])
+        vals_c = vals.copy()
+        vals_c[:, 1:5] = edges
+        coord = present & (cols >= 1)
+        if task == "pose":
+            k, dim = kpt_shape  # type: ignore[misc]
+            kcol = (cols - 5) % dim
+            coord &= (cols < 5) | (kcol < 2)
+        vals = vals_c
+    outside = (((vals < -TOLERANCE) | (vals > 1 + TOLERANCE)) & coord).any(axis=1) & ok
+    for i in np.flatnonzero(outside)[:10_000]:
         report.add_problem(items[i], f"coordinates reach outside [0, 1] (beyond {TOLERANCE}); YOLO coordinates "
                            "are normalised by the image size: check they are not pixels")
-    ok &= ~out_of
+    ok &= ~outside
+    if task != "segment":  # give back centre/size (the caller converts), not the edges used to check
+        vals[:, 1:5] = cwh
     return lines[ok], vals[ok]
 
 
@@ -211,6 +219,8 @@ def import_yolo(proj: Project, labels_dir: str | Path, images: str | Path, names
                 file_image[i] = media_of_key[s]
             elif s not in index:
                 report.add_problem(f"{s}.txt", f"no image named {s}.<jpg|png|...> under {str(root)!r}")
+            else:
+                report.add_problem(f"{s}.txt", f"its image {index[s].name!r} was not imported (see its problem)")
         lines = _read_lines(files, ldir)
         lines = lines[lines["file"].isin(list(file_image))].reset_index(drop=True)
         line_items = [f"{stems[f]}.txt:{n}" for f, n in zip(lines["file"], lines["line"], strict=True)]
