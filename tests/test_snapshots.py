@@ -80,6 +80,9 @@ def test_snapshot_options_and_names(p: nl.Project) -> None:
     assert "slice" in json.loads(p.snapshots()["query"].iloc[0])["options"]
     with pytest.raises(ValidationError, match="exists already"):
         p.snapshot("one", format="yolo")
+    with pytest.raises(ValidationError, match="takes the options"):
+        p.snapshot("two", format="parquet", include_incomplete=True)
+    assert list(p.snapshots()["name"]) == ["one"]
     for bad in ("../evil", "a/b", "", ".hidden"):
         with pytest.raises(ValidationError, match="snapshot name"):
             p.snapshot(bad)

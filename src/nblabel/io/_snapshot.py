@@ -75,7 +75,16 @@ def _options(kwargs: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+_OPTIONS = {"coco": {"slice", "include_incomplete", "run"},
+            "yolo": {"task", "copy_images", "slice", "include_incomplete"},
+            "voc": {"slice", "include_incomplete"},
+            "parquet": {"slice", "run"}}
+
+
 def _export(proj: Project, fmt: str, target: Path, kwargs: dict[str, Any]) -> ExportInfo:
+    unknown = set(kwargs) - _OPTIONS[fmt]
+    if unknown:
+        raise ValidationError(f"a {fmt} snapshot takes the options {sorted(_OPTIONS[fmt])}, not {sorted(unknown)}")
     if fmt == "coco":
         from ._coco import export_coco
 
