@@ -93,10 +93,11 @@ def test_thumbnails_are_cached_so_a_second_open_decodes_nothing(gproj: nl.Projec
     assert len(calls) == 5
 
 
-def test_missing_file_gives_an_empty_cell_and_is_not_cached(gproj: nl.Project) -> None:
-    uri = gproj.media_info(1)["uri"]
-    Path(uri).unlink()
-    assert _thumbs(gproj.gallery(), [1, 2])[0] == b""
+def test_missing_or_corrupt_files_give_empty_cells_and_are_not_cached(gproj: nl.Project) -> None:
+    Path(gproj.media_info(1)["uri"]).unlink()
+    Path(gproj.media_info(3)["uri"]).write_bytes(b"\xff\xd8 not a jpeg any more")
+    blobs = _thumbs(gproj.gallery(), [1, 2, 3])
+    assert [len(b) > 0 for b in blobs] == [False, True, False]
     with gproj.store.read() as con:
         assert con.execute("SELECT media_id FROM thumbnails ORDER BY media_id").fetchall() == [(2,)]
 

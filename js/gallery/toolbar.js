@@ -63,7 +63,7 @@ export function toolbar(cb) {
   const api = {
     el,
     setColumns(names, current) {
-      sortSel.replaceChildren(h("option", { text: "(slice order)", props: { value: "" } }),
+      sortSel.replaceChildren(h("option", { text: "(as loaded)", props: { value: "" } }),
         ...names.map((n) => h("option", { text: n, props: { value: n } })));
       const name = (current || "").replace(/^-/, "");
       sortSel.value = names.includes(name) ? name : "";

@@ -55,7 +55,9 @@ def _make_or_empty(args: tuple[str, int, int]) -> bytes:
     path, size, orientation = args
     try:
         return make_thumbnail(path, size, orientation)
-    except MediaError:  # a missing/corrupt file shows as an empty cell, and is retried next time
+    except (MediaError, Image.DecompressionBombError, OSError, ValueError):
+        # a missing, corrupt or absurdly large file shows as an empty cell (and is retried next time);
+        # it must not fail the other thumbnails of the batch
         return b""
 
 
