@@ -296,3 +296,25 @@ def test_existing_label_reused(tmp_path: Path) -> None:
     assert (labels["name"] == "car").sum() == 1
     assert int(labels.loc[labels["name"] == "car", "label_id"].iloc[0]) == lid
     assert p.schema.state().labels[lid].meta["coco_id"] == 5
+
+
+def test_compressed_rle_kept_and_area_matches_pycocotools(tmp_path: Path, source: dict) -> None:
+    from pycocotools import mask as mask_utils
+
+    crowd = next(a for a in source["annotations"] if a["iscrowd"])
+    img = next(im for im in source["images"] if im["id"] == crowd["image_id"])
+    h, w = crowd["segmentation"]["size"]
+    compressed = mask_utils.frPyObjects(crowd["segmentation"], h, w)
+    rle = {"size": compressed["size"], "counts": compressed["counts"].decode("ascii")}
+    assert rle_area(rle) == float(mask_utils.area(compressed))
+    assert rle_area(crowd["segmentation"]) == float(mask_utils.area(compressed))
+    d = {"images": [img], "categories": source["categories"],
+         "annotations": [{**crowd, "segmentation": rle, "area": None}]}
+    f = tmp_path / "c.json"
+    f.write_text(json.dumps(d))
+    p = nl.open(":memory:")
+    assert p.import_coco(f, images=IMAGES).ok
+    out = json.loads(p.export_coco(tmp_path / "o.json").read_text())
+    (a,) = out["annotations"]
+    assert a["segmentation"] == rle  # compressed string kept exactly
+    assert a["area"] == float(mask_utils.area(compressed))  # no area given: computed from the RLE
