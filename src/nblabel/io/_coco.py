@@ -64,39 +64,16 @@ def read_json(path: str | Path, what: str = "COCO file") -> Any:
         raise FormatError(f"{what} {str(p)!r} is not valid JSON ({e}); fix or re-export the file") from None
 
 
-def _decode_counts(s: str) -> list[int]:
-    """Run lengths of a compressed COCO RLE string (6-bit chars, sign bit, delta from two back)."""
-    counts: list[int] = []
-    p = 0
-    while p < len(s):
-        x, k, more = 0, 0, True
-        while more:
-            c = ord(s[p]) - 48
-            x |= (c & 0x1F) << (5 * k)
-            more = bool(c & 0x20)
-            p += 1
-            k += 1
-            if not more and c & 0x10:
-                x |= -1 << (5 * k)
-        if len(counts) > 2:
-            x += counts[-2]
-        counts.append(x)
-    return counts
-
-
 def rle_area(rle: dict[str, Any]) -> float:
-    """Pixel area of a COCO RLE mask, compressed (string counts) or not (list counts).
+    """Pixel area of a COCO RLE mask, compressed (string counts) or not (list counts), as a float.
 
     Example:
         >>> rle_area({"size": [2, 2], "counts": [1, 2, 1]})
         2.0
     """
-    counts = rle["counts"]
-    if isinstance(counts, bytes):
-        counts = counts.decode("ascii")
-    if isinstance(counts, str):
-        counts = _decode_counts(counts)
-    return float(np.sum(np.asarray(counts, dtype=np.int64)[1::2]))
+    from ..geometry import rle_area as _rle_area
+
+    return float(_rle_area(rle))
 
 
 def _is_num(v: Any) -> bool:
