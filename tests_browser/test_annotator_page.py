@@ -385,6 +385,14 @@ def test_shift_click_duplicate_and_change_label(mount):
     ups = a.sent("save", "update")
     assert len(ups) == 2 and all(u["instance"]["label_id"] == 2 for u in ups)
     assert sorted(u["instance"]["id"] for u in ups) == [1003, 1004]
+    a.clear()
+    a.key("Control+z")  # undo the label change: both back to "car"
+    a.settle()
+    ups = a.sent("save", "update")
+    assert len(ups) == 2 and all(u["instance"]["label_id"] == 1 for u in ups)
+    expect(a.root).to_have_attribute("data-selected", "2")
+    a.key("Control+a")
+    expect(a.root).to_have_attribute("data-selected", "5")
 
 
 def test_move_selection_by_drag_and_arrows(mount):

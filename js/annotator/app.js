@@ -100,7 +100,7 @@ export class Annotator {
       const inp = h("input", { attrs: { type: "range", min: 0, max: 200, step: 5, title: name, "aria-label": name } });
       inp.value = String(get());
       inp.addEventListener("input", () => { set(Number(inp.value)); this.requestDraw(true); });
-      return h("label", { cls: "nbl-slider", attrs: { title: name } }, [h("span", { text: name[0] }), inp]);
+      return h("label", { cls: "nbl-slider", attrs: { title: name } }, [h("span", { text: name === "brightness" ? "☀" : "◑" }), inp]);
     };
     this.brightnessInput = slider("brightness", () => this.brightness, (v) => (this.brightness = v));
     this.contrastInput = slider("contrast", () => this.contrast, (v) => (this.contrast = v));

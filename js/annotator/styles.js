@@ -20,7 +20,7 @@ border:1px solid var(--nbl-border);border-radius:4px;outline:none;display:flex;f
 .nbl-main{display:flex;flex-wrap:wrap;min-height:0}
 .nbl-stage{position:relative;flex:1 1 360px;min-width:240px;height:560px;overflow:hidden;background:#1e1e1e;resize:vertical}
 .nblabel-canvas{display:block;width:100%;height:100%;touch-action:none;cursor:crosshair}
-.nbl-side{flex:1 0 230px;max-width:100%;overflow:auto;border-left:1px solid var(--nbl-border);padding:6px;box-sizing:border-box;max-height:560px}
+.nbl-side{flex:0 0 240px;max-width:100%;overflow:auto;border-left:1px solid var(--nbl-border);padding:6px;box-sizing:border-box;max-height:560px}
 .nbl-side h4{margin:6px 0 4px;font-size:12px}
 .nbl-field{margin:4px 0 8px}
 .nbl-field>.nbl-name{display:block;font-weight:600;margin-bottom:2px}
