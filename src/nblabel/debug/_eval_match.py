@@ -128,14 +128,40 @@ def oks_pairs(
     return ex.sum(axis=1) / n_used
 
 
-def _last_argmax(
-    values: np.ndarray, seg_of_pair: np.ndarray, starts: np.ndarray, pair_pos: np.ndarray
+def _first_eligible(
+    reg: np.ndarray, ign: np.ndarray, seg_starts: np.ndarray, counts: np.ndarray
 ) -> np.ndarray:
-    """Per segment (last axis), the position of the last maximum of ``values`` (>= 0), or -1."""
-    best = np.maximum.reduceat(values, starts, axis=-1)
-    hit = (values == best[..., seg_of_pair]) & (values >= 0)
-    cand = np.where(hit, pair_pos, -1)
-    return np.maximum.reduceat(cand, starts, axis=-1)
+    """Per detection segment and column, the first row where ``reg`` holds, else the first ``ign`` row.
+
+    ``reg`` / ``ign`` are ``(n + 1, C)`` with an all-False padding row ``n``; rows of a segment are in
+    preference order. Segments are handled densely, bucketed by power-of-two length so padding never
+    more than doubles the work. Returns ``(n_segments, C)`` rows, ``-1`` where nothing is eligible.
+    """
+    n_pad = reg.shape[0] - 1
+    n_seg = len(seg_starts)
+    out = np.full((n_seg, reg.shape[1]), -1, dtype=np.int64)
+    width = np.ones(n_seg, dtype=np.int64)
+    big = counts > 1
+    if big.any():
+        width[big] = 1 << np.ceil(np.log2(counts[big])).astype(np.int64)
+    for w in np.unique(width).tolist():
+        sel = np.flatnonzero(width == w)
+        if w == 1:
+            rows = seg_starts[sel]
+            ok_r, ok_i = reg[rows], ign[rows]
+            out[sel] = np.where(ok_r | ok_i, rows[:, None], -1)
+            continue
+        k = np.arange(w)
+        idx = np.where(k[None, :] < counts[sel][:, None], seg_starts[sel][:, None] + k[None, :], n_pad)
+        pick = np.full((len(sel), reg.shape[1]), -1, dtype=np.int64)
+        sel_rows = np.arange(len(sel))[:, None]
+        for flags in (ign, reg):  # regular matches override ignored ones
+            dense = flags[idx]  # (n_sel, w, C)
+            first = dense.argmax(axis=1)
+            ok = np.take_along_axis(dense, first[:, None, :], axis=1)[:, 0, :]
+            pick = np.where(ok, idx[sel_rows, first], pick)
+        out[sel] = pick
+    return out
 
 
 def greedy_match(
@@ -165,15 +191,17 @@ def greedy_match(
     n_area = gt_ignore.shape[0]
     thr = np.minimum(iou_thresholds, 1 - 1e-10)
     n_thr = len(thr)
+    n_at = n_area * n_thr
     n_dt = len(dt_rank)
-    match = np.full((n_area, n_thr, n_dt), -1, dtype=np.int64)
+    match = np.full((n_dt, n_at), -1, dtype=np.int64)  # columns: (area, threshold)
+    out_shape = (n_area, n_thr, n_dt)
     if len(sim) == 0:
-        return match
+        return np.ascontiguousarray(match.T).reshape(out_shape)
     # Pairs under the lowest threshold can never match: drop them once.
     keep = sim >= thr.min()
     p_dt, p_gt, p_sim = pairs.dt[keep], pairs.gt[keep], sim[keep]
     if len(p_dt) == 0:
-        return match
+        return np.ascontiguousarray(match.T).reshape(out_shape)
     # Order the surviving pairs by (detection rank, detection, gt): every rank is one slice.
     p_rank = dt_rank[p_dt]
     order = np.lexsort((p_gt, p_dt, p_rank))
@@ -181,31 +209,35 @@ def greedy_match(
     rank_bounds = np.flatnonzero(np.diff(p_rank)) + 1
     rank_starts = np.concatenate(([0], rank_bounds))
     rank_ends = np.concatenate((rank_bounds, [len(p_rank)]))
-    taken = np.zeros((n_area, n_thr, len(gt_crowd)), dtype=bool)
-    for s, e in zip(rank_starts.tolist(), rank_ends.tolist(), strict=False):
+    # row per gt, column per (area, threshold): gathers of whole rows are cheap
+    taken = np.zeros((len(gt_crowd), n_at), dtype=bool)
+    ignore_at = np.repeat(gt_ignore.T, n_thr, axis=1)  # (n_gt, A*T)
+    thr_at = np.tile(thr, n_area)[None, :]
+    claims = dt_id > 0
+    for r, (s, e) in enumerate(zip(rank_starts.tolist(), rank_ends.tolist(), strict=True)):
         r_dt = p_dt[s:e]
-        r_gt = p_gt[s:e]
-        r_sim = p_sim[s:e]
         new_dt = np.empty(len(r_dt), dtype=bool)
         new_dt[0] = True
         np.not_equal(r_dt[1:], r_dt[:-1], out=new_dt[1:])
         seg_starts = np.flatnonzero(new_dt)
-        seg_of_pair = np.cumsum(new_dt) - 1
+        counts = np.diff(np.append(seg_starts, len(r_dt)))
+        # preference inside each detection: highest IoU first, ties to the later gt (pycocotools
+        # replaces its candidate on equal IoU)
+        pref = np.lexsort((-p_gt[s:e], -p_sim[s:e], np.cumsum(new_dt)))
+        r_gt = p_gt[s:e][pref]
+        r_sim = p_sim[s:e][pref][:, None]
         dts = r_dt[seg_starts]
-        pos = np.arange(len(r_dt))
-        free = ~taken[:, :, r_gt] | gt_crowd[r_gt]  # (A, T, n)
-        elig = free & (r_sim[None, :] >= thr[:, None])[None]
-        ig = gt_ignore[:, r_gt][:, None, :]  # (A, 1, n)
-        v_reg = np.where(elig & ~ig, r_sim, -1.0)
-        best = _last_argmax(v_reg, seg_of_pair, seg_starts, pos)
-        if ig.any():
-            v_ign = np.where(elig & ig, r_sim, -1.0)
-            best_ign = _last_argmax(v_ign, seg_of_pair, seg_starts, pos)
-            best = np.where(best >= 0, best, best_ign)
+        elig = r_sim >= thr_at  # (n, A*T)
+        if r:  # the first rank finds every gt free
+            elig &= ~taken[r_gt] | gt_crowd[r_gt][:, None]
+        ig = ignore_at[r_gt]
+        pad = np.zeros((1, n_at), dtype=bool)
+        reg = np.concatenate((elig & ~ig, pad))
+        ign = np.concatenate((elig & ig, pad))
+        best = _first_eligible(reg, ign, seg_starts, counts)
         hit = best >= 0
         g_hit = np.where(hit, r_gt[np.maximum(best, 0)], -1)
-        match[:, :, dts] = g_hit
-        claim = hit & (dt_id[dts] > 0)[None, None, :]
-        a_i, t_i, d_i = np.nonzero(claim)
-        taken[a_i, t_i, g_hit[a_i, t_i, d_i]] = True
-    return match
+        match[dts] = g_hit
+        d_i, c_i = np.nonzero(hit & claims[dts][:, None])
+        taken[g_hit[d_i, c_i], c_i] = True
+    return np.ascontiguousarray(match.T).reshape(out_shape)
