@@ -318,3 +318,19 @@ def test_compressed_rle_kept_and_area_matches_pycocotools(tmp_path: Path, source
     (a,) = out["annotations"]
     assert a["segmentation"] == rle  # compressed string kept exactly
     assert a["area"] == float(mask_utils.area(compressed))  # no area given: computed from the RLE
+
+
+def test_computed_polygon_area_is_cocos_mask_area(tmp_path: Path) -> None:
+    from pycocotools import mask as mask_utils
+
+    p = nl.open(":memory:", media_dir=tmp_path / "m")
+    p.add_images([np.zeros((40, 60, 3), np.uint8)])
+    p.schema.add_label("car", spatial=["polygon"])
+    poly = [[1.5, 2.5], [40.2, 3.1], [30.7, 35.9], [5, 30]]
+    flat = [c for xy in poly for c in xy]
+    p.add_instance(1, "car", polygon=poly)
+    p.complete(1)
+    (a,) = json.loads(p.export_coco(tmp_path / "o.json").read_text())["annotations"]
+    rle = mask_utils.merge(mask_utils.frPyObjects([flat], 40, 60))
+    assert a["area"] == float(mask_utils.area(rle))
+    assert a["segmentation"] == [flat]

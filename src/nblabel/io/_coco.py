@@ -25,7 +25,6 @@ import numpy as np
 import pandas as pd
 
 from ..errors import FormatError, ValidationError
-from ..geometry import polygons_area
 from ._paths import ExportInfo, export_instances, export_media, resolve_under_root, write_atomic
 from ._report import ImportReport
 
@@ -419,9 +418,12 @@ def _flat_rings(points: Any) -> list[list[float]]:
     return [[float(c) for xy in ring for c in xy] for ring in points]
 
 
-def _area(kind: str, r: Any) -> float:
+def _area(kind: str, r: Any, hw: tuple[int, int]) -> float:
+    """COCO's own convention: a polygon's area is the pixel count of its rasterised mask."""
     if kind == "polygon":
-        return float(polygons_area([np.asarray(ring, dtype=float) for ring in r.points]))
+        from ..geometry import polygons_to_rle
+
+        return rle_area(polygons_to_rle(_flat_rings(r.points), *hw))
     if kind == "mask":
         return rle_area(r.points)
     return float((r.x1 - r.x0) * (r.y1 - r.y0))
@@ -455,6 +457,7 @@ def export_coco(proj: Project, path: str | Path, *, slice: Any = None, include_i
         mdf, left_out = export_media(proj, con, slice, include_incomplete=include_incomplete or run is not None)
         inst = export_instances(con, mdf["media_id"].tolist(), run_id)
     img_ids = _assign_ids([m.get("coco_id") for m in mdf["meta"]], mdf["media_id"].astype(int).tolist())
+    hw_of = {int(m): (int(h), int(w)) for m, h, w in zip(mdf["media_id"], mdf["height"], mdf["width"], strict=True)}
     img_of = dict(zip(mdf["media_id"].astype(int).tolist(), img_ids, strict=False))
     cats, cat_of = _categories_out(state, set(inst["label_id"].astype(int)))
     writable = inst["kind"].isin(["box", "polygon", "mask", "keypoints"]).to_numpy()
@@ -500,7 +503,7 @@ def export_coco(proj: Project, path: str | Path, *, slice: Any = None, include_i
             a["num_keypoints"] = int(sum(1 for p in r.points if p[2] > 0))
         else:
             a["segmentation"] = []
-        a["area"] = float(r.area) if not pd.isna(r.area) else _area(r.kind, r)
+        a["area"] = float(r.area) if not pd.isna(r.area) else _area(r.kind, r, hw_of[int(r.media_id)])
         if r.attributes:
             a["attributes"] = r.attributes
         anns.append(a)

@@ -79,8 +79,9 @@ class FormatsMixin:
         incomplete image written without its missing annotations would read as background. A
         ``UserWarning`` says how many were left out. Ids are preserved: categories from the label's
         ``meta.coco_id`` (else the label id), images from ``meta.coco_id`` (else the media id),
-        annotations from ``extra.coco_id`` (else new ids). ``area`` is written as stored (else
-        computed from the polygon, mask or box). The output is deterministic (sorted ids and keys).
+        annotations from ``extra.coco_id`` (else new ids). ``area`` is written as stored, else
+        computed as COCO does: the pixel count of the rasterised polygon or RLE mask (box area for
+        boxes and keypoints). The output is deterministic (sorted ids and keys).
 
         Args:
             path: the JSON file to write (folders are created).
