@@ -278,3 +278,82 @@ def rows(project: Path, sql: str, params: list[Any] | None = None) -> list[tuple
 
 def copy_file(src: Path, dst: Path) -> None:
     shutil.copy(src, dst)
+
+
+# -- for benchmarks: a JupyterLab page outside pytest ---------------------------------------------
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+class LabSession:
+    """JupyterLab + headless Debian Chromium with one notebook open (for scripts under benchmarks/).
+
+    Example:
+        >>> with LabSession(["x = 1"]) as s:          # doctest: +SKIP
+        ...     s.run_cell(0)
+    """
+
+    def __init__(self, cells: list[str], *, viewport: tuple[int, int] = (1400, 1000), base: Path | None = None) -> None:
+        import tempfile
+
+        self.cells = cells
+        self.viewport = viewport
+        self.base = Path(base or tempfile.mkdtemp(prefix="nbl-bench-"))
+
+    def __enter__(self) -> LabSession:
+        import nbformat
+        from playwright.sync_api import sync_playwright
+
+        self.server = start_server("lab", self.base / "lab")
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in self.cells])
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nbformat.write(nb, self.server.root / "bench.ipynb")
+        self._pw = sync_playwright().start()
+        self.browser = self._pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        self.page = self.browser.new_page(viewport={"width": self.viewport[0], "height": self.viewport[1]})
+        self.page.set_default_timeout(120_000)
+        self.page.goto(self.server.notebook_url("bench.ipynb"))
+        self.page.wait_for_function(APP_READY)
+        return self
+
+    def run_cell(self, index: int, source: str | None = None, wait: bool = True) -> None:
+        """Run one cell (optionally replacing its source first) and wait for the kernel to be idle."""
+        self.page.evaluate(
+            """async ([i, src]) => {
+                const nb = window.jupyterapp.shell.currentWidget.content;
+                nb.activeCellIndex = i;
+                if (src !== null) nb.activeCell.model.sharedModel.setSource(src);
+                await window.jupyterapp.commands.execute('notebook:run-cell');
+            }""", [index, source])
+        if wait:
+            self.page.wait_for_function(APP_READY)
+
+    def kernel_exec(self, code: str) -> str:
+        """Run code in the notebook's kernel through a second client; returns its stdout."""
+        from jupyter_client import BlockingKernelClient
+
+        kid = self.server.api("/api/sessions")[0]["kernel"]["id"]
+        kc = BlockingKernelClient(connection_file=str(self.server.runtime / f"kernel-{kid}.json"))
+        kc.load_connection_file()
+        kc.start_channels()
+        try:
+            kc.wait_for_ready(timeout=30)
+            out: list[str] = []
+            reply = kc.execute_interactive(
+                code, timeout=60,
+                output_hook=lambda m: out.append(m["content"].get("text", "")) if m["msg_type"] == "stream" else None)
+            if reply["content"]["status"] != "ok":
+                raise RuntimeError(str(reply["content"]))
+            return "".join(out)
+        finally:
+            kc.stop_channels()
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.browser.close()
+            self._pw.stop()
+        finally:
+            stop_server(self.server)

@@ -8,7 +8,7 @@ finished change arrives here as one small request and is committed before it is 
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -108,6 +108,7 @@ class Annotator(anywidget.AnyWidget):
         self._cache_lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
         self._last_handler_ms = 0.0
+        self._timings: deque[tuple[str, float]] = deque(maxlen=5000)  # (request kind, handler ms)
         with project.store.read() as con:
             state = SchemaState.load(con)
             rows = con.execute(
@@ -360,7 +361,9 @@ class Annotator(anywidget.AnyWidget):
                 from ._static import png_bytes, render_static
 
                 mid = int(self._queue[self.index]["media_id"])
-                data["image/png"] = png_bytes(render_static(self.project, mid, runs=self._runs, max_side=640))
+                # small and fast (JPEG draft decoding, light PNG compression): it delays the widget's display
+                data["image/png"] = png_bytes(render_static(self.project, mid, runs=self._runs, max_side=480),
+                                              compress_level=1)
             except Exception:  # the picture is a courtesy for frontends without widgets
                 pass
         return out

@@ -384,4 +384,5 @@ def handle(w: Annotator, msg: Any) -> Reply:
         msg_text = str(e) or type(e).__name__
         reply, buffers = {"id": mid, "ok": False, "error": msg_text}, []
     w._last_handler_ms = (time.perf_counter() - t0) * 1000.0
+    w._timings.append((str(msg.get("kind")) if isinstance(msg, dict) else "?", w._last_handler_ms))
     return reply, buffers

@@ -22,7 +22,7 @@ __all__ = ["StaticView", "png_bytes", "render_static"]
 _RUN_COLORS = ("#ff9800", "#00bcd4", "#e91e63", "#8bc34a", "#9c27b0", "#ffc107", "#03a9f4", "#795548")
 
 
-def png_bytes(im: Image.Image) -> bytes:
+def png_bytes(im: Image.Image, compress_level: int = 6) -> bytes:
     """Encode a PIL image as PNG bytes.
 
     Example:
@@ -31,7 +31,7 @@ def png_bytes(im: Image.Image) -> bytes:
         b'\\x89PNG'
     """
     buf = io.BytesIO()
-    im.save(buf, format="PNG", optimize=False, compress_level=6)
+    im.save(buf, format="PNG", optimize=False, compress_level=compress_level)
     return buf.getvalue()
 
 
