@@ -616,6 +616,24 @@ def test_failed_save_is_retried_and_shows_failed_then_saved(mount):
     assert len(creates) == 3
     assert len({c["instance"]["cid"] for c in creates}) == 1  # the same client id on every retry
     expect(a.page.locator(".nbl-save")).to_have_text("saved")
+    # a refused update is retried without the version guard (a stale version cannot block the queue)
+    a.page.evaluate("() => { window.model.fail = 1; }")
+    a.drag((200, 200), (210, 220))
+    a.settle()
+    first, retry = a.sent("save", "update")
+    assert first["instance"]["version"] == 1 and "version" not in retry["instance"]
+    assert near(retry["instance"]["box"], [100, 100, 210, 220])
+    expect(a.root).to_have_attribute("data-message", "")
+
+
+def test_empty_queue_says_so(page: Page, static_server: str):
+    page.goto(f"{static_server}/harness/annotator.html")
+    page.wait_for_function("() => window.harnessReady")
+    cfg = config([make_item(0)])
+    cfg["items"], cfg["images"], cfg["state"]["total"] = [], [], 0
+    page.evaluate("cfg => mount(cfg)", cfg)
+    expect(page.locator(".nbl-msg")).to_have_text("The queue is empty.")
+    assert page.evaluate("() => window.model.sent") == []
 
 
 @pytest.mark.slow

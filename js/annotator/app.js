@@ -31,7 +31,15 @@ export class Annotator {
     this.model = model;
     this.el = el;
     this.rpc = new Rpc(model);
-    this.saver = new SaveQueue({ request: (m, t) => this.rpc.request(m, t), onState: () => this.sync() });
+    this.saver = new SaveQueue({
+      request: (m, t) => this.rpc.request(m, t),
+      onState: (st) => {
+        if (st.state === "failed") this.msg(`Saving failed, retrying: ${st.error}`, true);
+        else if (this.saveErrorShown && st.state !== "failed") this.msg("");
+        this.saveErrorShown = st.state === "failed";
+        this.sync();
+      },
+    });
     this.view = new View();
     this.undo = new UndoStack();
     this.inst = new Map();
@@ -302,7 +310,7 @@ export class Annotator {
   bindModel() {
     const on = (ev, f) => { this.model.on(ev, f); this.disposers.push(() => this.model.off(ev, f)); };
     on("change:index", () => this.goTo(this.model.get("index")));
-    on("change:total", () => this.updateQueue());
+    on("change:total", () => { this.updateQueue(); if (!this.item && this.model.get("total")) this.goTo(this.model.get("index") || 0); });
     on("change:completed", () => this.updateQueue());
     on("change:schema", () => { this.readSchema(); this.refreshPanel(); this.sync(); this.requestDraw(true); });
     on("change:runs", () => { this.buildLayers(); this.requestDraw(true); });
@@ -311,6 +319,10 @@ export class Annotator {
   }
 
   async start() {
+    if (this.model.get("total") === 0) {
+      this.msg("The queue is empty.");
+      return;
+    }
     await this.goTo(this.model.get("index") || 0);
   }
 
@@ -677,7 +689,9 @@ export class Annotator {
   saveUpdate(inst) {
     const ref = inst.ref, body = this.payload(inst), media_id = this.item && this.item.media_id;
     this.saver.enqueue({
-      build: () => ({ kind: "save", op: "update", media_id, instance: { ...body, id: ref.id, version: ref.version } }),
+      // the version guards against overwriting someone else's change; after a refusal the retry
+      // goes without it (the user's latest edit wins) so a conflict cannot block the queue forever
+      build: (attempt) => ({ kind: "save", op: "update", media_id, instance: attempt ? { ...body, id: ref.id } : { ...body, id: ref.id, version: ref.version } }),
       onOk: (r) => { ref.version = r.version; if (inst.ref === ref) inst.version = r.version; },
     });
   }

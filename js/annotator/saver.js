@@ -28,7 +28,7 @@ export class SaveQueue {
     if (this.failed) return "failed";
     return this.queue.length ? "saving" : "saved";
   }
-  /** entry = {build: () => msg|null, onOk?: (reply) => void, noRetry?, onFail?(err, reply), timeoutMs?} */
+  /** entry = {build: (attempt) => msg|null, onOk?: (reply) => void, noRetry?, onFail?(err, reply), timeoutMs?} */
   enqueue(entry) {
     this.queue.push(entry);
     this._emit();
@@ -43,7 +43,7 @@ export class SaveQueue {
     const entry = this.queue[0];
     let msg;
     try {
-      msg = entry.build();
+      msg = entry.build(this.attempts);
     } catch (e) {
       msg = null;
     }
