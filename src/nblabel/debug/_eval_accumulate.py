@@ -61,9 +61,10 @@ def accumulate(
     n_area, n_thr, _ = match.shape
     n_rec = len(rec_thrs)
     n_m = len(max_dets)
-    precision = -np.ones((n_thr, n_rec, n_cat, n_area, n_m))
-    recall = -np.ones((n_thr, n_cat, n_area, n_m))
-    scores = -np.ones((n_thr, n_rec, n_cat, n_area, n_m))
+    # filled as [A, M, T, K, R] (contiguous writes), returned as pycocotools' [T, R, K, A, M]
+    precision = -np.ones((n_area, n_m, n_thr, n_cat, n_rec))
+    recall = -np.ones((n_area, n_m, n_thr, n_cat))
+    scores = -np.ones((n_area, n_m, n_thr, n_cat, n_rec))
     order_all = np.lexsort((dt_rank, dt_img, -dt_score, dt_k))
     rank_all = dt_rank[order_all]
     cats = np.arange(n_cat)
@@ -94,10 +95,14 @@ def accumulate(
             tp_m = tp_o if full else tp_o[:, cols]
             nonig_m = nonig_o if full else nonig_o[:, cols]
             q, ss, rec = _precision_at_recall(tp_m, nonig_m, dt_score[order], cstart, cend, npig, c_need)
-            recall[:, :, a, mi] = np.where(keep, rec, -1.0)
-            precision[:, :, :, a, mi] = np.where(keep[:, :, None], q, -1.0).transpose(0, 2, 1)
-            scores[:, :, :, a, mi] = np.where(keep[:, :, None], ss, -1.0).transpose(0, 2, 1)
-    return precision, recall, scores
+            recall[a, mi] = np.where(keep, rec, -1.0)
+            precision[a, mi] = np.where(keep[:, :, None], q, -1.0)
+            scores[a, mi] = np.where(keep[:, :, None], ss, -1.0)
+    return (
+        np.ascontiguousarray(precision.transpose(2, 4, 3, 0, 1)),
+        np.ascontiguousarray(recall.transpose(2, 3, 0, 1)),
+        np.ascontiguousarray(scores.transpose(2, 4, 3, 0, 1)),
+    )
 
 
 def _precision_at_recall(

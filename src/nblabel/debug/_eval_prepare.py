@@ -77,10 +77,14 @@ def _check_columns(df: pd.DataFrame, required: Iterable[str], name: str) -> None
         )
 
 
-def _sorted_unique(values: Iterable[Any], name: str) -> np.ndarray:
-    arr = pd.unique(pd.Series(list(values), dtype=object))
+def _sorted_unique(values: Any, name: str) -> np.ndarray:
+    """Sorted distinct ids (numpy's ``unique`` for numbers, like pycocotools; Python order otherwise)."""
+    arr = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(list(values))
+    if arr.dtype.kind in "iuf":
+        return np.unique(arr)
+    uniq = pd.unique(pd.Series(arr, dtype=object))
     try:
-        return np.array(sorted(arr.tolist()), dtype=object)
+        return np.array(sorted(uniq.tolist()), dtype=object)
     except TypeError as e:
         raise ValidationError(
             f"{name} mixes ids that cannot be sorted together ({e}); pass {name} explicitly"
@@ -143,11 +147,14 @@ def flatten(
         _check_columns(gt, ("segmentation",), "gt")
         _check_columns(dt, ("segmentation",), "dt")
     if images is None:
-        img_arr = _sorted_unique(list(gt["image_id"].tolist()) + list(dt["image_id"].tolist()), "images")
+        img_arr = _sorted_unique(
+            pd.concat([c for c in (gt["image_id"], dt["image_id"]) if len(c)] or [gt["image_id"]]),
+            "images",
+        )
     else:
         img_arr = _sorted_unique(images, "images")
     if categories is None:
-        cat_arr = _sorted_unique(gt["category_id"].tolist(), "categories")
+        cat_arr = _sorted_unique(gt["category_id"], "categories")
     else:
         cat_arr = (
             _sorted_unique(categories, "categories")
@@ -158,11 +165,11 @@ def flatten(
     cat_index = pd.Index(cat_arr)
     n_cat = len(cat_arr)
 
-    g_img_all = img_index.get_indexer(gt["image_id"].to_numpy(dtype=object))
-    g_cat_all = cat_index.get_indexer(gt["category_id"].to_numpy(dtype=object))
+    g_img_all = img_index.get_indexer(gt["image_id"].to_numpy())
+    g_cat_all = cat_index.get_indexer(gt["category_id"].to_numpy())
     g_keep = np.flatnonzero((g_img_all >= 0) & (g_cat_all >= 0))
-    d_img_all = img_index.get_indexer(dt["image_id"].to_numpy(dtype=object))
-    d_cat_all = cat_index.get_indexer(dt["category_id"].to_numpy(dtype=object))
+    d_img_all = img_index.get_indexer(dt["image_id"].to_numpy())
+    d_cat_all = cat_index.get_indexer(dt["category_id"].to_numpy())
     d_keep = np.flatnonzero((d_img_all >= 0) & (d_cat_all >= 0))
 
     g_img = g_img_all[g_keep].astype(np.int64)
