@@ -117,8 +117,8 @@ class DebugMixin:
 
         Args:
             per: ``"instance"``: one row per disagreement (ids, labels, IoU, both boxes);
-                ``"image"``: one row per media item of the slice, ``score = 1 - prod(1 - s)`` of its
-                rows (0 when there are none) and counts per kind.
+                ``"image"``: one row per media item of the slice, ``score`` the soft maximum
+                ``(1 - prod(1 - s**3)) ** (1/3)`` of its rows (0 when there are none) and counts per kind.
             slice: a media slice to look at (default: every media item).
             min_score: predictions below this score are ignored.
             complete_only: only media whose status in ``stage`` is complete.
