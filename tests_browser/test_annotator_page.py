@@ -699,8 +699,11 @@ def test_xss_label_name_is_text(mount):
     schema = copy.deepcopy(SCHEMA)
     schema["labels"][0]["name"] = evil
     schema["attributes"][0]["options"][0]["name"] = evil
-    item = make_item(0, file_name=evil)
-    a = mount(config([item], schema=schema))
+    schema["labels"][1]["color"] = "red;background-image:url(/pwned.png)"
+    item = make_item(0, file_name=evil, predictions=[
+        {"id": 900, "version": 1, "label_id": 1, "kind": "box", "box": [500, 100, 600, 200], "points": None,
+         "attributes": {}, "run": evil, "score": 0.5, "author": None}])
+    a = mount(config([item], schema=schema, runs=[{"name": evil, "color": "url(/pwned.png)"}]))
     a.drag((100, 100), (200, 200))
     a.settle()
     a.page.wait_for_timeout(100)
@@ -708,6 +711,12 @@ def test_xss_label_name_is_text(mount):
     assert a.page.locator(".nblabel-annotator img").count() == 0
     expect(a.page.locator(".nbl-label[data-label-id='1'] .nbl-chip-name")).to_have_text(evil)
     expect(a.page.locator(".nbl-file")).to_have_text(evil)
+    expect(a.page.locator(".nbl-layers label").nth(1)).to_have_text(evil)
+    a.key("s")
+    a.click(150, 150)
+    expect(a.page.locator(".nbl-attrs [data-attr=color] .nbl-opt").first).to_have_text(evil)
+    styles = a.page.eval_on_selector_all(".nbl-swatch", "els => els.map(e => e.getAttribute('style') || '')")
+    assert not any("url(" in st for st in styles), styles
 
 
 def test_help_overlay_lists_shortcuts(mount):

@@ -19,6 +19,8 @@ const HANDLE_CURSOR = { nw: "nwse-resize", se: "nwse-resize", ne: "nesw-resize",
 const TOL = 6; // screen px for hit testing
 const IDLE_MS = 30000; // input older than this does not count as active time
 
+// colours come from data: accept plain CSS colours only (no url(), no extra declarations)
+const safeColor = (c) => typeof c === "string" && /^(#[0-9a-fA-F]{3,8}|[a-zA-Z]{3,20}|(rgb|hsl)a?\([\d\s.,%/+-]+\))$/.test(c.trim());
 const deep = (x) => (x == null ? x : JSON.parse(JSON.stringify(x)));
 // Elements that keep their own keys. Checkboxes, radios, sliders and buttons do not: shortcuts keep
 // working after a click on them.
@@ -216,7 +218,7 @@ export class Annotator {
 
   colorOfLabel(id) {
     const l = this.labelById.get(id);
-    if (l && l.color) return l.color;
+    if (l && safeColor(l.color)) return l.color;
     const i = this.labels.findIndex((x) => x.id === id);
     return paletteColor(i < 0 ? 0 : i);
   }
@@ -224,7 +226,7 @@ export class Annotator {
   runColor(name) {
     const runs = this.model.get("runs") || [];
     const i = runs.findIndex((r) => r.name === name);
-    if (i >= 0 && runs[i].color) return runs[i].color;
+    if (i >= 0 && safeColor(runs[i].color)) return runs[i].color;
     return paletteColor(7 + (i < 0 ? 0 : i) * 3);
   }
 
@@ -1266,7 +1268,8 @@ export class Annotator {
     // before the first keypoint is placed, V / N pre-mark the first point(s)
     if (!ctx.drawing && this.tool === "keypoints" && (key === "V" || key === "N")) a = { action: key === "V" ? "kp_pre_nv" : "kp_pre_skip" };
     if (!a) {
-      if (key.length === 1 || e.ctrlKey || e.metaKey) e.preventDefault();
+      // unhandled plain characters do nothing (no find-as-you-type); browser combos (Ctrl+R, Ctrl+F) stay
+      if (e.key.length === 1 && !e.ctrlKey && !e.metaKey) e.preventDefault();
       return;
     }
     e.preventDefault();
