@@ -232,7 +232,7 @@ def test_sort_in_the_browser_reorders_and_records_the_choice(page: Page, gallery
 @pytest.mark.lab
 def test_gallery_in_jupyterlab_fetches_thumbnails_and_marks_the_selection(page: Page, tmp_path: Path,
                                                                           request: pytest.FixtureRequest) -> None:
-    from lab import make_project, rows, write_notebook
+    from lab import make_project, n_cells, rows, write_notebook
 
     server = request.getfixturevalue("lab_server")
     project = make_project(tmp_path / "gal", n_images=5)
@@ -262,6 +262,13 @@ def test_gallery_in_jupyterlab_fetches_thumbnails_and_marks_the_selection(page: 
         assert rows(project, "SELECT media_id, state FROM status ORDER BY 1") == [
             (1, "in_review"), (2, "in_review"), (3, "in_review")]
         assert rows(project, "SELECT count(*), min(size) FROM thumbnails") == [(5, 96)]
+        # keys typed in the grid stay there: "d d" would delete a cell in JupyterLab's command mode
+        cells = n_cells(page)
+        root.focus()
+        for key in ["d", "d", "ArrowRight", "Enter", "a", "Escape"]:
+            page.keyboard.press(key)
+        expect(root).to_have_attribute("data-selected", "0")
+        assert n_cells(page) == cells
     finally:
         server.shutdown_kernels()
 

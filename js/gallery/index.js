@@ -46,7 +46,8 @@ function render({ model, el }) {
   const rpc = rpcFor(model);
   const root = h("div", {
     cls: "nblabel-gallery",
-    attrs: { tabindex: "0", "data-rendered": "0", "data-count": "0", "data-first-visible": "0", "data-selected": "0" },
+    // data-lm-suppress-shortcuts: JupyterLab (Lumino 2) runs no keyboard shortcut from inside this element
+    attrs: { tabindex: "0", "data-lm-suppress-shortcuts": "true", "data-rendered": "0", "data-count": "0", "data-first-visible": "0", "data-selected": "0" },
   });
   const canvas = h("canvas", { cls: "nbl-g-canvas" });
   const spacer = h("div", { cls: "nbl-g-spacer" });
