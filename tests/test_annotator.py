@@ -490,3 +490,64 @@ def test_save_latency(tmp_path: Path, images: dict[str, Path]) -> None:
     print(f"\n[annotator] handler save (create) latency: median {statistics.median(times):.1f} ms, "
           f"max {max(times):.1f} ms over 50")
     assert _rows(proj.path, "SELECT count(*) FROM current_instances") == [(50,)]
+
+
+def test_widget_writes_the_same_rows_as_the_api(tmp_path: Path, images: dict[str, Path]) -> None:
+    """The handler's fast single-instance path stores exactly what add_instance/update_instance store."""
+    proj = _project(tmp_path, images)
+    proj.schema.add_label("pin", spatial=["point", "line"])
+    st = proj.schema.state()
+    car, face, pin, night = (st.label(n).id for n in ("car", "face", "pin", "night"))
+    w = proj.annotate()
+    b = Browser(w)
+    cases = [
+        ({"label_id": car, "kind": "box", "box": [10.5, 10, 50, 40], "attributes": {"color": "red", "occluded": True}},
+         {"label": "car", "box": [10.5, 10, 50, 40], "attributes": {"color": "red", "occluded": True}}),
+        ({"label_id": car, "kind": "polygon", "points": [[5, 5], [40, 5], [40, 30]]},
+         {"label": "car", "polygon": [[5, 5], [40, 5], [40, 30]]}),
+        ({"label_id": face, "kind": "keypoints", "points": [[20, 20, 2], [30, 21, 1], [0, 0, 0]]},
+         {"label": "face", "keypoints": [[20, 20, 2], [30, 21, 1], [0, 0, 0]]}),
+        ({"label_id": pin, "kind": "point", "points": [[7, 8]]}, {"label": "pin", "point": [7, 8]}),
+        ({"label_id": pin, "kind": "line", "points": [[1, 2], [30, 40], [60, 10]]},
+         {"label": "pin", "line": [[1, 2], [30, 40], [60, 10]]}),
+        ({"label_id": night, "kind": "tag"}, {"label": "night", "tag": True}),
+    ]
+    cols = ("version, media_id, run_id, label_id, kind, x0, y0, x1, y1, points::VARCHAR, attributes::VARCHAR, score, "
+            "track_id, area, iscrowd, extra::VARCHAR, author, schema_version, deleted, superseded_at IS NULL")
+    sql = f"SELECT {cols} FROM instances WHERE instance_id = ? ORDER BY version"
+    for msg_inst, api in cases:
+        r = b("save", op="create", media_id=1, instance=msg_inst)
+        assert r["ok"], r
+        api_id = proj.add_instance(1, author="ana", **api)
+        assert _rows(proj.path, sql, [r["instance_id"]]) == _rows(proj.path, sql, [api_id]), msg_inst["kind"]
+    # updates: geometry, attributes only, label only; a multi-ring polygon keeps its other rings
+    ring2 = [[70, 50], [90, 50], [90, 70]]
+    a = proj.add_instance(1, "car", polygon=[[[5, 5], [40, 5], [40, 30]], ring2])
+    c = proj.add_instance(1, "car", polygon=[[[5, 5], [40, 5], [40, 30]], ring2])
+    new_ring = [[6, 6], [41, 6], [41, 31], [6, 20]]
+    assert b("save", op="update", instance={"id": a, "version": 1, "label_id": car, "kind": "polygon",
+                                            "points": new_ring, "attributes": {"color": "blue"}})["ok"]
+    proj.update_instance(c, polygon=[new_ring, ring2], attributes={"color": "blue"}, author="ana")
+    assert _rows(proj.path, sql, [a]) == _rows(proj.path, sql, [c])
+    assert b("save", op="update", instance={"id": a, "version": 2, "attributes": {"color": "red"}})["ok"]
+    proj.update_instance(c, attributes={"color": "red"}, author="ana")
+    assert _rows(proj.path, sql, [a]) == _rows(proj.path, sql, [c])
+    k1 = proj.add_instance(1, "pin", point=[3, 4])
+    k2 = proj.add_instance(1, "pin", point=[3, 4])
+    assert b("save", op="update", instance={"id": k1, "version": 1, "label_id": car, "kind": "box",
+                                            "box": [1, 2, 9, 9]})["ok"]
+    proj.update_instance(k2, label="car", box=[1, 2, 9, 9], author="ana")
+    r1, r2 = _rows(proj.path, sql, [k1]), _rows(proj.path, sql, [k2])
+    assert r1[1][3:9] == (car, "box", 1.0, 2.0, 9.0, 9.0)
+    assert r1[0] == r2[0]
+    # refusals match too
+    assert not b("save", op="create", media_id=1, instance={"label_id": night, "kind": "box", "box": [1, 1, 5, 5]})["ok"]
+    assert not b("save", op="create", media_id=1, instance={"label_id": face, "kind": "keypoints",
+                                                            "points": [[1, 1, 2]]})["ok"]
+    assert not b("save", op="create", media_id=1, instance={"label_id": car, "kind": "box", "box": [500, 1, 600, 5]})["ok"]
+    assert not b("save", op="create", media_id=1, instance={"label_id": car, "kind": "box", "box": [5, 5, 5, 9]})["ok"]
+    assert not b("save", op="update", instance={"id": a, "version": 3, "attributes": {"size": 3}})["ok"]
+    # a box reaching past the border is clipped to the image (the browser clamps it already)
+    r = b("save", op="create", media_id=1, instance={"label_id": car, "kind": "box", "box": [100, 60, 130, 90]})
+    assert _rows(proj.path, "SELECT x0, y0, x1, y1 FROM current_instances WHERE instance_id = ?",
+                 [r["instance_id"]]) == [(100.0, 60.0, 120.0, 80.0)]
