@@ -1,0 +1,150 @@
+"""Generate notebooks/03_debug_model_runs.ipynb (stored without outputs: nbval runs it).
+
+Run:  .venv/bin/python notebooks/make_03.py
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+
+MD = nbformat.v4.new_markdown_cell
+CODE = nbformat.v4.new_code_cell
+
+CELLS = [
+    MD("""# 03 · Debugging a model run against the ground truth
+
+Bring a model's predictions next to the ground truth, evaluate them exactly as pycocotools would,
+then ask *where* the two disagree -- a ranked list of what to review first, which is also a list
+of probable label errors. Slices say which images to look at; two runs can be compared side by side.
+
+The project is built from 21 COCO images (`tests/data/coco21`) in a git-ignored working folder; the
+"model" is simulated from the ground truth with noise, so the notebook runs anywhere."""),
+    CODE("""import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import nblabel as nl
+
+root = next(p for p in [Path.cwd(), *Path.cwd().parents] if (p / "tests" / "data" / "coco21").is_dir())
+work = root / "notebooks" / "_work" / "03_debug"   # git-ignored
+shutil.rmtree(work, ignore_errors=True)
+work.mkdir(parents=True)
+
+proj = nl.open(work / "debug.duckdb", author="demo")
+coco = root / "tests" / "data" / "coco21"
+proj.import_coco(coco / "instances.json", images=coco / "images")   # images are marked complete
+proj"""),
+    MD("""## Two simulated model runs
+
+A good model finds most objects (jittered boxes, confident scores) and adds a few low-score false
+positives; a weaker one misses more and is less precise. Before adding them, we plant two label
+errors in the ground truth -- one box deleted, one box moved off its object -- to see whether the
+disagreement ranking finds them."""),
+    CODE("""gt = proj.instances().df()
+rng = np.random.default_rng(0)
+
+def simulate(gt, recall, jitter, n_fp, seed):
+    r = np.random.default_rng(seed)
+    keep = gt[r.random(len(gt)) < recall].copy()
+    w, h = (keep.x1 - keep.x0).to_numpy(), (keep.y1 - keep.y0).to_numpy()
+    noise = r.normal(0, jitter, (len(keep), 4)) * np.stack([w, h, w, h], axis=1)
+    keep[["x0", "y0", "x1", "y1"]] = keep[["x0", "y0", "x1", "y1"]].to_numpy() + noise
+    keep["score"] = r.beta(8, 2, len(keep))
+    media = proj.media().df()
+    fp = media.sample(n_fp, replace=True, random_state=seed)
+    fp = pd.DataFrame({"media_id": fp.media_id.to_numpy(), "label": r.choice(gt.label.unique(), n_fp),
+                       "x0": 10.0, "y0": 10.0, "x1": 90.0, "y1": 90.0, "score": r.beta(2, 6, n_fp)})
+    out = pd.concat([keep[["media_id", "label", "x0", "y0", "x1", "y1", "score"]], fp])
+    size = media.set_index("media_id").loc[out.media_id, ["width", "height"]].to_numpy()
+    out[["x0", "x1"]] = out[["x0", "x1"]].clip(0, size[:, [0]])
+    out[["y0", "y1"]] = out[["y0", "y1"]].clip(0, size[:, [1]])
+    return out[(out.x1 - out.x0 > 2) & (out.y1 - out.y0 > 2)]
+
+good = simulate(gt, recall=0.92, jitter=0.04, n_fp=6, seed=1)
+weak = simulate(gt, recall=0.70, jitter=0.10, n_fp=15, seed=2)
+
+# two label errors, planted after the model "saw" the clean images
+big = gt.assign(area=(gt.x1 - gt.x0) * (gt.y1 - gt.y0)).sort_values("area", ascending=False)
+deleted = int(big.instance_id.iloc[3])
+moved = big.iloc[5]
+proj.delete_instance(deleted)
+width = proj.media_info(int(moved.media_id))["width"]
+dx = 0.8 * (moved.x1 - moved.x0)
+new_x0 = moved.x0 + dx if moved.x1 + dx < width else moved.x0 - dx
+new_x0, new_x1 = max(new_x0, 0.0), min(new_x0 + moved.x1 - moved.x0, width)
+proj.update_instance(int(moved.instance_id), box=[new_x0, moved.y0, new_x1, moved.y1])
+
+proj.add_run("good", params={"conf": 0.0}).add_predictions(good)
+proj.add_run("weak", params={"conf": 0.0}).add_predictions(weak)
+proj.runs()"""),
+    MD("""## Evaluate
+
+`proj.evaluate(run)` reads the ground truth of the *completed* images (incomplete ones never count
+as background) and gives pycocotools' numbers: `.stats`, `.summary()`, `.per_class`."""),
+    CODE("""ev = proj.evaluate("good")
+print(ev.summary())"""),
+    CODE("""ev.per_class.sort_values("n_gt", ascending=False).head(8)"""),
+    MD("""`.matches` holds every detection's outcome at every IoU threshold (and the missed ground
+truths), with file and label names -- so AP for any grouping is a group-by:"""),
+    CODE("""ev.matches.head()"""),
+    CODE("""ev.ap(by="label", iou=0.5).sort_values("n_gt", ascending=False).head(5)"""),
+    MD("""## Plots
+
+Drawn with PIL (no plotting library needed): precision-recall curves, a confusion matrix with a
+background row and column (`.data` is the table), and the IoU of each detection with its ground truth."""),
+    CODE("""ev.pr_curve(labels=["person", "dog", "pizza"])"""),
+    CODE("""cm = ev.confusion_matrix(min_score=0.3)
+cm"""),
+    CODE("""cm.data.loc[["person", "background"], ["person", "background"]]"""),
+    CODE("""ev.iou_histogram()"""),
+    MD("""## Where do ground truth and model disagree?
+
+One row per disagreement, worst first: `missing_gt` (a confident prediction nothing in the ground
+truth explains: probably a missing label), `missed` (a ground-truth box the model does not touch),
+`class_mismatch`, `poor_localization`. The score uses only the row's own evidence, so it does not
+change when you look at a different slice."""),
+    CODE("""d = proj.disagreements("good")
+d[["media_id", "file_name", "kind", "score", "gt_id", "pred_id", "iou", "pred_score", "gt_label", "pred_label"]].head(8)"""),
+    CODE("""# did it find the two planted errors?
+top = d.head(6)
+print("moved box flagged:", int(moved.instance_id) in set(top.gt_id.dropna().astype(int)))
+print("deleted box flagged:", bool(((top.kind == "missing_gt") & (top.media_id == big.media_id.iloc[3])).any()))"""),
+    CODE("""per_image = proj.disagreements("good", per="image")
+per_image.head(5)"""),
+    MD("""## Slices
+
+Slices compose lazily and run as one DuckDB query; a slice can be saved as a static dataset or
+kept as a rule that is re-evaluated on every read."""),
+    CODE("""people = proj.media().labels("person").has_predictions("good", min_score=0.5).image_size(min_width=500)
+people.count(), people.ids()[:5]"""),
+    CODE("""proj.define_dataset("crowded", rule=proj.media().count_between("person", min=3))
+proj.dataset("crowded").df()[["media_id", "file_name", "n_instances"]]"""),
+    CODE("""proj.disagreements("good", per="image", slice=proj.dataset("crowded"))[["file_name", "score", "n_missed", "n_missing_gt"]]"""),
+    CODE("""proj.instances("good").labels("person").score(0.5, 0.9).sort_by("score", descending=True).head(5).df()[
+    ["instance_id", "file_name", "label", "score", "x0", "y0", "x1", "y1"]]"""),
+    MD("""## Two runs side by side
+
+The same ground truth, COCO matching at IoU 0.5: counts, precision, recall and AP per run, then the
+images where the runs differ most."""),
+    CODE("""cmp = proj.compare("good", "weak", min_score=0.3)
+cmp.overall"""),
+    CODE("""cmp.per_image.head(5)"""),
+    CODE("""cmp.per_class.sort_values("n_gt", ascending=False).head(5)"""),
+]
+
+
+def main() -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = CELLS
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    out = Path(__file__).with_name("03_debug_model_runs.ipynb")
+    nbformat.write(nb, out)
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
