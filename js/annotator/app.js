@@ -896,6 +896,9 @@ export class Annotator {
       if (!isTyping(e.target) && !isTyping(document.activeElement)) root.focus({ preventScroll: true });
     });
     on(root, "input", () => (this.lastInput = performance.now()));
+    on(root, "focusout", (e) => {
+      if (!root.contains(e.relatedTarget)) { this.spaceHeld = false; this.sync(); }
+    });
     // after ticking a checkbox / radio in the panel, give the keyboard back to the widget
     on(root, "change", (e) => { if (e.target && (e.target.type === "checkbox" || e.target.type === "radio")) root.focus({ preventScroll: true }); });
     // unacknowledged changes: ask before the page is closed (they are retried until acknowledged)
