@@ -1,4 +1,4 @@
-"""Jupyter widgets: the annotator (label and review queues) and its static fallback picture.
+"""Jupyter widgets: the annotator (label and review queues), its static fallback picture, the gallery.
 
 Example:
     >>> import nblabel as nl, numpy as np
@@ -10,7 +10,8 @@ Example:
 
 from ._annotator import Annotator, schema_for_browser
 from ._display import DisplayImage, display_size, encode_display
+from ._gallery import Gallery
 from ._static import StaticView, png_bytes, render_static
 
-__all__ = ["Annotator", "DisplayImage", "StaticView", "display_size", "encode_display", "png_bytes",
+__all__ = ["Annotator", "DisplayImage", "Gallery", "StaticView", "display_size", "encode_display", "png_bytes",
            "render_static", "schema_for_browser"]
