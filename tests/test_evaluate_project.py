@@ -159,3 +159,13 @@ def test_compare_runs(coco_project: tuple[nl.Project, dict, list]) -> None:
     assert pi["diff"].is_monotonic_decreasing
     assert len(pi) == 100
     assert {"label", "AP50_a", "AP50_b"} <= set(c.per_class.columns)
+
+
+def test_evaluate_coco_files_without_a_project() -> None:
+    from nblabel.debug import evaluate_coco
+
+    gt = json.loads((REF / "instances_val2014_100.json").read_text())
+    results = json.loads((REF / "instances_val2014_fakebbox100_results.json").read_text())
+    ev = _pycocotools(gt, results)
+    ours = evaluate_coco(REF / "instances_val2014_100.json", REF / "instances_val2014_fakebbox100_results.json")
+    np.testing.assert_allclose(ours.stats, ev.stats, rtol=0, atol=1e-12)

@@ -9,7 +9,14 @@ Example:
 
 from ._compare import Comparison, compare_runs
 from ._disagree import KINDS, find_disagreements, image_scores
-from ._frames import Evaluation, ap_from_matches, dt_eval_frame, evaluate_project, gt_eval_frame
+from ._frames import (
+    Evaluation,
+    ap_from_matches,
+    dt_eval_frame,
+    evaluate_coco,
+    evaluate_project,
+    gt_eval_frame,
+)
 from ._plots import Figure
 
 __all__ = [
@@ -20,6 +27,7 @@ __all__ = [
     "ap_from_matches",
     "compare_runs",
     "dt_eval_frame",
+    "evaluate_coco",
     "evaluate_project",
     "find_disagreements",
     "gt_eval_frame",

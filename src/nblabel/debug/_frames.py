@@ -572,3 +572,38 @@ def _coco_image_ids(project: Project, media_ids: np.ndarray) -> np.ndarray | Non
     if cid.isna().any() or cid.duplicated().any():
         return None
     return cid.to_numpy(np.int64)
+
+
+def evaluate_coco(gt_json: str | Any, results_json: str | Any, *, iou_type: str = "bbox", **params: Any) -> Any:
+    """Evaluate a COCO results file against a COCO ground-truth file, like pycocotools, no project needed.
+
+    ``gt_json`` / ``results_json`` are paths or the already loaded dict / list. Images and
+    categories are those of the ground-truth file (as ``COCO(gt).getImgIds()`` / ``getCatIds()``).
+
+    Returns:
+        The engine's result: ``.stats``, ``.per_class``, ``.matches``, ``.summary()``.
+
+    Example:
+        >>> gt = {"images": [{"id": 1, "width": 50, "height": 50}], "categories": [{"id": 1}],
+        ...       "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10],
+        ...                        "area": 100, "iscrowd": 0}]}
+        >>> res = [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10], "score": 0.9}]
+        >>> round(float(evaluate_coco(gt, res).stats[0]), 6)
+        1.0
+    """
+    from pathlib import Path
+
+    from ._cocoeval import dt_from_coco_results, evaluate_frames, gt_from_coco
+
+    def load(x: Any) -> Any:
+        return json.loads(Path(x).read_text()) if isinstance(x, (str, Path)) else x
+
+    gt, res = load(gt_json), load(results_json)
+    if isinstance(res, dict) and "annotations" in res:
+        res = res["annotations"]
+    g = gt_from_coco(gt, iou_type=iou_type)
+    d = dt_from_coco_results(res, image_sizes={im["id"]: (im["height"], im["width"]) for im in gt["images"]}
+                             if iou_type == "segm" else None)
+    params.setdefault("images", sorted(im["id"] for im in gt["images"]))
+    params.setdefault("categories", sorted(c["id"] for c in gt["categories"]))
+    return evaluate_frames(g, d, iou_type=iou_type, **params)
