@@ -169,3 +169,41 @@ def test_evaluate_coco_files_without_a_project() -> None:
     ev = _pycocotools(gt, results)
     ours = evaluate_coco(REF / "instances_val2014_100.json", REF / "instances_val2014_fakebbox100_results.json")
     np.testing.assert_allclose(ours.stats, ev.stats, rtol=0, atol=1e-12)
+
+
+def test_keypoints_use_the_template_sigmas() -> None:
+    p = nl.open(":memory:")
+    p.add_images([np.full((100, 100, 3), i, np.uint8) for i in range(2)])
+    p.schema.add_label("hand", spatial=["keypoints"])
+    sigmas = [0.05, 0.08, 0.1]
+    p.schema.add_keypoints("hand", points=["a", "b", "c"], skeleton=[(0, 1), (1, 2)], sigmas=sigmas)
+    kp_gt = [[[20, 20, 2], [40, 30, 2], [60, 45, 2]], [[10, 60, 2], [30, 70, 1], [50, 90, 2]]]
+    kp_dt = [[[21, 22, 2], [43, 30, 2], [58, 47, 2]], [[14, 66, 2], [30, 75, 2], [40, 80, 2]]]
+    for m, kp in zip((1, 2), kp_gt, strict=True):
+        p.add_instance(m, "hand", keypoints=kp)
+    p.complete([1, 2])
+    p.add_run("m")
+    for m, kp, s in zip((1, 2), kp_dt, (0.9, 0.6), strict=True):
+        p.add_instance(m, "hand", keypoints=kp, run="m", score=s)
+    ours = p.evaluate("m", "keypoints")
+    gt = p.instances().df()
+    dataset = {"images": [{"id": 1, "width": 100, "height": 100}, {"id": 2, "width": 100, "height": 100}],
+               "categories": [{"id": 1, "name": "hand", "keypoints": ["a", "b", "c"]}],
+               "annotations": [{"id": int(r.instance_id), "image_id": int(r.media_id), "category_id": 1,
+                                "keypoints": np.ravel(kp).tolist(), "num_keypoints": 3, "iscrowd": 0,
+                                "bbox": [r.x0, r.y0, r.x1 - r.x0, r.y1 - r.y0],
+                                "area": (r.x1 - r.x0) * (r.y1 - r.y0)}
+                               for r, kp in zip(gt.itertuples(), kp_gt, strict=True)]}
+    results = [{"image_id": m, "category_id": 1, "keypoints": np.ravel(kp).tolist(), "score": s}
+               for m, kp, s in zip((1, 2), kp_dt, (0.9, 0.6), strict=True)]
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco = COCO()
+        coco.dataset = copy.deepcopy(dataset)
+        coco.createIndex()
+        ev = COCOeval(coco, coco.loadRes(copy.deepcopy(results)), "keypoints")
+        ev.params.kpt_oks_sigmas = np.array(sigmas)
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    np.testing.assert_allclose(ours.stats, ev.stats, rtol=0, atol=1e-12)
+    assert 0 < ours.stats[0] < 1

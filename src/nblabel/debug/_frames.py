@@ -554,11 +554,35 @@ def evaluate_project(project: Project, run: Any, *, iou_type: str = "bbox", slic
         image_ids = coco
     params.setdefault("images", image_ids.tolist())
     params.setdefault("categories", labels)
+    if iou_type == "keypoints" and params.get("sigmas") is None:
+        sig = _template_sigmas(project, gt)
+        if sig is not None:
+            params["sigmas"] = sig
     result = evaluate_frames(gt, dt, iou_type=iou_type, **params)
     ev = Evaluation(project, run, result, iou_type=iou_type, slice=slice, complete_only=complete_only,
                     stage=stage)
     ev._to_media = to_media
     return ev
+
+
+def _template_sigmas(project: Project, gt: pd.DataFrame) -> list[float] | None:
+    """The OKS sigmas of the keypoint template of the labels in ``gt`` (None: use COCO's)."""
+    state = project.schema.state()
+    sig = set()
+    for lid in sorted(set(gt["category_id"].tolist())):
+        tpl = state.template_for(int(lid))
+        if tpl is not None:
+            if tpl.sigmas is None:
+                if len(tpl.points) != 17:
+                    raise ValidationError(
+                        f"keypoint template of {state.labels[int(lid)].name!r} has {len(tpl.points)} points and no "
+                        "sigmas; set them with proj.schema.add_keypoints(..., sigmas=[...]) or pass sigmas=")
+                continue
+            sig.add(tuple(tpl.sigmas))
+    if len(sig) > 1:
+        raise ValidationError("the labels evaluated have keypoint templates with different sigmas; "
+                              "evaluate one label at a time (slice=...) or pass sigmas=")
+    return list(next(iter(sig))) if sig else None
 
 
 def _coco_image_ids(project: Project, media_ids: np.ndarray) -> np.ndarray | None:
