@@ -128,7 +128,7 @@ def expand_source(source: Any) -> tuple[list[tuple[str, str]], pd.DataFrame | No
         names = (source["file_name"].astype(str).tolist() if col != "file_name" and "file_name" in source.columns
                  else [Path(str(p)).name for p in source[col]])
         meta = source.drop(columns=[c for c in (col, "file_name") if c in source.columns]).reset_index(drop=True)
-        return [(str(p), n) for p, n in zip(source[col], names)], meta, []
+        return [(str(p), n) for p, n in zip(source[col], names, strict=True)], meta, []
     if isinstance(source, (Image.Image, np.ndarray)):
         return [], None, [source]
     if isinstance(source, (str, os.PathLike)):
