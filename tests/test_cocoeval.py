@@ -268,6 +268,48 @@ def test_empty_detections_give_zero_and_missing_gt_minus_one():
     assert r.matches.status.tolist() == ["fn"] * 10
 
 
+def test_ignore_column_adds_ignored_ground_truth():
+    gt = pd.DataFrame(
+        {"gt_id": [1, 2], "image_id": [1, 1], "category_id": [1, 1], "x": [0.0, 50.0], "y": [0.0, 50.0],
+         "w": [10.0, 10.0], "h": [10.0, 10.0], "area": [100.0, 100.0], "iscrowd": [0, 0]}
+    )  # fmt: skip
+    dt = pd.DataFrame(
+        {"dt_id": [1], "image_id": [1], "category_id": [1], "x": [0.0], "y": [0.0], "w": [10.0],
+         "h": [10.0], "score": [0.9]}
+    )  # fmt: skip
+    plain = evaluate_frames(gt, dt)
+    assert plain.stats[8] == pytest.approx(0.5)
+    marked = evaluate_frames(gt.assign(ignore=[False, True]), dt)
+    assert marked.stats[8] == pytest.approx(1.0)
+    assert (marked.matches.status == "fn").sum() == 0
+
+
+def test_keypoint_sigmas_must_fit_the_template():
+    gt = pd.DataFrame(
+        {"gt_id": [1], "image_id": [1], "category_id": [1], "x": [0.0], "y": [0.0], "w": [9.0],
+         "h": [9.0], "area": [81.0], "iscrowd": [0], "keypoints": [[1, 1, 2, 5, 5, 2]], "num_keypoints": [2]}
+    )  # fmt: skip
+    dt = gt.rename(columns={"gt_id": "dt_id"}).assign(score=1.0)
+    r = evaluate_frames(gt, dt, iou_type="keypoints", sigmas=[0.5, 0.5])
+    assert r.stats[0] == pytest.approx(1.0)
+    with pytest.raises(ValidationError, match="sigmas"):
+        evaluate_frames(gt, dt, iou_type="keypoints")
+
+
+def test_polygon_without_image_size_is_explained():
+    if _segm_geometry_missing():
+        pytest.skip(_segm_geometry_missing())
+    gt = pd.DataFrame(
+        {"gt_id": [1], "image_id": [1], "category_id": [1], "x": [0.0], "y": [0.0], "w": [4.0],
+         "h": [4.0], "area": [16.0], "iscrowd": [0], "segmentation": [[[0, 0, 4, 0, 4, 4, 0, 4]]]}
+    )  # fmt: skip
+    dt = gt.rename(columns={"gt_id": "dt_id"}).assign(score=1.0)
+    with pytest.raises(ValidationError, match="image_sizes"):
+        evaluate_frames(gt, dt, iou_type="segm")
+    r = evaluate_frames(gt, dt, iou_type="segm", image_sizes={1: (8, 8)})
+    assert r.stats[0] == pytest.approx(1.0)
+
+
 # -- segm ------------------------------------------------------------------------------------------
 
 

@@ -53,6 +53,7 @@ __all__ = [
 ]
 
 _IOU_TYPES = ("bbox", "segm", "keypoints")
+_STATUS = ["tp", "fp", "ignored", "fn"]
 
 
 @dataclass(frozen=True)
@@ -142,12 +143,12 @@ class CocoEvalResult:
         dtm = matched & (f.g_id[g_safe] != 0) if len(f.g_id) else np.zeros_like(matched)
         gig = self._gt_ignore[a][g_safe] if len(f.g_id) else np.zeros_like(matched)
         dt_ig = (matched & gig) | (~dtm & self._dt_area_out[a][None, :])
-        status = np.where(dt_ig, "ignored", np.where(dtm, "tp", "fp"))
+        status = np.where(dt_ig, 2, np.where(dtm, 0, 1)).astype(np.int8)  # codes of _STATUS
         gt_raw = np.where(matched, f.g_id[g_safe], 0).ravel() if len(f.g_id) else np.zeros(matched.size)
         gt_ids = pd.array(gt_raw.astype(np.int64), dtype="Int64")
         gt_ids[~matched.ravel()] = pd.NA
         img_vals = f.images[f.d_img]
-        cat_vals = self._dt_frame["category_id"].to_numpy(dtype=object)[f.d_row]
+        cat_vals = self._dt_frame["category_id"].to_numpy()[f.d_row]
         dt_part = pd.DataFrame(
             {
                 "dt_id": pd.array(np.tile(f.d_id, n_t), dtype="Int64"),
@@ -156,7 +157,7 @@ class CocoEvalResult:
                 "iou_threshold": np.repeat(thr, n_dt),
                 "gt_id": gt_ids,
                 "iou": self._match_iou.ravel(),
-                "status": status.ravel(),
+                "status": pd.Categorical.from_codes(status.ravel(), categories=_STATUS),
                 "score": np.tile(f.d_score, n_t),
             }
         )
@@ -165,7 +166,7 @@ class CocoEvalResult:
         t_i, d_i = np.nonzero(matched)
         gt_hit[t_i, m[t_i, d_i]] = True
         miss_t, miss_g = np.nonzero(~gt_hit & ~self._gt_ignore[a][None, :])
-        g_cat_vals = self._gt_frame["category_id"].to_numpy(dtype=object)[f.g_row]
+        g_cat_vals = self._gt_frame["category_id"].to_numpy()[f.g_row]
         fn_part = pd.DataFrame(
             {
                 "dt_id": pd.array([pd.NA] * len(miss_g), dtype="Int64"),
@@ -174,13 +175,11 @@ class CocoEvalResult:
                 "iou_threshold": thr[miss_t],
                 "gt_id": pd.array(f.g_id[miss_g], dtype="Int64"),
                 "iou": np.full(len(miss_g), np.nan),
-                "status": np.full(len(miss_g), "fn", dtype=object),
+                "status": pd.Categorical.from_codes(np.full(len(miss_g), 3, np.int8), categories=_STATUS),
                 "score": np.full(len(miss_g), np.nan),
             }
         )
-        out = pd.concat([dt_part, fn_part], ignore_index=True) if len(fn_part) else dt_part
-        out["status"] = pd.Categorical(out["status"], categories=["tp", "fp", "ignored", "fn"])
-        return out
+        return pd.concat([dt_part, fn_part], ignore_index=True) if len(fn_part) else dt_part
 
     @cached_property
     def per_class(self) -> pd.DataFrame:
