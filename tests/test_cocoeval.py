@@ -449,6 +449,41 @@ def test_keypoints_against_pycocotools(seed):
     assert_same_matches(ours, ev)
 
 
+def _pair_similarities(gt: pd.DataFrame, dt: pd.DataFrame, iou_type: str, kw: dict) -> dict:
+    """Our similarity of every (dt_id, gt_id) pair, from the engine's internals."""
+    from nblabel.debug import _eval_match as em
+    from nblabel.debug import _eval_prepare as ep
+
+    f = ep.flatten(gt, dt, iou_type, kw["images"], kw["categories"], True, 100)
+    pairs = em.build_pairs(f.g_group, f.d_group)
+    if iou_type == "bbox":
+        sim = em.box_iou_pairs(f.d_box, f.g_box, f.g_crowd, pairs)
+    else:
+        gkp = ep.keypoint_array(gt["keypoints"].to_numpy(dtype=object)[f.g_row], "gt")
+        dkp = ep.keypoint_array(dt["keypoints"].to_numpy(dtype=object)[f.d_row], "dt")
+        sim = em.oks_pairs(dkp, gkp, f.g_box, f.g_area, ep.COCO_KEYPOINT_SIGMAS, pairs)
+    return dict(zip(zip(f.d_id[pairs.dt].tolist(), f.g_id[pairs.gt].tolist()), sim.tolist(), strict=True))
+
+
+@pytest.mark.parametrize("iou_type", ["bbox", "keypoints"])
+def test_similarities_bit_identical_to_pycocotools(iou_type, val100, fake_results):
+    ds, results = (val100, fake_results) if iou_type == "bbox" else _person_set(4)
+    gt, dt, kw = load_coco(ds, results, iou_type=iou_type)
+    ours = _pair_similarities(gt, dt, iou_type, kw)
+    ev = run_pycocotools(ds, results, iou_type)
+    n = 0
+    for (img, cat), ious in ev.ious.items():
+        if len(ious) == 0:
+            continue
+        d_ids = [d["id"] for d in sorted(ev._dts[img, cat], key=lambda d: -d["score"])][:100]
+        g_ids = [g["id"] for g in ev._gts[img, cat]]
+        for i, d in enumerate(d_ids):
+            for j, g in enumerate(g_ids):
+                assert ours[d, g] == ious[i, j], (img, cat, d, g)  # exact, not approximate
+                n += 1
+    assert n > 150
+
+
 # -- random data -----------------------------------------------------------------------------------
 
 

@@ -122,10 +122,16 @@ def oks_pairs(
     dx = np.where(has_vis, xd - xg, np.maximum(zero, x0 - xd) + np.maximum(zero, xd - x1))
     dy = np.where(has_vis, yd - yg, np.maximum(zero, y0 - yd) + np.maximum(zero, yd - y1))
     e = (dx**2 + dy**2) / variances / (gt_area[pairs.gt] + np.spacing(1))[:, None] / 2
+    ex = np.exp(-e)
     used = np.where(has_vis, visible, True)
-    ex = np.where(used, np.exp(-e), 0.0)
     n_used = np.where(k1 > 0, k1, len(sigmas))
-    return ex.sum(axis=1) / n_used
+    # pycocotools sums the compressed array of used keypoints; numpy's (pairwise) sum depends on the
+    # length, so sum rows of equal length together for bit-identical results
+    total = np.zeros(len(ex))
+    for n_k in np.unique(n_used).tolist():
+        rows = np.flatnonzero(n_used == n_k)
+        total[rows] = ex[rows][used[rows]].reshape(len(rows), n_k).sum(axis=1)
+    return total / n_used
 
 
 def _first_eligible(
