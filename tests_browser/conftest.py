@@ -76,4 +76,4 @@ def static_server() -> Iterator[str]:
 
 
 # Real JupyterLab / Notebook 7 servers (tests_browser/lab.py; this folder is on sys.path via rootdir conftest import)
-from lab import lab_server, notebook7_server  # noqa: E402, F401
+from tests_browser.lab import lab_server, notebook7_server  # noqa: E402, F401

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from lab import (
+from tests_browser.lab import (
     Canvas,
     Server,
     kernel_pid,
