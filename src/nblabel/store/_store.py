@@ -34,6 +34,20 @@ except ImportError:  # pragma: no cover - Windows
 
 __all__ = ["Store"]
 
+# Stores of THIS process waiting for a file (its path -> count): another Store object of the same
+# process cannot use the pid-named waiter files (a holder ignores its own pid), so it announces here.
+_LOCAL_WAITERS: dict[str, int] = {}
+_LOCAL_LOCK = threading.Lock()
+
+
+def _local_wait(path: str, step: int) -> None:
+    with _LOCAL_LOCK:
+        n = _LOCAL_WAITERS.get(path, 0) + step
+        if n > 0:
+            _LOCAL_WAITERS[path] = n
+        else:
+            _LOCAL_WAITERS.pop(path, None)
+
 
 class Store:
     """Connection manager for a project file (or an in-memory project).
@@ -115,6 +129,7 @@ class Store:
                     if not announced:  # ask the holder to let go after its current operation
                         os.makedirs(self._wait_dir(), exist_ok=True)
                         os.close(os.open(mine, os.O_WRONLY | os.O_CREAT, 0o644))
+                        _local_wait(str(self.path), 1)
                         announced = True
                     if time.monotonic() > deadline:
                         os.close(fd)
@@ -127,6 +142,7 @@ class Store:
                     delay = min(delay * 2, 0.004)
         finally:
             if announced:
+                _local_wait(str(self.path), -1)
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(mine)
         self._lock_fd = fd
@@ -177,7 +193,7 @@ class Store:
                         self._start_watcher()
 
     def _someone_waits(self) -> bool:
-        return bool(self._waiters())
+        return bool(_LOCAL_WAITERS.get(str(self.path))) or bool(self._waiters())
 
     def _let_go(self) -> None:
         """Close the lingering connection (checkpoint) and release the file lock. Caller holds _rlock."""
