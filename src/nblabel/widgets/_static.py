@@ -93,6 +93,7 @@ def render_static(proj: Project, media: int | str, runs: list[str] | None = None
         draw.text((x + 2, y + 1), label, fill=(255, 255, 255) if sum(color) < 450 else (0, 0, 0), font=font)
 
     tags = []
+    captions = len(gt) + len(preds) <= 150  # hundreds of captions are unreadable and slow to draw
     for inst, is_pred in [(i, False) for i in gt] + [(p, True) for p in preds]:
         name, lcolor = state_labels.get(inst["label_id"], (f"label {inst['label_id']}", None))
         if is_pred:
@@ -122,7 +123,8 @@ def render_static(proj: Project, media: int | str, runs: list[str] | None = None
                 draw.ellipse([x - r, y - r, x + r, y + r], fill=color, outline=(255, 255, 255))
         else:
             draw.rectangle([box[0] * s, box[1] * s, box[2] * s, box[3] * s], outline=color, width=width)
-        text((box[0] * s, box[1] * s), caption, color)
+        if captions:
+            text((box[0] * s, box[1] * s), caption, color)
     y = 2
     for caption, color in tags:
         text((2, y + 14), caption, color)
