@@ -551,3 +551,84 @@ def test_widget_writes_the_same_rows_as_the_api(tmp_path: Path, images: dict[str
     r = b("save", op="create", media_id=1, instance={"label_id": car, "kind": "box", "box": [100, 60, 130, 90]})
     assert _rows(proj.path, "SELECT x0, y0, x1, y1 FROM current_instances WHERE instance_id = ?",
                  [r["instance_id"]]) == [(100.0, 60.0, 120.0, 80.0)]
+
+
+def test_progressive_load_preview_then_full(tmp_path: Path, images: dict[str, Path]) -> None:
+    proj = _project(tmp_path, images)
+    w = proj.annotate()
+    b = Browser(w)
+    # a small image has no preview: the reply carries the full image, as without the flag
+    r = b("load", index=0, preview=True)
+    assert r["ok"] and "preview" not in r["item"]
+    assert r["_buffers"][0] == images["plain0"].read_bytes()
+    # 8000 x 6000: a <= 1024 px JPEG first, the sizes of the full display image in the item
+    r = b("load", index=4, preview=True)
+    it = r["item"]
+    assert (it["width"], it["height"], it["display_width"], it["display_height"]) == (8000, 6000, 4096, 3072)
+    assert it["mime"] == "image/jpeg"
+    pv = it["preview"]
+    assert (pv["display_width"], pv["display_height"]) == (1024, 768)
+    assert pv["display_scale"] == pytest.approx(1024 / 8000)
+    im = Image.open(io.BytesIO(r["_buffers"][0]))
+    assert im.size == (1024, 768) and im.format == "JPEG"
+    px = np.asarray(im.convert("RGB"))
+    assert px[384, 100, 0] > 150 and px[384, 900, 0] < 60  # left half red, like the original
+    assert len(r["_buffers"][0]) < 300_000
+    assert w.index == 0
+    # then the full image, without moving the queue
+    f = b("load_full", index=4)
+    assert f["ok"], f
+    assert (f["display_width"], f["display_height"], f["media_id"]) == (4096, 3072, 5)
+    assert f["display_scale"] == pytest.approx(4096 / 8000)
+    assert Image.open(io.BytesIO(f["_buffers"][0])).size == (4096, 3072)
+    assert w.index == 0
+    # the preview is cached: asking again is fast and gives the same bytes
+    t0 = time.perf_counter()
+    again = b("load", index=4, preview=True)
+    assert (time.perf_counter() - t0) < 0.5
+    assert again["_buffers"][0] == r["_buffers"][0]
+    assert not b("load_full", index=99)["ok"]
+    # the widget prepares the first item's preview as soon as it is created
+    w5 = proj.annotate([5])
+    assert 5 in w5._previews
+    w5.close()
+    w.close()
+
+
+def test_retried_create_is_not_inserted_twice(tmp_path: Path, images: dict[str, Path]) -> None:
+    proj = _project(tmp_path, images)
+    w = proj.annotate()
+    b = Browser(w)
+    car = _label(proj, "car")
+    inst = {"cid": "same", "label_id": car, "kind": "box", "box": [10, 10, 50, 40], "attributes": {"color": "red"}}
+    r1 = b("save", op="create", media_id=1, instance=inst)
+    r2 = b("save", op="create", media_id=1, instance=inst)  # the browser retries after a lost reply
+    assert r1["ok"] and r2["ok"]
+    assert r1["instance_id"] == r2["instance_id"]
+    assert r2["cid"] == "same"
+    other = b("save", op="create", media_id=1, instance={**inst, "cid": "other"})
+    assert other["instance_id"] != r1["instance_id"]
+    w.close()
+    assert _rows(tmp_path / "p.duckdb", "SELECT count(*) FROM current_instances WHERE media_id = 1")[0][0] == 2
+
+
+def test_linger_longer_while_shown_and_restored_on_close(tmp_path: Path, images: dict[str, Path]) -> None:
+    proj = _project(tmp_path, images)
+    before = proj.store.linger
+    w1 = proj.annotate()
+    w2 = proj.annotate()
+    assert proj.store.linger >= 10
+    w1.close()
+    assert proj.store.linger >= 10  # the other widget is still shown
+    w2.close()
+    w2.close()  # closing twice is harmless
+    assert proj.store.linger == before
+    # while a widget lingers, another Store of the same process still gets the file quickly
+    w3 = proj.annotate()
+    Browser(w3)("save", op="create", media_id=1, instance={"cid": "x", "label_id": _label(proj, "car"),
+                                                          "kind": "box", "box": [1, 1, 9, 9], "attributes": {"color": "red"}})
+    t0 = time.perf_counter()
+    assert _rows(tmp_path / "p.duckdb", "SELECT count(*) FROM current_instances WHERE media_id = 1")[0][0] == 1
+    assert time.perf_counter() - t0 < 3
+    w3.close()
+    assert nl.open(":memory:").annotate().project.store.linger == pytest.approx(0.5)

@@ -8,6 +8,7 @@ finished change arrives here as one small request and is committed before it is 
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -19,15 +20,46 @@ import traitlets
 
 from ..errors import ValidationError
 from ..schema import SchemaState
-from ._display import DisplayImage, encode_display
+from ._display import PREVIEW_SIDE, DisplayImage, display_mime, display_size, encode_display, encode_preview
 from ._messages import handle, read_instances
 
 if TYPE_CHECKING:
     from ..project import Project
+    from ..store import Store
 
 __all__ = ["RUN_COLORS", "Annotator", "schema_for_browser"]
 
 _STATIC = Path(__file__).resolve().parent.parent / "static"
+WIDGET_LINGER = 20.0  # seconds the project file stays open after a request while an annotator is shown
+_LINGER_LOCK = threading.Lock()
+_LINGER_USERS: weakref.WeakKeyDictionary[Any, list[float]] = weakref.WeakKeyDictionary()  # store -> [before, n]
+
+
+def _hold_linger(store: Store) -> bool:
+    """Keep ``store``'s connection open longer between requests (saves skip the ~10 ms reopen)."""
+    if store.memory:
+        return False
+    with _LINGER_LOCK:
+        ent = _LINGER_USERS.get(store)
+        if ent is None:
+            _LINGER_USERS[store] = [store.linger, 1.0]
+            store.linger = max(store.linger, WIDGET_LINGER)
+        else:
+            ent[1] += 1
+    return True
+
+
+def _release_linger(store: Store) -> None:
+    with _LINGER_LOCK:
+        ent = _LINGER_USERS.get(store)
+        if ent is None:
+            return
+        ent[1] -= 1
+        if ent[1] <= 0:
+            store.linger = ent[0]
+            del _LINGER_USERS[store]
+
+
 RUN_COLORS = ("#ff9800", "#00bcd4", "#e91e63", "#8bc34a", "#9c27b0", "#ffc107", "#03a9f4", "#795548")
 
 
@@ -105,6 +137,8 @@ class Annotator(anywidget.AnyWidget):
         self._focus_list = focus
         self._review_run_id = review_run_id
         self._cache: OrderedDict[int, Future[DisplayImage]] = OrderedDict()
+        self._previews: OrderedDict[int, Future[DisplayImage | None]] = OrderedDict()
+        self._created: dict[str, int] = {}  # create cid -> instance id: a retried create is not inserted twice
         self._cache_lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
         self._last_handler_ms = 0.0
@@ -138,6 +172,9 @@ class Annotator(anywidget.AnyWidget):
         with project.store.read() as con:
             self.completed = self._count_completed(con)
         self.on_msg(self._on_custom_msg)
+        self._linger_held = _hold_linger(project.store)
+        if self._queue:  # the browser's first request is this preview: prepare it while the widget is shown
+            self._prefetch_preview(0)
 
     # -- queue navigation (Python API) ---------------------------------------------------------
     def _set_index(self, i: int) -> None:
@@ -297,6 +334,47 @@ class Annotator(anywidget.AnyWidget):
         self._remember(mid, done)
         return img
 
+    def _executor(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="nblabel-prefetch")
+        return self._pool
+
+    def _encode_preview(self, q: dict[str, Any]) -> DisplayImage | None:
+        if self.max_display <= PREVIEW_SIDE * 1.25:  # the display image is small itself
+            return None
+        return encode_preview(q["uri"], width=int(q["width"]), height=int(q["height"]),
+                              orientation=int(q["orientation"] or 1), max_side=PREVIEW_SIDE)
+
+    def _prefetch_preview(self, index: int) -> Future[DisplayImage | None]:
+        q = self._queue[index]
+        mid = int(q["media_id"])
+        with self._cache_lock:
+            fut = self._previews.get(mid)
+            if fut is not None:
+                self._previews.move_to_end(mid)
+                return fut
+            fut = self._executor().submit(self._encode_preview, q)
+            self._previews[mid] = fut
+            while len(self._previews) > 8:  # small (~100 KB each)
+                self._previews.popitem(last=False)
+        return fut
+
+    def _preview(self, index: int) -> DisplayImage | None:
+        """The cached preview of the item at ``index`` (None: the image is small, send it whole)."""
+        try:
+            return self._prefetch_preview(index).result()
+        except Exception:  # a preview is a courtesy: the full image reports the real error
+            with self._cache_lock:
+                self._previews.pop(int(self._queue[index]["media_id"]), None)
+            return None
+
+    def _display_fields(self, index: int) -> dict[str, Any]:
+        q = self._queue[index]
+        w, h, o = int(q["width"]), int(q["height"]), int(q["orientation"] or 1)
+        dw, dh, scale = display_size(w, h, self.max_display)
+        return {"display_width": dw, "display_height": dh, "display_scale": scale,
+                "mime": display_mime(w, h, o, q["format"], self.max_display)}
+
     def _remember(self, mid: int, fut: Future[DisplayImage]) -> None:
         with self._cache_lock:
             self._cache[mid] = fut
@@ -313,9 +391,7 @@ class Annotator(anywidget.AnyWidget):
         with self._cache_lock:
             if mid in self._cache:
                 return
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nblabel-prefetch")
-        self._remember(mid, self._pool.submit(self._encode, q))
+        self._remember(mid, self._executor().submit(self._encode, q))
 
     def _item(self, index: int, img: DisplayImage | None) -> dict[str, Any]:
         q = self._queue[index]
@@ -335,12 +411,15 @@ class Annotator(anywidget.AnyWidget):
         return item
 
     def close(self) -> None:
-        """Close the widget and stop its prefetch thread.
+        """Close the widget, stop its prefetch threads and give the project's connection its usual linger.
 
         Example:
             >>> import nblabel as nl
             >>> nl.open(":memory:").annotate().close()
         """
+        if getattr(self, "_linger_held", False):
+            self._linger_held = False
+            _release_linger(self.project.store)
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None

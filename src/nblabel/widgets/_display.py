@@ -19,9 +19,10 @@ from PIL import Image, ImageOps
 from ..errors import MediaError, ValidationError
 from ..io._images import load_display_image
 
-__all__ = ["DisplayImage", "display_size", "encode_display"]
+__all__ = ["PREVIEW_SIDE", "DisplayImage", "display_mime", "display_size", "encode_display", "encode_preview"]
 
 _PASS_THROUGH = {"JPEG": "image/jpeg", "PNG": "image/png"}
+PREVIEW_SIDE = 1024  # longest side of the quick first picture of a large image
 
 
 @dataclass(frozen=True)
@@ -122,3 +123,48 @@ def encode_display(path: str | Path, *, width: int, height: int, orientation: in
     return DisplayImage(buf.getvalue(), mime, int(width), int(height), dw, dh,
                         scale if scale < 1.0 else 1.0)
 
+
+
+def display_mime(width: int, height: int, orientation: int = 1, fmt: str | None = None, max_side: int = 4096) -> str:
+    """The MIME type :func:`encode_display` most likely produces (exact unless the image has transparency).
+
+    Example:
+        >>> display_mime(640, 480, fmt="JPEG"), display_mime(8000, 6000, fmt="PNG")
+        ('image/jpeg', 'image/jpeg')
+    """
+    _dw, _dh, scale = display_size(width, height, max_side)
+    if scale == 1.0 and orientation in (0, 1) and fmt in _PASS_THROUGH:
+        return _PASS_THROUGH[fmt]
+    return "image/png" if fmt not in ("JPEG", None) and scale == 1.0 else "image/jpeg"
+
+
+def encode_preview(path: str | Path, *, width: int, height: int, orientation: int = 1,
+                   max_side: int = PREVIEW_SIDE, quality: int = 80) -> DisplayImage | None:
+    """A small JPEG of a large image (longest side ``max_side``), or None when the image is small already.
+
+    The browser draws it at once, scaled to the original size, while the full display image travels.
+    JPEG sources are decoded at reduced size (DCT scaling), so this costs a few tens of milliseconds.
+
+    Example:
+        >>> import tempfile, os; from PIL import Image
+        >>> p = os.path.join(tempfile.mkdtemp(), "a.jpg"); Image.new("RGB", (4000, 3000)).save(p)
+        >>> d = encode_preview(p, width=4000, height=3000)
+        >>> d.mime, d.display_width, d.display_height, d.display_scale
+        ('image/jpeg', 1024, 768, 0.256)
+        >>> encode_preview(p, width=4000, height=3000, max_side=4096) is None
+        True
+    """
+    path = str(path)
+    if max(int(width), int(height)) <= max_side * 1.25:  # not worth a second request
+        return None
+    dw, dh, scale = display_size(width, height, max_side)
+    im = _decode(path, orientation, (dw, dh))
+    if im.size != (dw, dh):
+        im = im.resize((dw, dh), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    if im.mode == "RGBA":  # a preview has no transparency: composite on grey
+        bg = Image.new("RGB", im.size, (128, 128, 128))
+        bg.paste(im, mask=im.getchannel("A"))
+        im = bg
+    buf = io.BytesIO()
+    im.convert("RGB").save(buf, format="JPEG", quality=quality)
+    return DisplayImage(buf.getvalue(), "image/jpeg", int(width), int(height), dw, dh, scale)
