@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Page, expect
+
 from tests_browser.lab import (
     Canvas,
     Server,
@@ -23,7 +25,6 @@ from tests_browser.lab import (
     wait_saved,
     write_notebook,
 )
-from playwright.sync_api import Page, expect
 
 pytestmark = [pytest.mark.lab, pytest.mark.browser, pytest.mark.slow]
 

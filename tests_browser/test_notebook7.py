@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests_browser.lab import Canvas, Server, make_project, open_and_run, rows, wait_saved, write_notebook
 from playwright.sync_api import Page, expect
+
+from tests_browser.lab import Canvas, Server, make_project, open_and_run, rows, wait_saved, write_notebook
 
 pytestmark = [pytest.mark.lab, pytest.mark.browser, pytest.mark.slow]
 
