@@ -50,15 +50,33 @@ class ImportReport:
         return not self.problems
 
     def add_problem(self, item: Any, reason: str) -> None:
+        """Record that ``item`` (an id, path or row) did not go in, and why.
+
+        Example:
+            >>> r = ImportReport("x"); r.add_problem("row 3", "label 'cra' is not in the schema")
+            >>> str(r.problems[0])
+            "row 3: label 'cra' is not in the schema"
+        """
         self.problems.append(Problem(str(item), reason))
 
     def problems_df(self) -> pd.DataFrame:
-        """The problems as a DataFrame (``item``, ``reason``)."""
+        """The problems as a DataFrame (``item``, ``reason``).
+
+        Example:
+            >>> r = ImportReport("x"); r.add_problem("a.jpg", "missing")
+            >>> r.problems_df().values.tolist()
+            [['a.jpg', 'missing']]
+        """
         return pd.DataFrame([{"item": p.item, "reason": p.reason} for p in self.problems],
                             columns=["item", "reason"])
 
     def raise_if_problems(self) -> ImportReport:
-        """Raise :class:`~nblabel.FormatError` listing the problems, if any; else return self."""
+        """Raise :class:`~nblabel.FormatError` listing the problems, if any; else return self.
+
+        Example:
+            >>> ImportReport("x").raise_if_problems().ok
+            True
+        """
         if self.problems:
             shown = "\n  ".join(str(p) for p in self.problems[:20])
             more = f"\n  ... and {len(self.problems) - 20} more" if len(self.problems) > 20 else ""
@@ -71,7 +89,14 @@ class ImportReport:
                 f"{len(self.problems)} problems>")
 
     def summary(self) -> str:
-        """A plain-text summary with up to 20 problems (plain text: never rendered as HTML)."""
+        """A plain-text summary with up to 20 problems (plain text: never rendered as HTML).
+
+        Example:
+            >>> r = ImportReport("images", added=1); r.add_problem("b.jpg", "not an image")
+            >>> print(r.summary())
+            <ImportReport images: 1 added, 0 skipped, 1 problems>
+              b.jpg: not an image
+        """
         lines = [repr(self)] + [f"  note: {n}" for n in self.notes]
         lines += [f"  {p}" for p in self.problems[:20]]
         if len(self.problems) > 20:

@@ -46,7 +46,14 @@ class Schema:
 
     # -- reading -----------------------------------------------------------------------------
     def state(self) -> SchemaState:
-        """The whole schema as it is now (one consistent read)."""
+        """The whole schema as it is now (one consistent read).
+
+        Example:
+            >>> import nblabel as nl
+            >>> p = nl.open(":memory:"); _ = p.schema.add_label("car")
+            >>> p.schema.state().label("car").spatial
+            ('box',)
+        """
         with self._store.read() as con:
             return SchemaState.load(con)
 

@@ -1,0 +1,41 @@
+"""Every public function and method has a docstring with an example (doctests run them in make test)."""
+
+import inspect
+
+import pytest
+
+import nblabel as nl
+import nblabel.debug
+import nblabel.geometry
+import nblabel.widgets
+
+CLASSES = [nl.Project, nl.Run, nl.Schema, nl.MediaSlice, nl.InstanceSlice, nl.ImportReport,
+           nblabel.widgets.Annotator, nblabel.widgets.Gallery]
+MODULES = [nl, nblabel.geometry, nblabel.widgets, nblabel.debug]
+
+
+def _public_callables():
+    seen = set()
+    for cls in CLASSES:
+        for name, member in inspect.getmembers(cls):
+            if name.startswith("_") or not callable(member):
+                continue
+            owner = next((k for k in cls.__mro__ if name in vars(k)), None)
+            if owner is None or not owner.__module__.startswith("nblabel"):
+                continue  # inherited from ipywidgets / anywidget / dataclasses
+            key = (owner.__qualname__, name)
+            if key not in seen:
+                seen.add(key)
+                yield f"{owner.__qualname__}.{name}", member
+    for mod in MODULES:
+        for name in getattr(mod, "__all__", []):
+            obj = getattr(mod, name)
+            if inspect.isfunction(obj) and obj.__module__.startswith("nblabel"):
+                yield f"{mod.__name__}.{name}", obj
+
+
+@pytest.mark.parametrize(("name", "obj"), list(_public_callables()), ids=lambda v: v if isinstance(v, str) else "")
+def test_docstring_has_example(name, obj):
+    doc = inspect.getdoc(obj) or ""
+    assert doc.strip(), f"{name} has no docstring"
+    assert "Example" in doc or ">>>" in doc, f"{name}: docstring has no example"
