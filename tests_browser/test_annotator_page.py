@@ -894,3 +894,86 @@ def test_round_trip_through_the_real_kernel_handlers(page: Page, static_server: 
     assert near(list(box[1:5]), [200, 100, 420, 310]), box
     assert "blue" in str(box[5])
     assert st == [("complete",)]
+
+
+# ----------------------------------------------------------------------------- progressive load, gestures
+
+
+def _pixel(a: Annot, x: float, y: float) -> list[int]:
+    """RGBA of the canvas at original image px (x, y)."""
+    s, tx, ty = a.view()
+    return a.page.evaluate("([x, y]) => { const c = document.querySelector('canvas.nblabel-canvas');"
+                           " const d = window.devicePixelRatio || 1;"
+                           " return Array.from(c.getContext('2d').getImageData(Math.round(x * d), Math.round(y * d), 1, 1).data); }",
+                           [tx + x * s, ty + y * s])
+
+
+def test_progressive_load_preview_then_full_keeps_view_and_coordinates(mount):
+    big = make_item(0, w=4000, h=3000, scale=1.0, mime="image/jpeg",
+                    instances=[{"id": 7, "version": 1, "label_id": 1, "kind": "box", "box": [1000, 800, 2000, 1600],
+                                "points": None, "attributes": {}, "run": None, "score": None, "author": None}])
+    cfg = config([big, make_item(1)])
+    cfg["images"][0] = {"w": 4000, "h": 3000, "mime": "image/jpeg"}
+    cfg["previews"] = [{"w": 1024, "h": 768}, None]
+    cfg["holdFull"] = True
+    a = mount(cfg)
+    # the preview is drawn at once, scaled over the original 4000 x 3000 coordinate space
+    expect(a.root).to_have_attribute("data-full", "0")
+    expect(a.root).to_have_attribute("data-image-size", "4000x3000")
+    loads = a.sent("load")
+    assert loads[0].get("preview") is True
+    view0 = a.view()
+    assert 0.1 < view0[0] < 0.35  # fitted to the original size, not the preview's
+    # drawing on the preview already gives original pixels
+    a.key("b")
+    a.drag((500, 500), (900, 800))
+    a.settle()
+    (c,) = a.saves()
+    assert near(c["instance"]["box"], [500, 500, 900, 800], tol=5)
+    # the full image arrives: swapped in, view unchanged, hit testing and coordinates still exact
+    assert len(a.sent("load_full")) == 1 and a.sent("load_full")[0]["index"] == 0
+    a.page.evaluate("() => window.model.releaseFull()")
+    expect(a.root).to_have_attribute("data-full", "1")
+    assert a.view() == view0
+    # the next item is prefetched only once the full image is in (no preview for it: it is small)
+    a.page.wait_for_function("() => window.model.sent.some(m => m.kind === 'load' && m.index === 1)")
+    a.clear()
+    a.key("s")
+    a.click(1500, 1200)  # inside the loaded box
+    expect(a.root).to_have_attribute("data-selected", "1")
+    a.drag((1500, 1200), (1600, 1300))
+    a.settle()
+    (u,) = a.saves()
+    assert u["op"] == "update"
+    assert near(u["instance"]["box"], [1100, 900, 2100, 1700], tol=5)
+
+
+def test_pan_zoom_gesture_uses_cached_layer_then_renders_crisp(mount):
+    inst = [{"id": 10 + i, "version": 1, "label_id": 1, "kind": "box",
+             "box": [20 + (i % 20) * 38, 20 + (i // 20) * 50, 50 + (i % 20) * 38, 55 + (i // 20) * 50],
+             "points": None, "attributes": {}, "run": None, "score": None, "author": None} for i in range(200)]
+    a = mount(config([make_item(0, instances=inst)]))
+    render0 = a.root.get_attribute("data-render-ms")
+    a.page.mouse.move(*a.xy(400, 300))
+    a.page.evaluate("() => { window.__renders = 0; const r = document.querySelector('.nblabel-annotator');"
+                    " new MutationObserver(() => window.__renders++).observe(r, {attributes: true, attributeFilter: ['data-render-ms']}); }")
+    for _ in range(6):
+        a.page.mouse.wheel(0, -60)
+        a.page.wait_for_timeout(20)
+    expect(a.root).to_have_attribute("data-gesture", "1")
+    assert render0 is not None
+    # hit testing is exact during and after the gesture: the box under the pointer is found
+    expect(a.root).to_have_attribute("data-gesture", "0", timeout=2000)
+    renders_during = a.page.evaluate("() => window.__renders")
+    assert renders_during <= 2, renders_during  # one crisp render when the gesture settled (not one per frame)
+    a.key("s")
+    a.click(415, 290)  # inside box 110 ([400, 270, 430, 305])
+    expect(a.root).to_have_attribute("data-selected", "1")
+    # the crisp layer lines up with the shapes: a box edge is drawn where the box is
+    s, _tx, _ty = a.view()
+    assert s > 1.2
+    a.key("Escape")
+    a.page.wait_for_timeout(50)
+    edge = _pixel(a, 438, 285)  # left edge of box 111 ([438, 270, 468, 305])
+    inside = _pixel(a, 453, 285)
+    assert edge != inside

@@ -47,6 +47,11 @@ export class Annotator {
     this.loadSeq = 0;
     this.item = null;
     this.bitmap = null;
+    this.lowBitmap = null; // the preview, kept for quick frames while panning / zooming out
+    this.lowScale = 0;
+    this.gesture = false;
+    this.viewDirty = false;
+    this.shapesView = null;
     this.index = null;
     this.brightness = 100;
     this.contrast = 100;
@@ -99,7 +104,9 @@ export class Annotator {
     for (const d of this.disposers) d();
     this.rpc.dispose();
     if (this.raf) cancelAnimationFrame(this.raf);
+    clearTimeout(this.settleTimer);
     if (this.bitmap && this.bitmap.close) this.bitmap.close();
+    if (this.lowBitmap && this.lowBitmap.close) this.lowBitmap.close();
     for (const e of this.cache.values()) if (e.bitmap && e.bitmap.close) e.bitmap.close();
   }
 

@@ -2,6 +2,13 @@
 // Methods of Annotator (app.js mixes them into its prototype; `this` is the widget).
 import { drawInstances, drawSelection } from "./render.js";
 import { normBox } from "./geometry.js";
+import { View } from "./view.js";
+
+// During a pan / zoom gesture the shapes are not redrawn: the layer rendered at the last crisp frame
+// (screen space, with a margin around the viewport) is drawn with one scaled drawImage, and a crisp
+// render follows once the gesture has been still for SETTLE_MS.
+export const SETTLE_MS = 120;
+const MARGIN = 0.25; // of the viewport's longest side, on every side of the cached layer
 
 export const LayersMethods = {
   resize() {
@@ -17,6 +24,10 @@ export const LayersMethods = {
       c.width = Math.round(w * dpr);
       c.height = Math.round(hh * dpr);
     }
+    this.margin = Math.round(MARGIN * Math.max(w, hh));
+    this.shapes.width = Math.round((w + 2 * this.margin) * dpr);
+    this.shapes.height = Math.round((hh + 2 * this.margin) * dpr);
+    this.shapesView = null;
     if (first || !this.userMoved) this.fitView();
     this.requestDraw(true);
   },
@@ -48,7 +59,21 @@ export const LayersMethods = {
     this.view.zoomAt(sx, sy, factor);
     this.userMoved = true;
     this.sync();
-    this.requestDraw(true);
+    this.viewChanged();
+  },
+
+  /** The view moved in a gesture (wheel, pan): quick frames from the cached shapes, crisp when still. */
+  viewChanged() {
+    this.gesture = true;
+    this.viewDirty = true;
+    this.root.dataset.gesture = "1";
+    clearTimeout(this.settleTimer);
+    this.settleTimer = setTimeout(() => {
+      this.gesture = false;
+      this.root.dataset.gesture = "0";
+      this.requestDraw(true);
+    }, SETTLE_MS);
+    this.requestDraw();
   },
 
   requestDraw(base = false) {
@@ -68,11 +93,11 @@ export const LayersMethods = {
     if (!this.vw) this.resize();
     if (!this.vw) return;
     const t0 = performance.now();
-    const full = this.baseDirty;
-    if (full) {
-      this.drawBase();
-      this.baseDirty = false;
-    }
+    const quick = !this.baseDirty && this.viewDirty && this.gesture && this.shapesView && this.bitmap;
+    const full = this.baseDirty || (this.viewDirty && !quick);
+    if (full) this.drawBase();
+    else if (quick) this.drawQuick();
+    this.baseDirty = this.viewDirty = false;
     const ctx = this.ctx;
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
@@ -86,8 +111,25 @@ export const LayersMethods = {
       this.pendingRendered = false;
       this.root.dataset.loadMs = (t1 - (this.loadT0 || t0)).toFixed(1);
       this.root.dataset.rendered = "1";
-      setTimeout(() => this.prefetch(), 0);
+      if (this.root.dataset.full === "1") setTimeout(() => this.prefetch(), 0);
     }
+  },
+
+  /** The image at the current view (brightness / contrast applied). */
+  drawImageLayer(ctx, v, quick = false) {
+    // while moving, a small preview is as good as the full image when the screen shows fewer pixels
+    const low = quick && this.lowBitmap && v.s * this.dpr <= this.lowScale * 1.25;
+    const bm = low ? this.lowBitmap : this.bitmap;
+    const pixelated = v.s / this.displayScale > 1;
+    ctx.imageSmoothingEnabled = !pixelated;
+    if (!quick) {
+      this.canvas.style.imageRendering = pixelated ? "pixelated" : "auto";
+      this.root.dataset.pixelated = pixelated ? "1" : "0";
+    }
+    if (this.brightness !== 100 || this.contrast !== 100) ctx.filter = `brightness(${this.brightness}%) contrast(${this.contrast}%)`;
+    // the bitmap is in display px; it covers the original W x H (overlays stay in original px)
+    ctx.drawImage(bm, 0, 0, bm.width, bm.height, v.tx, v.ty, this.W * v.s, this.H * v.s);
+    ctx.filter = "none";
   },
 
   drawBase() {
@@ -95,15 +137,37 @@ export const LayersMethods = {
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.clearRect(0, 0, this.base.width, this.base.height);
     ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
+    this.shapesView = null;
     if (!this.bitmap) return;
-    const pixelated = v.s / this.displayScale > 1;
-    ctx.imageSmoothingEnabled = !pixelated;
-    this.canvas.style.imageRendering = pixelated ? "pixelated" : "auto";
-    this.root.dataset.pixelated = pixelated ? "1" : "0";
-    if (this.brightness !== 100 || this.contrast !== 100) ctx.filter = `brightness(${this.brightness}%) contrast(${this.contrast}%)`;
-    // the bitmap is in display px; it covers the original W x H (overlays stay in original px)
-    ctx.drawImage(this.bitmap, 0, 0, this.bitmap.width, this.bitmap.height, v.tx, v.ty, this.W * v.s, this.H * v.s);
-    ctx.filter = "none";
+    this.drawImageLayer(ctx, v);
+    // the shapes go to their own layer (kept for quick gesture frames), then onto the base
+    const m = this.margin || 0, sc = this.sctx;
+    sc.setTransform(1, 0, 0, 1, 0, 0);
+    sc.clearRect(0, 0, this.shapes.width, this.shapes.height);
+    sc.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
+    const lv = new View();
+    Object.assign(lv, { s: v.s, tx: v.tx + m, ty: v.ty + m });
+    this.drawShapes(sc, lv);
+    this.shapesView = { s: v.s, tx: v.tx, ty: v.ty };
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.drawImage(this.shapes, -m * this.dpr, -m * this.dpr);
+  },
+
+  /** A gesture frame: the image at the current view + the cached shapes layer scaled into place. */
+  drawQuick() {
+    const ctx = this.bctx, v = this.view, ov = this.shapesView, m = this.margin || 0, dpr = this.dpr;
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.clearRect(0, 0, this.base.width, this.base.height);
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    this.drawImageLayer(ctx, v, true);
+    const k = v.s / ov.s;
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.imageSmoothingEnabled = true;
+    ctx.drawImage(this.shapes, dpr * (v.tx - k * (ov.tx + m)), dpr * (v.ty - k * (ov.ty + m)),
+      this.shapes.width * k, this.shapes.height * k);
+  },
+
+  drawShapes(ctx, v) {
     const top = this.topKeys();
     if (this.showGT) {
       const list = [];

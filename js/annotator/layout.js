@@ -57,6 +57,8 @@ export const LayoutMethods = {
     this.ctx = this.canvas.getContext("2d");
     this.base = document.createElement("canvas");
     this.bctx = this.base.getContext("2d");
+    this.shapes = document.createElement("canvas"); // the shapes layer, reused during pan / zoom gestures
+    this.sctx = this.shapes.getContext("2d");
     this.help = h("div", { cls: "nbl-help nbl-hidden", attrs: { role: "dialog", "aria-label": "keyboard shortcuts" } });
     const rows = SHORTCUTS.map(([k, d]) => h("tr", {}, [h("td", { text: k }), h("td", { text: d })]));
     this.help.appendChild(h("div", { text: "Keyboard shortcuts (Esc or ? closes)", style: { "font-weight": "bold", "margin-bottom": "6px" } }));

@@ -174,7 +174,7 @@ export const PointerMethods = {
         this.view.ty = dr.ty + (sy - dr.sy);
         this.userMoved = true;
         this.sync();
-        this.requestDraw(true);
+        this.viewChanged();
         return;
       }
       const [x, y] = this.imgPt(e, dr.type !== "move");
