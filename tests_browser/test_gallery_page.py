@@ -232,7 +232,7 @@ def test_sort_in_the_browser_reorders_and_records_the_choice(page: Page, gallery
 @pytest.mark.lab
 def test_gallery_in_jupyterlab_fetches_thumbnails_and_marks_the_selection(page: Page, tmp_path: Path,
                                                                           request: pytest.FixtureRequest) -> None:
-    from lab import make_project, n_cells, rows, write_notebook
+    from tests_browser.lab import make_project, n_cells, rows, write_notebook
 
     server = request.getfixturevalue("lab_server")
     project = make_project(tmp_path / "gal", n_images=5)
