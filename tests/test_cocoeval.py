@@ -15,13 +15,11 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pycocotools.coco import COCO
+from pycocotools.cocoeval import COCOeval
 
 from nblabel.debug._cocoeval import dt_from_coco_results, evaluate_frames, gt_from_coco
 from nblabel.errors import ValidationError
-
-pycocotools = pytest.importorskip("pycocotools")
-from pycocotools.coco import COCO  # noqa: E402
-from pycocotools.cocoeval import COCOeval  # noqa: E402
 
 REF = Path(__file__).parent / "data" / "coco-eval-reference"
 

@@ -7,6 +7,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+import pycocotools.mask as mask_utils
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -23,8 +24,6 @@ from nblabel.geometry import (
     rle_merge,
     rle_to_bbox,
 )
-
-mask_utils = pytest.importorskip("pycocotools.mask")
 
 DATA = Path(__file__).parent / "data" / "coco21" / "instances.json"
 
