@@ -107,30 +107,35 @@ export const LayoutMethods = {
     this.root.dataset.message = text || "";
   },
 
+  /** Mirror the state into data-* attributes and the bar; only what changed is written (cheap on a big page). */
   sync() {
     const d = this.root.dataset;
-    d.tool = this.tool;
-    d.label = this.labelId == null ? "" : String(this.labelId);
-    d.ninstances = String(this.inst.size);
-    d.npredictions = String(this.visiblePreds().length);
-    d.selected = String(this.sel.size);
+    const put = (o, k, v) => { if (o[k] !== v) o[k] = v; };
+    put(d, "tool", this.tool);
+    put(d, "label", this.labelId == null ? "" : String(this.labelId));
+    put(d, "ninstances", String(this.inst.size));
+    put(d, "npredictions", String(this.visiblePreds().length));
+    put(d, "selected", String(this.sel.size));
     const pending = this.saver.pending + (this.nudge ? 1 : 0);
-    d.saveState = this.saver.state === "saved" && pending ? "saving" : this.saver.state;
-    d.pending = String(pending);
-    d.zoom = this.view.s.toFixed(4);
-    d.view = `${this.view.s},${this.view.tx},${this.view.ty}`;
-    d.drawing = this.drawing ? this.drawing.type : "";
-    d.tags = [...this.tags].join(",");
-    d.mode = this.model.get("mode") || "label";
-    const st = d.saveState;
-    this.saveSpan.dataset.state = st;
-    this.saveSpan.textContent = st === "failed" ? "failed – retrying" : st === "saving" ? `saving (${pending})` : "saved";
-    if (st === "failed" && this.saver.error) this.saveSpan.title = this.saver.error;
-    this.zoomText.textContent = Math.round(this.view.s * 100) + "%";
-    this.undoBtn.disabled = !this.undo.canUndo;
-    this.redoBtn.disabled = !this.undo.canRedo;
-    for (const b of this.toolsG.querySelectorAll("button")) b.setAttribute("aria-pressed", String(b.dataset.tool === this.tool));
-    this.canvas.style.cursor = this.spaceHeld ? "grab" : this.tool === "select" ? "default" : "crosshair";
+    const st = this.saver.state === "saved" && pending ? "saving" : this.saver.state;
+    put(d, "saveState", st);
+    put(d, "pending", String(pending));
+    put(d, "zoom", this.view.s.toFixed(4));
+    put(d, "view", `${this.view.s},${this.view.tx},${this.view.ty}`);
+    put(d, "drawing", this.drawing ? this.drawing.type : "");
+    put(d, "tags", [...this.tags].join(","));
+    put(d, "mode", this.model.get("mode") || "label");
+    put(this.saveSpan.dataset, "state", st);
+    put(this.saveSpan, "textContent", st === "failed" ? "failed – retrying" : st === "saving" ? `saving (${pending})` : "saved");
+    if (st === "failed" && this.saver.error) put(this.saveSpan, "title", this.saver.error);
+    put(this.zoomText, "textContent", Math.round(this.view.s * 100) + "%");
+    put(this.undoBtn, "disabled", !this.undo.canUndo);
+    put(this.redoBtn, "disabled", !this.undo.canRedo);
+    for (const b of this.toolsG.querySelectorAll("button")) {
+      const v = String(b.dataset.tool === this.tool);
+      if (b.getAttribute("aria-pressed") !== v) b.setAttribute("aria-pressed", v);
+    }
+    put(this.canvas.style, "cursor", this.spaceHeld ? "grab" : this.tool === "select" ? "default" : "crosshair");
   },
 
   updateQueue() {

@@ -18,6 +18,11 @@ export const PanelMethods = {
       return;
     }
     this.panelSig = sig;
+    // nothing the panel shows changed (e.g. a box was moved): keep it as it is
+    const full = sig + "|" + JSON.stringify(sel.map((i) => i.attributes || {}));
+    if (!this.panelEditing && full === this.panelFull && this.panelAttrs === this.attrs) return;
+    this.panelFull = full;
+    this.panelAttrs = this.attrs;
     if (sel.length) {
       const names = [...new Set(sel.map((i) => (this.labelById.get(i.label_id) || {}).name || String(i.label_id)))];
       this.selLabelText.textContent = `${sel.length} selected: ${names.join(", ")}`;
