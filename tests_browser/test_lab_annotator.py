@@ -106,6 +106,29 @@ def test_draw_edit_undo_complete(lab: Server, page: Page, tmp_path: Path) -> Non
     print(f"\n[lab] open+run {t_open - t0:.1f}s, drawing and checks {time.time() - t_open:.1f}s")
 
 
+def test_large_image_preview_then_full_and_exact_coordinates(lab: Server, page: Page, tmp_path: Path) -> None:
+    project = make_project(tmp_path / "big", n_images=2, size=(3000, 2000))
+    write_notebook(lab, "big.ipynb", project)
+    root = open_and_run(page, lab, "big.ipynb")  # data-rendered="1": the preview is drawn
+    expect(root).to_have_attribute("data-image-size", "3000x2000")
+    expect(root).to_have_attribute("data-full", "1", timeout=60_000)  # then the full image, view kept
+    c = Canvas(page, root)
+    root.locator('.nbl-chip[data-label-id="1"]').click()
+    root.locator('button[data-tool="box"]').click()
+    c.drag(600, 400, 1800, 1300)
+    wait_saved(root, 1)
+    # the kernel keeps the file open while the widget is shown, yet this process gets it at once
+    t0 = time.perf_counter()
+    got = rows(project, "SELECT x0, y0, x1, y1 FROM current_instances WHERE media_id = 1")
+    assert time.perf_counter() - t0 < 5
+    assert got[0] == pytest.approx((600, 400, 1800, 1300), abs=_tol(c))
+    # the next item (prefetched, full image) shows at once and full
+    page.keyboard.press("n")
+    expect(root).to_have_attribute("data-index", "1")
+    expect(root).to_have_attribute("data-rendered", "1")
+    expect(root).to_have_attribute("data-full", "1")
+
+
 def test_kill_kernel_after_acks_loses_nothing(lab: Server, page: Page, tmp_path: Path) -> None:
     project = make_project(tmp_path / "p2")
     write_notebook(lab, "kill.ipynb", project)
