@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +19,7 @@ import traitlets
 
 from ..errors import ValidationError
 from ..schema import SchemaState
-from ._display import PREVIEW_SIDE, DisplayImage, display_mime, display_size, encode_display, encode_preview
+from ._display import DisplayCache, DisplayImage
 from ._messages import handle, read_instances
 
 if TYPE_CHECKING:
@@ -136,11 +135,8 @@ class Annotator(anywidget.AnyWidget):
         self._on_complete: list[Callable[[int], Any]] = []
         self._focus_list = focus
         self._review_run_id = review_run_id
-        self._cache: OrderedDict[int, Future[DisplayImage]] = OrderedDict()
-        self._previews: OrderedDict[int, Future[DisplayImage | None]] = OrderedDict()
+        self._display = DisplayCache(self.max_display)
         self._created: dict[str, int] = {}  # create cid -> instance id: a retried create is not inserted twice
-        self._cache_lock = threading.Lock()
-        self._pool: ThreadPoolExecutor | None = None
         self._last_handler_ms = 0.0
         self._timings: deque[tuple[str, float]] = deque(maxlen=5000)  # (request kind, handler ms)
         with project.store.read() as con:
@@ -311,87 +307,31 @@ class Annotator(anywidget.AnyWidget):
             "SELECT count(*) FROM status WHERE stage = ? AND state = 'complete' AND media_id IN (SELECT unnest(?))",
             [self.stage, list({int(q["media_id"]) for q in self._queue})]).fetchall()[0][0])
 
-    def _encode(self, q: dict[str, Any]) -> DisplayImage:
-        return encode_display(q["uri"], width=int(q["width"]), height=int(q["height"]),
-                              orientation=int(q["orientation"] or 1), fmt=q["format"], max_side=self.max_display)
+    @property
+    def _cache(self) -> Any:  # media id -> Future of its full display image (tests look at it)
+        return self._display.images
+
+    @property
+    def _previews(self) -> Any:  # media id -> Future of its preview
+        return self._display.previews
 
     def _image(self, index: int) -> DisplayImage:
-        q = self._queue[index]
-        mid = int(q["media_id"])
-        with self._cache_lock:
-            fut = self._cache.get(mid)
-            if fut is not None:
-                self._cache.move_to_end(mid)
-        if fut is not None:
-            try:
-                return fut.result()
-            except Exception:
-                with self._cache_lock:
-                    self._cache.pop(mid, None)
-        img = self._encode(q)
-        done: Future[DisplayImage] = Future()
-        done.set_result(img)
-        self._remember(mid, done)
-        return img
-
-    def _executor(self) -> ThreadPoolExecutor:
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="nblabel-prefetch")
-        return self._pool
-
-    def _encode_preview(self, q: dict[str, Any]) -> DisplayImage | None:
-        if self.max_display <= PREVIEW_SIDE * 1.25:  # the display image is small itself
-            return None
-        return encode_preview(q["uri"], width=int(q["width"]), height=int(q["height"]),
-                              orientation=int(q["orientation"] or 1), max_side=PREVIEW_SIDE)
-
-    def _prefetch_preview(self, index: int) -> Future[DisplayImage | None]:
-        q = self._queue[index]
-        mid = int(q["media_id"])
-        with self._cache_lock:
-            fut = self._previews.get(mid)
-            if fut is not None:
-                self._previews.move_to_end(mid)
-                return fut
-            fut = self._executor().submit(self._encode_preview, q)
-            self._previews[mid] = fut
-            while len(self._previews) > 8:  # small (~100 KB each)
-                self._previews.popitem(last=False)
-        return fut
-
-    def _preview(self, index: int) -> DisplayImage | None:
-        """The cached preview of the item at ``index`` (None: the image is small, send it whole)."""
-        try:
-            return self._prefetch_preview(index).result()
-        except Exception:  # a preview is a courtesy: the full image reports the real error
-            with self._cache_lock:
-                self._previews.pop(int(self._queue[index]["media_id"]), None)
-            return None
-
-    def _display_fields(self, index: int) -> dict[str, Any]:
-        q = self._queue[index]
-        w, h, o = int(q["width"]), int(q["height"]), int(q["orientation"] or 1)
-        dw, dh, scale = display_size(w, h, self.max_display)
-        return {"display_width": dw, "display_height": dh, "display_scale": scale,
-                "mime": display_mime(w, h, o, q["format"], self.max_display)}
-
-    def _remember(self, mid: int, fut: Future[DisplayImage]) -> None:
-        with self._cache_lock:
-            self._cache[mid] = fut
-            self._cache.move_to_end(mid)
-            while len(self._cache) > 3:  # current, next, and the one before
-                self._cache.popitem(last=False)
+        return self._display.image(self._queue[index])
 
     def _prefetch(self, index: int) -> None:
         """Encode the image at ``index`` in a background thread (the next item is usually wanted soon)."""
-        if not 0 <= index < self.total:
-            return
-        q = self._queue[index]
-        mid = int(q["media_id"])
-        with self._cache_lock:
-            if mid in self._cache:
-                return
-        self._remember(mid, self._executor().submit(self._encode, q))
+        if 0 <= index < self.total:
+            self._display.prefetch(self._queue[index])
+
+    def _prefetch_preview(self, index: int) -> None:
+        self._display.prefetch_preview(self._queue[index])
+
+    def _preview(self, index: int) -> DisplayImage | None:
+        """The cached preview of the item at ``index`` (None: the image is small, send it whole)."""
+        return self._display.preview(self._queue[index])
+
+    def _display_fields(self, index: int) -> dict[str, Any]:
+        return self._display.fields(self._queue[index])
 
     def _item(self, index: int, img: DisplayImage | None) -> dict[str, Any]:
         q = self._queue[index]
@@ -420,9 +360,7 @@ class Annotator(anywidget.AnyWidget):
         if getattr(self, "_linger_held", False):
             self._linger_held = False
             _release_linger(self.project.store)
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+        self._display.close()
         super().close()
 
     # -- display -----------------------------------------------------------------------------

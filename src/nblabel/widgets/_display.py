@@ -11,15 +11,19 @@ coordinate exchanged with the browser stays in original pixels.
 from __future__ import annotations
 
 import io
+import threading
+from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from PIL import Image, ImageOps
 
 from ..errors import MediaError, ValidationError
 from ..io._images import load_display_image
 
-__all__ = ["PREVIEW_SIDE", "DisplayImage", "display_mime", "display_size", "encode_display", "encode_preview"]
+__all__ = ["PREVIEW_SIDE", "DisplayCache", "DisplayImage", "display_mime", "display_size", "encode_display", "encode_preview"]
 
 _PASS_THROUGH = {"JPEG": "image/jpeg", "PNG": "image/png"}
 PREVIEW_SIDE = 1024  # longest side of the quick first picture of a large image
@@ -168,3 +172,112 @@ def encode_preview(path: str | Path, *, width: int, height: int, orientation: in
     buf = io.BytesIO()
     im.convert("RGB").save(buf, format="JPEG", quality=quality)
     return DisplayImage(buf.getvalue(), "image/jpeg", int(width), int(height), dw, dh, scale)
+
+
+class DisplayCache:
+    """Display images and previews of queue items, encoded once, a few kept, the next ones in the background.
+
+    ``q`` is a queue entry: a dict with ``media_id, uri, width, height, format, orientation``.
+
+    Example:
+        >>> import tempfile, os; from PIL import Image
+        >>> p = os.path.join(tempfile.mkdtemp(), "a.jpg"); Image.new("RGB", (3000, 2000)).save(p)
+        >>> q = {"media_id": 1, "uri": p, "width": 3000, "height": 2000, "format": "JPEG", "orientation": 1}
+        >>> c = DisplayCache(4096)
+        >>> c.preview(q).display_width, c.image(q).display_width, c.fields(q)["mime"]
+        (1024, 3000, 'image/jpeg')
+        >>> c.close()
+    """
+
+    def __init__(self, max_display: int = 4096, keep: int = 3, keep_previews: int = 8) -> None:
+        self.max_display = int(max_display)
+        self.keep, self.keep_previews = keep, keep_previews
+        self.images: OrderedDict[int, Future[DisplayImage]] = OrderedDict()
+        self.previews: OrderedDict[int, Future[DisplayImage | None]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+
+    def _executor(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="nblabel-prefetch")
+        return self._pool
+
+    def _encode(self, q: dict[str, Any]) -> DisplayImage:
+        return encode_display(q["uri"], width=int(q["width"]), height=int(q["height"]),
+                              orientation=int(q["orientation"] or 1), fmt=q["format"], max_side=self.max_display)
+
+    def _encode_preview(self, q: dict[str, Any]) -> DisplayImage | None:
+        if self.max_display <= PREVIEW_SIDE * 1.25:  # the display image is small itself
+            return None
+        return encode_preview(q["uri"], width=int(q["width"]), height=int(q["height"]),
+                              orientation=int(q["orientation"] or 1), max_side=PREVIEW_SIDE)
+
+    def _remember(self, mid: int, fut: Future[DisplayImage]) -> None:
+        with self._lock:
+            self.images[mid] = fut
+            self.images.move_to_end(mid)
+            while len(self.images) > self.keep:  # current, next, and the one before
+                self.images.popitem(last=False)
+
+    def image(self, q: dict[str, Any]) -> DisplayImage:
+        """The display image (from the cache, else encoded now)."""
+        mid = int(q["media_id"])
+        with self._lock:
+            fut = self.images.get(mid)
+            if fut is not None:
+                self.images.move_to_end(mid)
+        if fut is not None:
+            try:
+                return fut.result()
+            except Exception:
+                with self._lock:
+                    self.images.pop(mid, None)
+        img = self._encode(q)
+        done: Future[DisplayImage] = Future()
+        done.set_result(img)
+        self._remember(mid, done)
+        return img
+
+    def prefetch(self, q: dict[str, Any]) -> None:
+        """Encode the display image in a background thread unless it is cached."""
+        mid = int(q["media_id"])
+        with self._lock:
+            if mid in self.images:
+                return
+        self._remember(mid, self._executor().submit(self._encode, q))
+
+    def prefetch_preview(self, q: dict[str, Any]) -> Future[DisplayImage | None]:
+        """The preview's future (made in a background thread the first time)."""
+        mid = int(q["media_id"])
+        with self._lock:
+            fut = self.previews.get(mid)
+            if fut is not None:
+                self.previews.move_to_end(mid)
+                return fut
+            fut = self._executor().submit(self._encode_preview, q)
+            self.previews[mid] = fut
+            while len(self.previews) > self.keep_previews:  # small (~100 KB each)
+                self.previews.popitem(last=False)
+        return fut
+
+    def preview(self, q: dict[str, Any]) -> DisplayImage | None:
+        """The preview, or None when the image is small (send it whole) or the preview failed."""
+        try:
+            return self.prefetch_preview(q).result()
+        except Exception:  # a preview is a courtesy: the full image reports the real error
+            with self._lock:
+                self.previews.pop(int(q["media_id"]), None)
+            return None
+
+    def fields(self, q: dict[str, Any]) -> dict[str, Any]:
+        """``display_width, display_height, display_scale, mime`` of the display image, without encoding it."""
+        w, h, o = int(q["width"]), int(q["height"]), int(q["orientation"] or 1)
+        dw, dh, scale = display_size(w, h, self.max_display)
+        return {"display_width": dw, "display_height": dh, "display_scale": scale,
+                "mime": display_mime(w, h, o, q["format"], self.max_display)}
+
+    def close(self) -> None:
+        """Stop the background threads (pending encodes are cancelled)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
