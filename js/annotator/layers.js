@@ -2,7 +2,7 @@
 // Methods of Annotator (app.js mixes them into its prototype; `this` is the widget).
 import { drawInstances, drawSelection } from "./render.js";
 import { normBox } from "./geometry.js";
-import { View } from "./view.js";
+import { View, layerPlacement } from "./view.js";
 
 // During a pan / zoom gesture the shapes are not redrawn: the layer rendered at the last crisp frame
 // (screen space, with a margin around the viewport) is drawn with one scaled drawImage, and a crisp
@@ -160,11 +160,10 @@ export const LayersMethods = {
     ctx.clearRect(0, 0, this.base.width, this.base.height);
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     this.drawImageLayer(ctx, v, true);
-    const k = v.s / ov.s;
+    const [dx, dy, k] = layerPlacement(v, ov, m, dpr);
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.imageSmoothingEnabled = true;
-    ctx.drawImage(this.shapes, dpr * (v.tx - k * (ov.tx + m)), dpr * (v.ty - k * (ov.ty + m)),
-      this.shapes.width * k, this.shapes.height * k);
+    ctx.drawImage(this.shapes, dx, dy, this.shapes.width * k, this.shapes.height * k);
   },
 
   drawShapes(ctx, v) {

@@ -46,3 +46,12 @@ export class View {
     this.fitBox([0, 0, imgW, imgH], vw, vh, pad);
   }
 }
+
+/**
+ * Where to draw a layer rendered at view `at` (screen space, `margin` CSS px around the viewport,
+ * `dpr` device px per CSS px) so it lines up with view `now`: [dx, dy, k] in device px, k the scale.
+ */
+export function layerPlacement(now, at, margin, dpr) {
+  const k = now.s / at.s;
+  return [dpr * (now.tx - k * (at.tx + margin)), dpr * (now.ty - k * (at.ty + margin)), k];
+}

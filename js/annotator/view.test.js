@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { View, origToDisplay, displayToOrig } from "./view.js";
+import { View, origToDisplay, displayToOrig, layerPlacement } from "./view.js";
 
 const close = (a, b, eps = 1e-9) => assert.ok(Math.abs(a - b) <= eps, `${a} != ${b}`);
 
@@ -66,4 +66,17 @@ test("display_scale maps exactly both ways (0.25 display px per original px)", (
   const [ix] = v.toImage(v.tx + 250 / s * v.s, 0);
   close(ix, 1000);
   close(origToDisplay(ix, s), 250);
+});
+
+test("a cached layer placed for a new view lines up with drawing directly", () => {
+  const at = { s: 0.25, tx: 10, ty: -20 }, now = { s: 0.61, tx: -130.5, ty: 44 };
+  for (const [margin, dpr] of [[0, 1], [128, 1], [200, 2]]) {
+    const [dx, dy, k] = layerPlacement(now, at, margin, dpr);
+    for (const [x, y] of [[0, 0], [4000, 3000], [1234.5, 77.25]]) {
+      // device px of (x, y) inside the layer, then placed: equals the device px drawn at `now`
+      const lx = dpr * (x * at.s + at.tx + margin), ly = dpr * (y * at.s + at.ty + margin);
+      close(dx + k * lx, dpr * (x * now.s + now.tx), 1e-6);
+      close(dy + k * ly, dpr * (y * now.s + now.ty), 1e-6);
+    }
+  }
 });
