@@ -96,7 +96,8 @@ def main() -> None:
             page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
             root = page.locator(".nblabel-annotator").first
             root.wait_for()
-            page.wait_for_function("() => document.querySelector('.nblabel-annotator[data-rendered=\"1\"]')")
+            # the preview is drawn first; measure with the full-resolution image in (data-full="1")
+            page.wait_for_function("() => document.querySelector('.nblabel-annotator[data-full=\"1\"]')")
             page.wait_for_function("() => { const i = [...document.querySelectorAll('.jp-OutputArea img')].pop();"
                                    " return i && i.complete && document.querySelectorAll('.jp-OutputArea svg rect').length >= 1000; }")
             assert root.get_attribute("data-ninstances") == "1100", root.get_attribute("data-ninstances")
