@@ -7,6 +7,7 @@ orientation. Unreadable files are reported, never fatal to the batch.
 
 from __future__ import annotations
 
+import contextlib
 import glob as _glob
 import hashlib
 import io
@@ -64,11 +65,12 @@ def probe(path: str | os.PathLike[str], file_name: str | None = None) -> ImageIn
         raise MediaError(f"{str(p)!r} is empty (0 bytes); re-copy the file")
     try:
         with Image.open(io.BytesIO(data)) as im:
-            im.verify()  # must come straight after open; checks structure without decoding pixels
-        with Image.open(io.BytesIO(data)) as im:
             fmt = im.format or ""
             w, h = im.size
             orientation = int(im.getexif().get(_EXIF_ORIENTATION, 1) or 1)
+        if fmt != "JPEG":  # PIL's JPEG verify checks nothing more; the end-of-image check below does
+            with Image.open(io.BytesIO(data)) as im:
+                im.verify()  # must come straight after open; checks structure (PNG CRCs...) without decoding
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise MediaError(f"{str(p)!r} is not a readable image ({e}); remove or replace the file") from None
     if fmt == "JPEG" and b"\xff\xd9" not in data[-64:]:
@@ -193,10 +195,26 @@ def probe_many(pairs: Sequence[tuple[str, str]], progress: bool | None = None) -
             return e
 
     show = progress if progress is not None else len(pairs) >= 500
-    with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 2) * 2)) as ex:
+    # Threads pay off when hashing/reading big files (both release the GIL); for small files the
+    # header parsing is pure Python and threads only add contention (measured: 83 vs 173 us per
+    # 5 KB JPEG), so small files are probed serially.
+    sizes = []
+    for path, _ in pairs[:16]:
+        with contextlib.suppress(OSError):
+            sizes.append(os.stat(path).st_size)
+    threaded = len(pairs) > 8 and bool(sizes) and sum(sizes) / len(sizes) >= 256 * 1024
+    if threaded:
+        ex = ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 2) * 2))
         it = ex.map(one, pairs, chunksize=16)
+    else:
+        ex = None
+        it = map(one, pairs)
+    try:
         if show:
             from tqdm.auto import tqdm
 
             it = tqdm(it, total=len(pairs), desc="images", unit="img")
         return list(it)
+    finally:
+        if ex is not None:
+            ex.shutdown()
