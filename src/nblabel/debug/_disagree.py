@@ -24,7 +24,7 @@ slice around it does:
   they hallucinate objects;
 * ``poor_localization``: ``pred_score * (1 - IoU) * size(box)``;
 
-with ``size(a) = 1 - exp(-sqrt(a) / 16)`` and ``size_large(a) = 1 - exp(-sqrt(a) / 96)`` (pixels).
+with ``size(a) = 1 - exp(-sqrt(a) / 16)`` and ``size_large(a) = 1 - exp(-sqrt(a) / 80)`` (pixels).
 An image's score is the soft maximum ``(1 - prod(1 - s_i**3)) ** (1/3)`` over its rows: bounded in
 [0, 1], order-independent, equal to ``s`` for a single row and never below the strongest row; many
 weak rows (small boxes the model missed, low-score false positives) add up less than in a plain
@@ -194,7 +194,7 @@ def find_disagreements(gt: Boxes, pr: Boxes, media_ids: np.ndarray, *, iou: floa
     # missed: nothing unexplained touches it
     m_g = np.flatnonzero(~decided)
     g_best_any = _group_max(gi[nc], sim[nc], n_g)
-    rows.append(("missed", m_g, np.full(len(m_g), -1), g_best_any[m_g], 0.8 * _size(g_area[m_g], 96.0)))
+    rows.append(("missed", m_g, np.full(len(m_g), -1), g_best_any[m_g], 0.8 * _size(g_area[m_g], 80.0)))
 
     # predictions nobody explains: a missing label
     partner = np.zeros(n_p, dtype=bool)
