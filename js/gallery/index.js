@@ -7,7 +7,7 @@
 
 import { readArrowStream } from "./arrow.js";
 import { layout, visibleRange, hitTest, cellOrigin, scrollToShow, Selection, sortOrder, boxOffsets, fit, ellipsize } from "./grid.js";
-import { Rpc, toBytes } from "./rpc.js";
+import { Rpc, toBytes } from "../shared/rpc.js";
 import { CSS, STATUS_COLORS, h, toolbar } from "./toolbar.js";
 
 const MARGIN_ROWS = 2; // thumbnails fetched ahead, above and below
@@ -17,7 +17,7 @@ const MAX_BITMAPS = 900; // LRU bound (~70 MB at 160 px)
 
 const rpcs = new WeakMap();
 function rpcFor(model) {
-  if (!rpcs.has(model)) rpcs.set(model, new Rpc(model));
+  if (!rpcs.has(model)) rpcs.set(model, new Rpc(model, "gallery", { rejectOnError: true }));
   return rpcs.get(model);
 }
 

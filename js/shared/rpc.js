@@ -9,8 +9,10 @@ export function toBytes(v) {
 }
 
 export class Rpc {
-  constructor(model, prefix = "js") {
+  /** `rejectOnError`: a reply {ok: false, error} rejects the request's promise (else it resolves). */
+  constructor(model, prefix = "js", { rejectOnError = false } = {}) {
     this.model = model;
+    this.rejectOnError = rejectOnError;
     this.prefix = prefix + "-" + Math.random().toString(36).slice(2, 7) + "-";
     this.n = 0;
     this.pending = new Map();
@@ -26,7 +28,8 @@ export class Rpc {
     const p = this.pending.get(msg.id);
     this.pending.delete(msg.id);
     clearTimeout(p.timer);
-    p.resolve({ ...msg, buffers: buffers || [] });
+    if (this.rejectOnError && msg.ok === false) p.reject(new Error(msg.error || `${p.kind} failed`));
+    else p.resolve({ ...msg, buffers: buffers || [] });
   }
   /** Send {kind, ...} and resolve with the reply (which includes `buffers`); reject on timeout. */
   request(msg, timeoutMs = 30000) {
@@ -36,7 +39,7 @@ export class Rpc {
         this.pending.delete(id);
         reject(new Error(`no reply to ${msg.kind} within ${timeoutMs} ms`));
       }, timeoutMs);
-      this.pending.set(id, { resolve, reject, timer });
+      this.pending.set(id, { resolve, reject, timer, kind: msg.kind });
       try {
         this.model.send({ ...msg, id });
       } catch (e) {
