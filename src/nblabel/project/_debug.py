@@ -28,7 +28,7 @@ class DebugMixin:
             >>> p.dataset("wide").count()
             0
         """
-        from ..query._slice import define_dataset
+        from ..query._datasets import define_dataset
 
         define_dataset(self, name, rule, overwrite=overwrite)  # type: ignore[arg-type]
 
@@ -41,7 +41,7 @@ class DebugMixin:
             >>> p.dataset("none").count()
             0
         """
-        from ..query._slice import dataset
+        from ..query._datasets import dataset
 
         return dataset(self, name)  # type: ignore[arg-type]
 
@@ -69,7 +69,7 @@ class DebugMixin:
             >>> len(p.datasets())
             0
         """
-        from ..query._slice import _dataset_row
+        from ..query._datasets import _dataset_row
 
         _dataset_row(self, name)  # type: ignore[arg-type]
         with self.store.transaction() as con:

@@ -1,5 +1,7 @@
 """Lazy, composable slices over media and instances (DuckDB SQL with parameters)."""
 
-from ._slice import InstanceSlice, MediaSlice, Slice
+from ._instances import InstanceSlice
+from ._media import MediaSlice
+from ._slice import Slice
 
 __all__ = ["InstanceSlice", "MediaSlice", "Slice"]
