@@ -112,6 +112,14 @@ def test_relative_coords_and_formats(proj):
     assert proj.instances().df().iloc[0][["x0", "y0", "x1", "y1"]].tolist() == [16, 12, 48, 36]
 
 
+def test_relative_points_are_refused_not_stored_wrong(proj):
+    df = pd.DataFrame({"media_id": [1], "label": ["car"], "kind": ["polygon"],
+                       "points": [[[0.1, 0.1], [0.5, 0.1], [0.5, 0.5]]]})
+    with pytest.raises(nl.ValidationError, match="absolute pixels"):
+        proj.add_instances(df, coords="relative")
+    assert proj.instances().count() == 0
+
+
 def test_runs_and_predictions(proj):
     run = proj.add_run("yolo-v8n@640", params={"conf": 0.25})
     df = pd.DataFrame({"file_name": ["a.jpg", "nope.jpg", "b.jpg", "b.jpg", "a.jpg"],

@@ -351,6 +351,11 @@ def normalise_boxes(df: pd.DataFrame, *, box_format: str = "xyxy") -> pd.DataFra
 
 
 def _relative_to_absolute(con: Any, frame: pd.DataFrame) -> pd.DataFrame:
+    if "points" in frame.columns and frame["points"].notna().any():
+        # scaling nested point lists (rings, keypoint triples) silently wrong would store a tiny
+        # polygon in the corner of the image: refuse instead
+        raise ValidationError("coords='relative' converts box columns only; give polygons, keypoints, points "
+                              "and lines in absolute pixels (multiply x by the width and y by the height)")
     sizes = con.execute("SELECT media_id, file_name, width, height FROM media").df()
     key = "media_id" if "media_id" in frame.columns else "file_name"
     s = frame[[key]].merge(sizes.drop_duplicates(key), on=key, how="left")
