@@ -104,7 +104,7 @@ export function decodeTable(bytes) {
  * @returns {c is TextColumn}
  */
 export function isText(c) {
-  return typeof (/** @type {any} */ (c).get) === "function";
+  return "get" in c;
 }
 
 /**
