@@ -103,7 +103,7 @@ def main() -> None:
         print(f"add_instances {n:,} boxes:     median {box:.3f} s ({n / box:,.0f} rows/s)")
         for kind in ("polygon", "keypoints", "line"):
             t = bench_batch(kind, n, 50, repeat, tmp)
-            print(f"add_instances {n:,} {kind + ":":10s} median {t:.3f} s ({n / t:,.0f} rows/s), "
+            print(f"add_instances {n:,} {kind + ':':10s} median {t:.3f} s ({n / t:,.0f} rows/s), "
                   f"{t / box:.1f}x the boxes")
         med, p95 = bench_save(saves, tmp)
         print(f"annotator save handler (create box, file project): median {med:.2f} ms, p95 {p95:.2f} ms "
