@@ -631,4 +631,4 @@ def test_linger_longer_while_shown_and_restored_on_close(tmp_path: Path, images:
     assert _rows(tmp_path / "p.duckdb", "SELECT count(*) FROM current_instances WHERE media_id = 1")[0][0] == 1
     assert time.perf_counter() - t0 < 3
     w3.close()
-    assert nl.open(":memory:").annotate().project.store.linger == pytest.approx(0.5)
+    assert nl.open(":memory:").annotate().session.store.linger == pytest.approx(0.5)
