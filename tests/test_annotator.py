@@ -489,6 +489,9 @@ def test_save_latency(tmp_path: Path, images: dict[str, Path]) -> None:
         assert r["ok"]
     print(f"\n[annotator] handler save (create) latency: median {statistics.median(times):.1f} ms, "
           f"max {max(times):.1f} ms over 50")
+    # generous (a shared 2-core machine): the budget is 20 ms per acknowledged change, measured
+    # in benchmarks/instances_write.py and benchmarks/widget_save.py
+    assert statistics.median(times) < 50, times
     assert _rows(proj.path, "SELECT count(*) FROM current_instances") == [(50,)]
 
 
