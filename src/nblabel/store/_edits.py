@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from .._report import ImportReport
@@ -43,6 +44,14 @@ def _size(con: Any, media_id: int) -> tuple[float, float]:
     return float(w), float(h)
 
 
+def _size_of_id(con: Any, media: Any) -> tuple[float, float] | None:
+    """The size of media item ``media`` if it is an id of the project, else ``None`` (resolve it the long way)."""
+    if not isinstance(media, (int, np.integer)) or isinstance(media, bool):
+        return None
+    r = con.execute("SELECT width, height FROM media WHERE media_id = ?", [int(media)]).fetchall()
+    return (float(r[0][0]), float(r[0][1])) if r else None
+
+
 def _loads(v: Any) -> Any:
     return json.loads(v) if isinstance(v, str) else v
 
@@ -56,14 +65,15 @@ def add_instance(session: Session, media: Any, label: str, *, box: Any = None, p
     row = geometry_row(box=box, polygon=polygon, keypoints=keypoints, point=point, line=line, tag=tag,
                        box_format=box_format)
     with session.store.transaction() as con:
-        (mid,) = media_ids(con, media)
+        size = _size_of_id(con, media)  # the annotator's case (a media id) in one query
+        (mid,) = [int(media)] if size is not None else media_ids(con, media)
         state = load_state(con)
         rid = run_id(con, run)
         lid = state.label_ids_by_name().get(label) if isinstance(label, str) else None
         if lid is None:
             raise ValidationError(f"label {label!r} is not in the schema{did_you_mean(str(label), state.label_ids_by_name())}")
         checked, msgs = prepare_one(state, {**row, "label_id": lid, "attributes": attributes or None, "score": score},
-                                    *_size(con, mid), strict=strict)
+                                    *(size or _size(con, mid)), strict=strict)
         if not quiet:
             _warn_all(msgs)
         iid = next_id(con, "instances")

@@ -222,7 +222,7 @@ def prepare_instances(
         for j, i in enumerate(idx):
             if checked[j] is not None:
                 pts_out[i] = checked[j]
-        given = df[["x0", "y0", "x1", "y1"]].to_numpy(float)
+        given = df[["x0", "y0", "x1", "y1"]].to_numpy(float, copy=True)
         # the extent of the points becomes the box, unless a full box was given (or there is no extent: masks)
         take = ~np.isnan(ext).any(axis=1) & ~np.isfinite(given[idx]).all(axis=1)
         given[idx[take]] = ext[take]

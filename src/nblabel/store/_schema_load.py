@@ -10,16 +10,10 @@ import json
 from typing import Any
 
 from ..schema import Attribute, Label, SchemaState, Template
-from ._lookup import schema_version
 
 __all__ = ["load_state"]
 
 _CACHE: dict[tuple[str, int], SchemaState] = {}
-
-
-def _db_key(con: Any) -> str:
-    # the database's identity: a random id written when the project was created
-    return str(con.execute("SELECT value FROM meta WHERE key = 'project_id'").fetchall()[0][0])
 
 
 def load_state(con: Any) -> SchemaState:
@@ -31,8 +25,9 @@ def load_state(con: Any) -> SchemaState:
         ...     load_state(con).version
         0
     """
-    version = schema_version(con)
-    key = (_db_key(con), version)
+    meta = dict(con.execute("SELECT key, value FROM meta WHERE key IN ('schema_version', 'project_id')").fetchall())
+    version = int(meta["schema_version"])
+    key = (str(meta["project_id"]), version)  # the database's identity: a random id written at creation
     hit = _CACHE.get(key)
     if hit is not None:
         return hit
