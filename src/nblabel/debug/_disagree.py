@@ -244,7 +244,7 @@ def disagreements(session: Session, run: Any, iou: float = 0.5, *, per: str = "i
     Example:
         >>> import nblabel as nl
         >>> p = nl.open(":memory:"); _ = p.add_run("m")
-        >>> disagreements(p, "m").empty
+        >>> disagreements(p.session, "m").empty
         True
     """
     if per not in ("instance", "image"):
