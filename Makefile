@@ -30,6 +30,7 @@ js: node_modules/.installed
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check src tests tests_browser benchmarks
+	$(VENV)/bin/lint-imports
 
 wheel-check: $(VENV)/.installed
 	rm -rf build/wheel && $(PY) -m pip wheel -q --no-deps --disable-pip-version-check -w build/wheel .

@@ -42,7 +42,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from disagreements import machine, synth
 
 import nblabel as nl
-from nblabel.project._prepare import COLUMNS, write_instances
+from nblabel.store._instances import insert_rows as write_instances
+from nblabel.store._prepare import COLUMNS
 
 REF = Path(__file__).parents[1] / "tests" / "data" / "coco-eval-reference" / "instances_val2014_100.json"
 TYPES = ("remove", "shift", "swap", "spurious")

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import nblabel as nl
 from nblabel.debug import KINDS, find_disagreements, image_scores
-from nblabel.debug._frames import Boxes
+from nblabel.debug._reads import Boxes
 from nblabel.errors import ValidationError
 
 

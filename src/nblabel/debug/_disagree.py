@@ -40,11 +40,11 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ValidationError
-from ._frames import Boxes, load_boxes, load_media
+from ._reads import Boxes, load_boxes, load_media
 
 if TYPE_CHECKING:
-    from ..project import Project
     from ..query import MediaSlice
+    from ..store import Session
 
 __all__ = ["KINDS", "disagreements", "find_disagreements", "image_scores"]
 
@@ -235,7 +235,7 @@ def image_scores(media: np.ndarray, score: np.ndarray, media_ids: np.ndarray, *,
     return out + 0.0  # + 0.0: no "-0.0" for images without rows
 
 
-def disagreements(project: Project, run: Any, iou: float = 0.5, *, per: str = "instance",
+def disagreements(session: Session, run: Any, iou: float = 0.5, *, per: str = "instance",
                   slice: MediaSlice | None = None, min_score: float = 0.0,
                   complete_only: bool = False, stage: str = "label",
                   kinds: tuple[str, ...] | list[str] | None = None) -> pd.DataFrame:
@@ -244,7 +244,7 @@ def disagreements(project: Project, run: Any, iou: float = 0.5, *, per: str = "i
     Example:
         >>> import nblabel as nl
         >>> p = nl.open(":memory:"); _ = p.add_run("m")
-        >>> disagreements(p, "m").empty
+        >>> disagreements(p.session, "m").empty
         True
     """
     if per not in ("instance", "image"):
@@ -254,9 +254,9 @@ def disagreements(project: Project, run: Any, iou: float = 0.5, *, per: str = "i
         if bad:
             raise ValidationError(f"unknown disagreement kind(s) {bad}; choose from {list(KINDS)}")
     cstage = stage if complete_only else None
-    media = load_media(project, slice, complete_stage=cstage)
-    gt = load_boxes(project, run=None, slice=slice, complete_stage=cstage)
-    pr = load_boxes(project, run=run, slice=slice, complete_stage=cstage, min_score=min_score)
+    media = load_media(session, slice, complete_stage=cstage)
+    gt = load_boxes(session, run=None, slice=slice, complete_stage=cstage)
+    pr = load_boxes(session, run=run, slice=slice, complete_stage=cstage, min_score=min_score)
     mids = media["media_id"].to_numpy(np.int64)
     rows = find_disagreements(gt, pr, mids, iou=float(iou))
     if kinds is not None:
@@ -277,7 +277,7 @@ def disagreements(project: Project, run: Any, iou: float = 0.5, *, per: str = "i
         out = out.sort_values(["score", "media_id"], ascending=[False, True], kind="stable")
         return out.reset_index(drop=True)
 
-    names = {lab.id: lab.name for lab in project.schema.state().labels.values()}
+    names = {lab.id: lab.name for lab in session.schema_state().labels.values()}
     gs, ps = np.maximum(g, 0), np.maximum(p, 0)
 
     def pick(arr: np.ndarray, idx: np.ndarray, ok: np.ndarray, fill: Any = np.nan) -> np.ndarray:

@@ -19,12 +19,12 @@ import traitlets
 
 from ..errors import ValidationError
 from ..schema import SchemaState
+from ..store import load_state
 from ._display import DisplayCache, DisplayImage
 from ._messages import handle, read_instances
 
 if TYPE_CHECKING:
-    from ..project import Project
-    from ..store import Store
+    from ..store import Session, Store
 
 __all__ = ["RUN_COLORS", "Annotator", "schema_for_browser"]
 
@@ -122,7 +122,7 @@ class Annotator(anywidget.AnyWidget):
     focus = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
     mode = traitlets.Unicode("label").tag(sync=True)
 
-    def __init__(self, project: Project, media_ids: list[int], *, stage: str = "label",
+    def __init__(self, session: Session, media_ids: list[int], *, stage: str = "label",
                  runs: list[str] | None = None, author: str | None = None, max_display: int = 4096,
                  mode: str = "label", focus: list[dict[str, Any] | None] | None = None,
                  review_run_id: int | None = None) -> None:
@@ -130,7 +130,7 @@ class Annotator(anywidget.AnyWidget):
             raise ValidationError(f"mode must be 'label' or 'review', got {mode!r}")
         if focus is not None and len(focus) != len(media_ids):
             raise ValidationError("focus needs one entry per queue item")
-        self.project = project
+        self.session = session
         self.max_display = int(max_display)
         self._on_complete: list[Callable[[int], Any]] = []
         self._focus_list = focus
@@ -139,8 +139,8 @@ class Annotator(anywidget.AnyWidget):
         self._created: dict[str, int] = {}  # create cid -> instance id: a retried create is not inserted twice
         self._last_handler_ms = 0.0
         self._timings: deque[tuple[str, float]] = deque(maxlen=5000)  # (request kind, handler ms)
-        with project.store.read() as con:
-            state = SchemaState.load(con)
+        with session.store.read() as con:
+            state = load_state(con)
             rows = con.execute(
                 "SELECT media_id, uri, file_name, width, height, format, orientation FROM media "
                 "WHERE media_id IN (SELECT unnest(?))", [[int(m) for m in media_ids]]).fetchall()
@@ -162,13 +162,13 @@ class Annotator(anywidget.AnyWidget):
         super().__init__(
             schema=schema_for_browser(state),
             runs=[{"name": n, "color": RUN_COLORS[known.index(n) % len(RUN_COLORS)]} for n in shown],
-            total=len(self._queue), stage=stage, author=author or project.author, mode=mode,
+            total=len(self._queue), stage=stage, author=author or session.author, mode=mode,
             focus=focus[0] if focus else None, index=0,
         )
-        with project.store.read() as con:
+        with session.store.read() as con:
             self.completed = self._count_completed(con)
         self.on_msg(self._on_custom_msg)
-        self._linger_held = _hold_linger(project.store)
+        self._linger_held = _hold_linger(session.store)
         if self._queue:  # the browser's first request is this preview: prepare it while the widget is shown
             self._prefetch_preview(0)
 
@@ -266,8 +266,8 @@ class Annotator(anywidget.AnyWidget):
             >>> w.refresh_schema(); [lab["name"] for lab in w.schema["labels"]]
             ['dog']
         """
-        with self.project.store.read() as con:
-            self._state = SchemaState.load(con)
+        with self.session.store.read() as con:
+            self._state = load_state(con)
         self.schema = schema_for_browser(self._state)
 
     # -- messages ----------------------------------------------------------------------------
@@ -290,8 +290,8 @@ class Annotator(anywidget.AnyWidget):
     # -- internals used by the handlers ------------------------------------------------------
     def _schema_state(self, refresh_if_missing: int | None = None) -> SchemaState:
         if refresh_if_missing is not None and refresh_if_missing not in self._state.labels:
-            with self.project.store.read() as con:
-                self._state = SchemaState.load(con)
+            with self.session.store.read() as con:
+                self._state = load_state(con)
         return self._state
 
     def _run_id_of(self, con: Any, pred_id: Any) -> int | None:
@@ -336,7 +336,7 @@ class Annotator(anywidget.AnyWidget):
     def _item(self, index: int, img: DisplayImage | None) -> dict[str, Any]:
         q = self._queue[index]
         mid = int(q["media_id"])
-        with self.project.store.read() as con:
+        with self.session.store.read() as con:
             gt, preds = read_instances(con, mid, self._runs)
             st = con.execute("SELECT state FROM status WHERE media_id = ? AND stage = ?", [mid, self.stage]).fetchall()
         item: dict[str, Any] = {
@@ -359,7 +359,7 @@ class Annotator(anywidget.AnyWidget):
         """
         if getattr(self, "_linger_held", False):
             self._linger_held = False
-            _release_linger(self.project.store)
+            _release_linger(self.session.store)
         self._display.close()
         super().close()
 
@@ -379,7 +379,7 @@ class Annotator(anywidget.AnyWidget):
 
                 mid = int(self._queue[self.index]["media_id"])
                 # small and fast (JPEG draft decoding, light PNG compression): it delays the widget's display
-                data["image/png"] = png_bytes(render_static(self.project, mid, runs=self._runs, max_side=480),
+                data["image/png"] = png_bytes(render_static(self.session, mid, runs=self._runs, max_side=480),
                                               compress_level=1)
             except Exception:  # the picture is a courtesy for frontends without widgets
                 pass

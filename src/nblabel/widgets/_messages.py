@@ -15,14 +15,15 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ValidationError
+from ..store import _edits
 from ._messages_common import (
     INST_COLUMNS,
     Reply,
     _media_of,
-    fast_create,
-    fast_update,
     inst_from_row,
     read_instances,
+    save_create,
+    save_update,
 )
 from ._messages_queue import on_accept, on_copy_to_next, on_nav, on_reject, on_status, on_tags, on_verdict
 
@@ -72,7 +73,6 @@ def on_load_full(w: Annotator, msg: dict[str, Any]) -> Reply:
 
 def on_save(w: Annotator, msg: dict[str, Any]) -> Reply:
     op = msg.get("op")
-    proj = w.project
     if op == "create":
         inst = dict(msg.get("instance") or {})
         cid = inst.get("cid")
@@ -80,7 +80,7 @@ def on_save(w: Annotator, msg: dict[str, Any]) -> Reply:
         if key is not None and key in w._created:  # a retried create (its reply was lost or late)
             iid = w._created[key]
         else:
-            iid = fast_create(w, _media_of(w, msg), inst)
+            iid = save_create(w, _media_of(w, msg), inst)
             if key is not None:
                 w._created[key] = iid
         out: dict[str, Any] = {"instance_id": iid, "version": 1}
@@ -92,13 +92,13 @@ def on_save(w: Annotator, msg: dict[str, Any]) -> Reply:
         if inst.get("id") is None:
             raise ValidationError("an update needs instance.id")
         iid = int(inst["id"])
-        version = fast_update(w, inst)
+        version = save_update(w, inst)
         return {"instance_id": iid, "version": int(version)}, []
     if op == "delete":
         if msg.get("instance_id") is None:
             raise ValidationError("a delete needs instance_id")
         iid = int(msg["instance_id"])
-        version = proj.delete_instance(iid, author=w.author)
+        version = _edits.delete_instance(w.session, iid, author=w.author)
         return {"instance_id": iid, "version": int(version)}, []
     raise ValidationError(f"save op {op!r} is unknown; use create, update or delete")
 

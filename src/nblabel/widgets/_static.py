@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image, ImageDraw, ImageFont
 
+from ..store import media_ids
+from ..store._media import media_info
 from ._display import _decode, display_size
 
 if TYPE_CHECKING:
-    from ..project import Project
+    from ..store import Session
 
 __all__ = ["StaticView", "png_bytes", "render_static"]
 
@@ -45,7 +47,7 @@ def _rgb(color: str | None, default: tuple[int, int, int] = (255, 64, 64)) -> tu
         return default
 
 
-def render_static(proj: Project, media: int | str, runs: list[str] | None = None, *,
+def render_static(proj: Any, media: int | str, runs: list[str] | None = None, *,
                   max_side: int = 1024) -> Image.Image:
     """Draw one media item with its ground truth (and the given runs' predictions) into a PIL image.
 
@@ -63,8 +65,9 @@ def render_static(proj: Project, media: int | str, runs: list[str] | None = None
     """
     from ._messages import read_instances
 
-    with proj.store.read() as con:
-        (mid,) = proj._media_ids(con, media)
+    session: Session = getattr(proj, "session", proj)  # a Project or its Session
+    with session.store.read() as con:
+        (mid,) = media_ids(con, media)
         m = con.execute("SELECT uri, width, height, orientation FROM media WHERE media_id = ?", [mid]).fetchall()[0]
         gt, preds = read_instances(con, mid, runs)
         state_labels = {int(r[0]): (r[1], r[2]) for r in con.execute("SELECT label_id, name, color FROM labels").fetchall()}
@@ -142,8 +145,9 @@ class StaticView:
         ['image/png', 'text/plain']
     """
 
-    def __init__(self, proj: Project, media: int | str, runs: list[str] | None = None, *, max_side: int = 1024) -> None:
-        self.project, self.media, self.runs, self.max_side = proj, media, runs, max_side
+    def __init__(self, proj: Any, media: int | str, runs: list[str] | None = None, *, max_side: int = 1024) -> None:
+        self.session: Session = getattr(proj, "session", proj)
+        self.media, self.runs, self.max_side = media, runs, max_side
 
     def image(self) -> Image.Image:
         """The picture as a PIL image.
@@ -154,10 +158,11 @@ class StaticView:
             >>> StaticView(p, 1).image().size
             (60, 40)
         """
-        return render_static(self.project, self.media, self.runs, max_side=self.max_side)
+        return render_static(self.session, self.media, self.runs, max_side=self.max_side)
 
     def __repr__(self) -> str:
-        info = self.project.media_info(self.media)
+        with self.session.store.read() as con:
+            info = media_info(con, self.media)
         return f"<nblabel picture of media {info['media_id']} ({info['file_name']}, {info['width']}x{info['height']})>"
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
