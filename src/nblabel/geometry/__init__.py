@@ -39,8 +39,8 @@ from ._validate import TOLERANCE, validate_boxes, validate_points
 
 __all__ = [
     "BOX_FORMATS",
-    "Pairs",
     "TOLERANCE",
+    "Pairs",
     "as_points",
     "box_area",
     "box_iou",
