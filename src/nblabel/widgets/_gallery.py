@@ -1,17 +1,9 @@
 """The gallery widget: a virtual-scrolling thumbnail grid over a slice of media, with overlays.
 
 Python owns the data; the browser asks small questions with the request/response protocol of
-``js/PROTOCOL.md`` (``{id, kind, ...}`` → ``{id, ok, ...}`` + binary buffers):
-
-| JS → kernel | reply |
-|---|---|
-| ``{id, kind: "items"}`` | ``{n, runs, columns}`` + two Arrow IPC streams: items, boxes (see :mod:`nblabel.project._gallery`) |
-| ``{id, kind: "thumbs", ids: [media_id]}`` | ``{ids, offsets}`` + one buffer: the JPEGs end to end (``offsets`` has ``len(ids)+1`` entries; an empty slice = no image) |
-| ``{id, kind: "select", ids: [media_id]}`` | ``{count}``; sets :attr:`Gallery.selected` |
-| ``{id, kind: "open", media_id}`` | ``{}``; calls the :meth:`Gallery.on_open` callbacks (and shows the annotator) |
-| ``{id, kind: "action", action: "tag", label, ids}`` | ``{added}`` whole-image tag instances |
-| ``{id, kind: "action", action: "dataset", name, ids}`` | ``{added, dataset_id}`` static dataset members |
-| ``{id, kind: "action", action: "mark", ids, stage?}`` | ``{count}`` items set to ``in_review`` |
+``js/PROTOCOL.md`` (kinds ``items``, ``thumbs``, ``select``, ``open``, ``action``; registered in
+:attr:`Gallery.commands`, answered by :func:`nblabel.widgets._protocol.dispatch`). The tables the
+``items`` reply carries are built in :mod:`nblabel.widgets._gallery_tables`.
 
 Sorting happens in the browser on the typed arrays it already holds (an index permutation: a few
 milliseconds for 100k rows, no round trip, and the selection and scroll position survive); the
@@ -31,8 +23,10 @@ import numpy as np
 import pandas as pd
 import traitlets
 
-from ..errors import NblabelError, SchemaError, ValidationError, did_you_mean
-from ..project._gallery import check_columns, gallery_tables
+from ..errors import SchemaError, ValidationError, did_you_mean
+from ._colors import run_color
+from ._gallery_tables import check_columns, gallery_tables
+from ._protocol import Commands, Reply, dispatch, register
 from ._thumbs import thumbnails
 
 if TYPE_CHECKING:
@@ -44,7 +38,6 @@ if TYPE_CHECKING:
 __all__ = ["Gallery"]
 
 _STATIC = pathlib.Path(__file__).resolve().parent.parent / "static"
-RUN_COLORS = ("#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45")
 MAX_THUMBS_PER_REQUEST = 256
 
 
@@ -70,6 +63,7 @@ class Gallery(anywidget.AnyWidget):
     """
 
     _esm = _STATIC / "gallery.js"
+    commands = Commands("gallery")  # the request kinds this widget answers (js/PROTOCOL.md)
 
     size = traitlets.Int(160).tag(sync=True)
     count = traitlets.Int(0).tag(sync=True)
@@ -105,12 +99,12 @@ class Gallery(anywidget.AnyWidget):
         state = project.schema.state()
         super().__init__(
             size=int(size), sort=sort or "", columns=cols, stage=stage,
-            runs=[{"name": n, "color": RUN_COLORS[k % len(RUN_COLORS)]} for k, (_, n) in enumerate(self._run_list)],
+            runs=[{"name": n, "color": run_color(rid)} for rid, n in self._run_list],
             labels=[{"id": lab.id, "name": lab.name, "color": lab.color, "tag": "tag" in lab.spatial}
                     for lab in state.labels.values() if not lab.retired],
             count=media_slice.count(),
         )
-        self.on_msg(self._on_custom)
+        register(self)
 
     # -- setup -------------------------------------------------------------------------------
     def _resolve_runs(self, runs: Sequence[Any] | str | None) -> list[tuple[int, str]]:
@@ -153,18 +147,7 @@ class Gallery(anywidget.AnyWidget):
         self.items_version += 1
 
     # -- the message protocol ------------------------------------------------------------------
-    def _on_custom(self, _widget: Any, content: Any, buffers: Any) -> None:
-        try:
-            reply, out = self.handle(content, buffers)
-        except Exception as e:  # never leave the browser waiting: an unexpected error is a reply too
-            import traceback
-
-            traceback.print_exc()
-            reply, out = {"id": content.get("id") if isinstance(content, dict) else None, "ok": False,
-                          "error": f"{type(e).__name__}: {e}"}, []
-        self.send(reply, out)
-
-    def handle(self, msg: dict[str, Any], buffers: Sequence[Any] | None = None) -> tuple[dict[str, Any], list[bytes]]:
+    def handle(self, msg: dict[str, Any], buffers: Sequence[Any] | None = None) -> Reply:
         """Answer one request from the browser: ``(reply, buffers)``; errors come back as ``ok: False``.
 
         Example:
@@ -173,40 +156,33 @@ class Gallery(anywidget.AnyWidget):
             >>> g.handle({"id": 7, "kind": "nope"})[0]["ok"]
             False
         """
-        mid = msg.get("id") if isinstance(msg, dict) else None
-        try:
-            if not isinstance(msg, dict):
-                raise ValidationError(f"a gallery message is a dict, got {type(msg).__name__}")
-            kind = msg.get("kind")
-            fn = {"items": self._msg_items, "thumbs": self._msg_thumbs, "select": self._msg_select,
-                  "open": self._msg_open, "action": self._msg_action}.get(str(kind))
-            if fn is None:
-                raise ValidationError(f"unknown gallery message kind {kind!r}")
-            reply, out = fn(msg)
-        except (NblabelError, ValueError, TypeError, KeyError) as e:
-            return {"id": mid, "ok": False, "error": str(e)}, []
-        return {"id": mid, "ok": True, **reply}, out
+        return dispatch(self, msg, buffers)
 
-    def _msg_items(self, msg: dict[str, Any]) -> tuple[dict[str, Any], list[bytes]]:
+    @commands.command("items")
+    def _msg_items(self, msg: dict[str, Any]) -> Reply:
         items, boxes = self.tables()
         return ({"n": items.num_rows, "runs": [n for _, n in self._run_list], "columns": list(self.columns),
                  "version": self.items_version}, [_ipc(items), _ipc(boxes)])
 
-    def _msg_thumbs(self, msg: dict[str, Any]) -> tuple[dict[str, Any], list[bytes]]:
+    @commands.command("thumbs")
+    def _msg_thumbs(self, msg: dict[str, Any]) -> Reply:
         ids = [int(i) for i in msg.get("ids", [])][:MAX_THUMBS_PER_REQUEST]
         blobs = thumbnails(self.project.store, ids, self.size)
         offsets = np.concatenate([[0], np.cumsum([len(b) for b in blobs], dtype=np.int64)]).tolist()
         return {"ids": ids, "offsets": [int(o) for o in offsets]}, [b"".join(blobs)]
 
-    def _msg_select(self, msg: dict[str, Any]) -> tuple[dict[str, Any], list[bytes]]:
+    @commands.command("select")
+    def _msg_select(self, msg: dict[str, Any]) -> Reply:
         self.selected = [int(i) for i in msg.get("ids", [])]
         return {"count": len(self.selected)}, []
 
-    def _msg_open(self, msg: dict[str, Any]) -> tuple[dict[str, Any], list[bytes]]:
+    @commands.command("open")
+    def _msg_open(self, msg: dict[str, Any]) -> Reply:
         self.open_item(int(msg["media_id"]))
         return {}, []
 
-    def _msg_action(self, msg: dict[str, Any]) -> tuple[dict[str, Any], list[bytes]]:
+    @commands.command("action")
+    def _msg_action(self, msg: dict[str, Any]) -> Reply:
         ids = [int(i) for i in msg.get("ids", [])]
         action = msg.get("action")
         if action == "tag":
