@@ -430,13 +430,14 @@ def test_keypoints_against_pycocotools(seed):
 
 def _pair_similarities(gt: pd.DataFrame, dt: pd.DataFrame, iou_type: str, kw: dict) -> dict:
     """Our similarity of every (dt_id, gt_id) pair, from the engine's internals."""
+    from nblabel import geometry
     from nblabel.debug import _eval_match as em
     from nblabel.debug import _eval_prepare as ep
 
     f = ep.flatten(gt, dt, iou_type, kw["images"], kw["categories"], True, 100)
-    pairs = em.build_pairs(f.g_group, f.d_group)
+    pairs = geometry.build_pairs(f.g_group, f.d_group)
     if iou_type == "bbox":
-        sim = em.box_iou_pairs(f.d_box, f.g_box, f.g_crowd, pairs)
+        sim = geometry.box_iou_coco_pairs(f.d_box[pairs.dt], f.g_box[pairs.gt], f.g_crowd[pairs.gt])
     else:
         gkp = ep.keypoint_array(gt["keypoints"].to_numpy(dtype=object)[f.g_row], "gt")
         dkp = ep.keypoint_array(dt["keypoints"].to_numpy(dtype=object)[f.d_row], "dt")

@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ValidationError
+from ..geometry import box_iou_pairs
 from ._reads import Boxes, load_boxes, load_media
 
 if TYPE_CHECKING:
@@ -91,7 +92,6 @@ def overlapping_pairs(gt: Boxes, pr: Boxes, media_ids: np.ndarray) -> tuple[np.n
         base = cum[lo - 1] if lo else 0
         hi = int(np.searchsorted(cum, base + _CHUNK_PAIRS, "right"))
         bounds.append(max(hi, lo + 1))
-    g_area, p_area = _area(gt.box), _area(pr.box)
     for lo, hi in itertools.pairwise(bounds):
         pc, gc = p_cnt[lo:hi], g_cnt[lo:hi]
         # every prediction of these images (images without gt or predictions were dropped)
@@ -102,16 +102,11 @@ def overlapping_pairs(gt: Boxes, pr: Boxes, media_ids: np.ndarray) -> tuple[np.n
         pi = np.repeat(preds, gcp)
         off = np.arange(total) - np.repeat(np.cumsum(gcp) - gcp, gcp)
         gi = np.repeat(g_start[lo:hi][per_img_p], gcp) + off
-        pb, gb = pr.box[pi], gt.box[gi]
-        iw = np.minimum(pb[:, 2], gb[:, 2]) - np.maximum(pb[:, 0], gb[:, 0])
-        ih = np.minimum(pb[:, 3], gb[:, 3]) - np.maximum(pb[:, 1], gb[:, 1])
-        hit = (iw > 0) & (ih > 0)
-        pi, gi = pi[hit], gi[hit]
-        inter = iw[hit] * ih[hit]
-        union = np.where(gt.crowd[gi], p_area[pi], p_area[pi] + g_area[gi] - inter)
-        out_p.append(pi)
-        out_g.append(gi)
-        out_s.append(inter / np.maximum(union, 1e-12))
+        sim = box_iou_pairs(pr.box[pi], gt.box[gi], gt.crowd[gi])
+        hit = sim > 0
+        out_p.append(pi[hit])
+        out_g.append(gi[hit])
+        out_s.append(sim[hit])
     return np.concatenate(out_p), np.concatenate(out_g), np.concatenate(out_s)
 
 

@@ -103,7 +103,7 @@ def segm_iou_pairs(d_rle: list[Any], g_rle: list[Any], g_crowd: np.ndarray, pair
     """Mask IoU of every pair (crowd: intersection / detection area), one ``rle_iou`` call per group.
 
     Example:
-        >>> from nblabel.debug._eval_match import build_pairs
+        >>> from nblabel.geometry import build_pairs
         >>> segm_iou_pairs([], [], np.zeros(0, bool), build_pairs(np.zeros(0), np.zeros(0))).tolist()
         []
     """

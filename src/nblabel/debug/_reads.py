@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ValidationError
+from ..geometry import polygons_area
 from ..query import MediaSlice
 from ..query._filters import boxes_sql, media_sql
 from ..store import run_id
@@ -132,16 +133,6 @@ def _loads(v: Any) -> Any:
     return v
 
 
-def _polygon_area(rings: Any) -> float:
-    total = 0.0
-    for ring in rings or []:
-        a = np.asarray(ring, dtype=float).reshape(-1, 2)
-        if len(a) >= 3:
-            x, y = a[:, 0], a[:, 1]
-            total += 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
-    return total
-
-
 def _segmentation(kind: str, points: Any, extra: Any) -> Any:
     ex = _loads(extra) or {}
     coco = ex.get("coco") if isinstance(ex, dict) else None
@@ -208,7 +199,7 @@ def gt_eval_frame(session: Session, *, iou_type: str = "bbox", slice: MediaSlice
     missing = np.isnan(area)
     if missing.any():
         box_area = (out["w"] * out["h"]).to_numpy()
-        poly = np.array([_polygon_area(_loads(p)) if k == "polygon" and m else 0.0
+        poly = np.array([polygons_area(_loads(p) or []) if k == "polygon" and m else 0.0
                          for k, p, m in zip(kinds, df["points"].to_list(), missing, strict=True)])
         area = np.where(missing, np.where(kinds == "polygon", poly, box_area), area)
     out["area"] = area

@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from ..query import InstanceSlice, MediaSlice
-from ..store import Schema, Session, Store, media_ids, run_id
+from ..store import Schema, Session, Store, run_id
 from ..store import _runs as runs_rows
 from ._debug import DebugMixin
 from ._formats import FormatsMixin
@@ -87,13 +87,6 @@ class Project(MediaMixin, InstancesMixin, FormatsMixin, DebugMixin, WidgetsMixin
     def media_dir(self) -> Path | None:
         """Where in-memory images (arrays, PIL) are saved."""
         return self._session.media_dir
-
-    # used by the gallery (widgets/_gallery.py, project/_gallery.py) until it takes the session
-    def _run_id(self, con: Any, run: Any) -> int | None:
-        return run_id(con, run)
-
-    def _media_ids(self, con: Any, media: Any) -> list[int]:
-        return media_ids(con, media)
 
     # -- reading -----------------------------------------------------------------------------
     def media(self) -> MediaSlice:

@@ -9,7 +9,7 @@ import pandas as pd
 from ..errors import NotFoundError, ValidationError
 from ._lookup import next_id
 
-__all__ = ["add_members", "dataset_row", "delete_dataset", "list_datasets", "new_dataset"]
+__all__ = ["add_members", "add_static_members", "dataset_row", "delete_dataset", "list_datasets", "new_dataset"]
 
 
 def dataset_row(con: Any, name: str) -> tuple[str, str | None]:
@@ -44,6 +44,26 @@ def add_members(con: Any, dataset_id: int, sql: str, params: list[Any]) -> int:
     con.execute(f"INSERT INTO dataset_members SELECT ?, sv.media_id FROM ({sql}) AS sv",  # noqa: S608
                 [dataset_id, *params])
     return int(con.execute("SELECT count(*) FROM dataset_members WHERE dataset_id = ?", [dataset_id]).fetchall()[0][0])
+
+
+def add_static_members(con: Any, name: str, media: list[int]) -> tuple[int, int]:
+    """Add media ids to the static dataset ``name`` (created if new); returns (new members, dataset id)."""
+    if not isinstance(name, str) or not name.strip():
+        raise ValidationError(f"a dataset needs a non-empty name, got {name!r}")
+    rows = con.execute("SELECT dataset_id, kind FROM datasets WHERE name = ?", [name]).fetchall()
+    if rows:
+        did, kind = int(rows[0][0]), rows[0][1]
+        if kind != "static":
+            raise ValidationError(f"dataset {name!r} is {kind} (a saved filter); add items to a static dataset")
+    else:
+        did = new_dataset(con, name, "static", None, None, overwrite=False)
+    new = con.execute(
+        "SELECT DISTINCT u.m FROM (SELECT unnest(?) AS m) u WHERE u.m NOT IN "
+        "(SELECT media_id FROM dataset_members WHERE dataset_id = ?)", [list(media), did]).fetchall()
+    new_ids = [int(r[0]) for r in new]
+    if new_ids:
+        con.execute("INSERT INTO dataset_members (dataset_id, media_id) SELECT ?, unnest(?)", [did, new_ids])
+    return len(new_ids), did
 
 
 def list_datasets(con: Any) -> pd.DataFrame:

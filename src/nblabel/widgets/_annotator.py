@@ -20,13 +20,15 @@ import traitlets
 from ..errors import ValidationError
 from ..schema import SchemaState
 from ..store import load_state
+from ._colors import run_color
 from ._display import DisplayCache, DisplayImage
-from ._messages import handle, read_instances
+from ._messages import COMMANDS, read_instances
+from ._protocol import dispatch, register
 
 if TYPE_CHECKING:
     from ..store import Session, Store
 
-__all__ = ["RUN_COLORS", "Annotator", "schema_for_browser"]
+__all__ = ["Annotator", "schema_for_browser"]
 
 _STATIC = Path(__file__).resolve().parent.parent / "static"
 WIDGET_LINGER = 20.0  # seconds the project file stays open after a request while an annotator is shown
@@ -57,9 +59,6 @@ def _release_linger(store: Store) -> None:
         if ent[1] <= 0:
             store.linger = ent[0]
             del _LINGER_USERS[store]
-
-
-RUN_COLORS = ("#ff9800", "#00bcd4", "#e91e63", "#8bc34a", "#9c27b0", "#ffc107", "#03a9f4", "#795548")
 
 
 def schema_for_browser(state: SchemaState) -> dict[str, Any]:
@@ -111,6 +110,7 @@ class Annotator(anywidget.AnyWidget):
     """
 
     _esm = _STATIC / "annotator.js"
+    commands = COMMANDS  # the request kinds this widget answers (js/PROTOCOL.md)
 
     schema = traitlets.Dict().tag(sync=True)
     runs = traitlets.List(traitlets.Dict()).tag(sync=True)
@@ -153,6 +153,7 @@ class Annotator(anywidget.AnyWidget):
         self._queue: list[dict[str, Any]] = [dict(zip(keys, by_id[int(m)], strict=True)) for m in media_ids]
         self._state = state
         known = [r[1] for r in run_rows]
+        run_ids = {str(r[1]): int(r[0]) for r in run_rows}
         if runs is not None:
             unknown = [r for r in runs if r not in known]
             if unknown:
@@ -161,13 +162,13 @@ class Annotator(anywidget.AnyWidget):
         shown = self._runs if self._runs is not None else known
         super().__init__(
             schema=schema_for_browser(state),
-            runs=[{"name": n, "color": RUN_COLORS[known.index(n) % len(RUN_COLORS)]} for n in shown],
+            runs=[{"name": n, "color": run_color(run_ids[n])} for n in shown],
             total=len(self._queue), stage=stage, author=author or session.author, mode=mode,
             focus=focus[0] if focus else None, index=0,
         )
         with session.store.read() as con:
             self.completed = self._count_completed(con)
-        self.on_msg(self._on_custom_msg)
+        register(self)
         self._linger_held = _hold_linger(session.store)
         if self._queue:  # the browser's first request is this preview: prepare it while the widget is shown
             self._prefetch_preview(0)
@@ -281,11 +282,7 @@ class Annotator(anywidget.AnyWidget):
             >>> reply["ok"], reply["item"]["width"], bufs[0][:4] == b"\\x89PNG"
             (True, 6, True)
         """
-        return handle(self, msg)
-
-    def _on_custom_msg(self, _widget: Any, content: Any, buffers: list[bytes] | None = None) -> None:
-        reply, out = handle(self, content)
-        self.send(reply, buffers=out or None)
+        return dispatch(self, msg, buffers)
 
     # -- internals used by the handlers ------------------------------------------------------
     def _schema_state(self, refresh_if_missing: int | None = None) -> SchemaState:

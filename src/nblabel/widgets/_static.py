@@ -14,15 +14,13 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ..store import media_ids
 from ..store._media import media_info
+from ._colors import run_color
 from ._display import _decode, display_size
 
 if TYPE_CHECKING:
     from ..store import Session
 
 __all__ = ["StaticView", "png_bytes", "render_static"]
-
-_RUN_COLORS = ("#ff9800", "#00bcd4", "#e91e63", "#8bc34a", "#9c27b0", "#ffc107", "#03a9f4", "#795548")
-
 
 def png_bytes(im: Image.Image, compress_level: int = 6) -> bytes:
     """Encode a PIL image as PNG bytes.
@@ -73,7 +71,7 @@ def render_static(proj: Any, media: int | str, runs: list[str] | None = None, *,
         state_labels = {int(r[0]): (r[1], r[2]) for r in con.execute("SELECT label_id, name, color FROM labels").fetchall()}
         tpl = {int(r[0]): json.loads(r[1]) for r in con.execute(
             "SELECT l.label_id, t.skeleton FROM labels l JOIN keypoint_templates t USING (template_id)").fetchall()}
-        run_names = [r[0] for r in con.execute("SELECT name FROM runs ORDER BY run_id").fetchall()]
+        run_ids = {str(r[1]): int(r[0]) for r in con.execute("SELECT run_id, name FROM runs").fetchall()}
     uri, w, h, orientation = m[0], int(m[1]), int(m[2]), int(m[3] or 1)
     dw, dh, s = display_size(w, h, max(16, int(max_side)))
     im = _decode(uri, orientation, (dw, dh) if s < 1 else None)
@@ -100,8 +98,7 @@ def render_static(proj: Any, media: int | str, runs: list[str] | None = None, *,
     for inst, is_pred in [(i, False) for i in gt] + [(p, True) for p in preds]:
         name, lcolor = state_labels.get(inst["label_id"], (f"label {inst['label_id']}", None))
         if is_pred:
-            idx = run_names.index(inst["run"]) if inst["run"] in run_names else 0
-            color = _rgb(_RUN_COLORS[idx % len(_RUN_COLORS)])
+            color = _rgb(run_color(run_ids.get(inst["run"], 1)))
             caption = f"{name} {inst['score']:.2f}" if inst["score"] is not None else name
             width = max(1, lw - 1)
         else:
