@@ -19,13 +19,13 @@ export const newKey = (prefix = "k") => prefix + ++seq;
  */
 export function fromServer(w, prefix = "k") {
   const c = deep(w);
+  /** @type {Inst} */
   const inst = {
-    id: c.id ?? null, version: c.version ?? null, label_id: c.label_id, kind: c.kind, box: c.box ?? null,
-    points: c.points ?? null, attributes: c.attributes || {}, run: c.run ?? null, score: c.score ?? null,
-    author: c.author ?? null, ...c, key: newKey(prefix), ref: { id: w.id, version: w.version },
+    ...c, key: newKey(prefix), ref: { id: w.id, version: w.version }, id: c.id ?? null, version: c.version ?? null,
+    box: c.box ?? null, points: c.points ?? null, attributes: c.attributes || {}, run: c.run ?? null,
+    score: c.score ?? null, author: c.author ?? null,
   };
-  inst.attributes = inst.attributes || {};
-  if (!inst.box && inst.points && inst.points.length) inst.box = /** @type {import("./types.js").Box} */ (extentOf(inst.points));
+  if (!inst.box && inst.points && inst.points.length) inst.box = extentOf(inst.points);
   if (prefix === "p") inst.hidden = false;
   return inst;
 }
@@ -62,6 +62,3 @@ export function payload(inst) {
     points: round(inst.points) || null, attributes: deep(inst.attributes || {}),
   };
 }
-
-/** The extent of a point list as a Box. @param {import("./types.js").Pt[]} pts @returns {import("./types.js").Box} */
-export const extent = (pts) => /** @type {import("./types.js").Box} */ (extentOf(pts));

@@ -168,13 +168,14 @@
 // ---- edits: what tools return and the editor applies ----------------------------------------
 
 /** @typedef {{key: string, before: Snap, after: Snap}} Change */
+/** @typedef {{box: Box | null, points: Pt[] | null}} Geom */
 /**
- * create / delete / update are undoable and saved; `live` changes geometry during a gesture (no save,
- * no undo; also used to put a cancelled gesture back).
+ * create / delete / update are undoable and saved; `live` sets geometry during a gesture (no save,
+ * no undo; also used to put a cancelled gesture back). A live geometry is used as given (not copied).
  * @typedef {{type: "create", insts: Inst[], name: string}
  *   | {type: "delete", keys: string[], name: string}
  *   | {type: "update", changes: Change[], name: string}
- *   | {type: "live", snaps: Map<string, Snap>}} Edit
+ *   | {type: "live", geoms: Map<string, Geom>}} Edit
  */
 
 /**
@@ -188,6 +189,8 @@
  * @property {Inst | null} [selPred] the selected prediction
  * @property {{text: string, error?: boolean}} [message]
  * @property {boolean} [redraw] redraw the overlay
+ * @property {("v" | "n")[] | null} [pendingKp] keypoint marks for the next drawing
+ * @property {{tx: number, ty: number}} [pan] move the view (a pan gesture)
  */
 
 /**
