@@ -243,12 +243,12 @@ export class AnnotatorView {
 
   /** @param {Action} a @returns {void} */
   act(a) {
-    const s = this.state, arg = a.arg;
+    const s = this.state;
     if (a.action !== "nudge") this.nudge.flush();
     switch (a.action) {
-      case "label": return this.pickLabel(arg);
-      case "tag": return this.editor.toggleTag(arg);
-      case "tool": return this.setTool(arg);
+      case "label": return this.pickLabel(a.arg);
+      case "tag": return this.editor.toggleTag(a.arg);
+      case "tool": return this.setTool(a.arg);
       case "undo":
         if (drawingOf(s.mode)) return this.act({ action: "undo_point" });
         return this.afterUndo(this.editor.undoLast());
@@ -264,24 +264,24 @@ export class AnnotatorView {
       case "delete": return this.run(deleteVertexEdit(s) || { edit: { type: "delete", keys: selected(s).map((i) => i.key), name: "delete" } });
       case "fit": this.viewport.fit(); this.renderer.request(true); return;
       case "one_to_one": return this.viewport.oneToOne();
-      case "zoom": return this.viewport.zoomCentre(arg);
+      case "zoom": return this.viewport.zoomCentre(a.arg);
       case "skip": return this.openSkip();
       case "skip_confirm": return this.confirmSkip();
       case "skip_cancel": return this.closeSkip();
       case "complete": return this.queue.complete();
-      case "nudge": return this.nudge.by(arg[0], arg[1]);
+      case "nudge": return this.nudge.by(a.arg[0], a.arg[1]);
       case "next": case "prev": return this.queue.nav(a.action);
       case "accept": return this.review.accept();
       case "reject": return this.review.reject();
-      case "verdict": return this.review.verdict(arg);
+      case "verdict": return this.review.verdict(a.arg);
       case "kp_pre_nv": case "kp_pre_skip": return this.runKey(TOOLS.keypoints, a.action);
       case "kp_not_visible": case "kp_skip": case "finish_drawing": case "cancel_drawing": case "undo_point":
         return this.runKey(toolFor(s), a.action);
-      case "set_attr": return this.run(withAttr(s, arg.keys, arg.name, arg.value));
-      case "show_gt": s.display.showGT = !!arg; this.renderer.request(true); return;
-      case "show_run": if (arg.shown) s.display.hiddenRuns.delete(arg.run); else s.display.hiddenRuns.add(arg.run); this.sync(); this.renderer.request(true); return;
-      case "threshold": s.display.threshold = arg; this.sync(); this.renderer.request(true); return;
-      case "brightness": case "contrast": s.display[a.action] = arg; this.renderer.request(true); return;
+      case "set_attr": return this.run(withAttr(s, a.arg.keys, a.arg.name, a.arg.value));
+      case "show_gt": s.display.showGT = !!a.arg; this.renderer.request(true); return;
+      case "show_run": if (a.arg.shown) s.display.hiddenRuns.delete(a.arg.run); else s.display.hiddenRuns.add(a.arg.run); this.sync(); this.renderer.request(true); return;
+      case "threshold": s.display.threshold = a.arg; this.sync(); this.renderer.request(true); return;
+      case "brightness": case "contrast": s.display[a.action] = a.arg; this.renderer.request(true); return;
       default: return;
     }
   }

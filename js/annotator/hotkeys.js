@@ -1,7 +1,7 @@
 // @ts-check
 // Keyboard map: pure functions turning a key event into an action for the annotator.
 
-/** @typedef {{action: string, arg?: any}} Action an action of the annotator (keys, buttons, panel) */
+/** @typedef {import("./types.js").Action} Action an action of the annotator (keys, buttons, panel) */
 
 /** Normalized key name, e.g. "S", "Shift+S", "Ctrl+Shift+Z", "ArrowRight", "?", "Space". */
 /** @param {{key: string, ctrlKey?: boolean, metaKey?: boolean, altKey?: boolean, shiftKey?: boolean}} e */
@@ -125,7 +125,8 @@ export function resolveKey(key, ctx) {
     }
     default: break;
   }
-  if (ctx.labelKeys && ctx.labelKeys.has(key)) return { action: "label", arg: ctx.labelKeys.get(key) };
+  const labelId = ctx.labelKeys && ctx.labelKeys.get(key);
+  if (labelId != null) return { action: "label", arg: labelId };
   if (ctx.mode === "review") {
     if (key === "A") return { action: "verdict", arg: "accept_pred" };
     if (key === "X") return { action: "verdict", arg: "delete_gt" };

@@ -103,7 +103,7 @@ export class Panel {
     const review = this.state.queueMode === "review";
     box.classList.toggle("nbl-hidden", !review);
     if (!review) return box.replaceChildren();
-    /** @param {string} text @param {string} title @param {string} v */
+    /** @param {string} text @param {string} title @param {"confirm_gt" | "delete_gt" | "accept_pred"} v */
     const verdict = (text, title, v) => button(this.dom.root, text, title, () => this.dispatch({ action: "verdict", arg: v }), { "data-verdict": v });
     box.replaceChildren(
       h("h4", { text: "Review" }),

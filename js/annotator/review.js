@@ -86,7 +86,7 @@ export class Review {
     this.changed();
   }
 
-  /** @param {string} v "confirm_gt" | "delete_gt" | "accept_pred" */
+  /** @param {"confirm_gt" | "delete_gt" | "accept_pred"} v */
   verdict(v) {
     const s = this.state;
     const f = focusOf(s) || {};

@@ -131,6 +131,26 @@
  * @property {number} lowScale
  */
 
+// ---- actions: what keys, buttons and the panel ask for (app.js routes them) -------------------
+
+/**
+ * @typedef {"undo" | "redo" | "duplicate" | "select_all" | "copy_to_next" | "help" | "escape" | "delete"
+ *   | "fit" | "one_to_one" | "skip" | "skip_confirm" | "skip_cancel" | "complete" | "next" | "prev"
+ *   | "accept" | "reject" | "kp_not_visible" | "kp_skip" | "kp_pre_nv" | "kp_pre_skip"
+ *   | "finish_drawing" | "cancel_drawing" | "undo_point"} PlainAction
+ */
+/**
+ * @typedef {{action: PlainAction, arg?: undefined}
+ *   | {action: "label" | "tag", arg: number}
+ *   | {action: "tool", arg: ToolName}
+ *   | {action: "zoom" | "threshold" | "brightness" | "contrast", arg: number}
+ *   | {action: "nudge", arg: [number, number]}
+ *   | {action: "verdict", arg: "confirm_gt" | "delete_gt" | "accept_pred"}
+ *   | {action: "set_attr", arg: {keys: string[], name: string, value: any}}
+ *   | {action: "show_gt", arg: boolean}
+ *   | {action: "show_run", arg: {run: string, shown: boolean}}} Action
+ */
+
 // ---- the pointer state machine: one named mode at a time -----------------------------------
 
 /** @typedef {{type: "idle"}} IdleMode */
