@@ -87,12 +87,13 @@ test("a drag of the box tool through the editor queues exactly one save; a move 
     if (st.mode) s.mode = st.mode;
     if (st.select) s.sel = new Set(st.select);
   };
+  /** @param {number} x @param {number} y */
   const at = (x, y) => ({ x, y, ux: x, uy: y, sx: x, sy: y, tol: 6, shift: false, alt: false });
-  run(toolFor(s).down(s, at(10, 10)));
+  run(/** @type {any} */ (toolFor(s)).down(s, at(10, 10)));
   for (let i = 1; i <= 20; i++) run(/** @type {any} */ (toolFor(s)).move(s, at(10 + i * 2, 10 + i)));
   run(/** @type {any} */ (toolFor(s)).up(s, at(50, 30), false));
   assert.deepEqual(sent.map((m) => m.op), ["create"]);
-  run(toolFor(s).down(s, at(30, 20))); // on the selected box: a move
+  run(/** @type {any} */ (toolFor(s)).down(s, at(30, 20))); // on the selected box: a move
   for (let i = 1; i <= 20; i++) run(/** @type {any} */ (toolFor(s)).move(s, at(30 + i, 20)));
   run(/** @type {any} */ (toolFor(s)).up(s, at(50, 20), false));
   assert.deepEqual(sent.map((m) => m.op), ["create", "update"]);

@@ -3,7 +3,7 @@
 
 /** @typedef {import("./types.js").Box} Box */
 /** @typedef {import("./types.js").Pt} Pt */
-/** @typedef {{kind: string, box: Box | null, points: Pt[] | null}} Shape */
+/** @typedef {{kind: string, box?: Box | null, points?: Pt[] | null}} Shape */
 
 /**
  * Normalize two corners to [x0, y0, x1, y1] with x0 <= x1, y0 <= y1.

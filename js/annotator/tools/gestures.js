@@ -5,7 +5,7 @@
 // undoable update (or put the geometry back when it was only a click or the gesture was cancelled).
 import { hitHandle, resizeBox, clampBox, translateGeom, clampDelta, nearestVertex, nearestEdge, insertVertex, clamp, extentOf } from "../geometry.js";
 import { snap } from "../instances.js";
-import { selected, single } from "../state.js";
+import { single } from "../state.js";
 import { deep } from "../common.js";
 
 /** @typedef {import("../state.js").State} State */
@@ -21,13 +21,13 @@ export const DRAG_PX = { move: 3, edit: 2 };
 const geomOf = (s) => ({ box: deep(s.box), points: deep(s.points) });
 
 /**
- * Start a move of the selection at the pointer.
- * @param {State} s @param {PointerCtx} c @returns {Step}
+ * Start a move of the selection (or of `keys`, the selection the step makes) at the pointer.
+ * @param {State} s @param {PointerCtx} c @param {Iterable<string>} [keys] @returns {Step}
  */
-export function startMove(s, c) {
+export function startMove(s, c, keys = s.sel) {
   /** @type {Map<string, Snap>} */
   const before = new Map();
-  for (const i of selected(s)) before.set(i.key, snap(i));
+  for (const k of keys) { const i = s.inst.get(k); if (i) before.set(k, snap(i)); }
   return { mode: { type: "move", x0: c.x, y0: c.y, sx: c.sx, sy: c.sy, before, moved: false } };
 }
 

@@ -11,7 +11,7 @@ export const pointTool = {
     const hit = hitTest(gtList(s), c.x, c.y, c.tol);
     if (hit && hit.kind === "point") {
       if (s.sel.has(hit.key)) return startMove(s, c);
-      return { ...startMove({ ...s, sel: new Set([hit.key]) }, c), select: [hit.key] };
+      return { ...startMove(s, c, [hit.key]), select: [hit.key] };
     }
     return { mode: { type: "draw_point", x: c.x, y: c.y } };
   },

@@ -18,9 +18,8 @@ export const selectTool = {
         else keys.add(hit.key);
         return { select: [...keys] };
       }
-      const sel = s.sel.has(hit.key) ? null : [hit.key];
-      const step = startMove(sel ? { ...s, sel: new Set(sel) } : s, c);
-      return sel ? { ...step, select: sel } : step;
+      if (s.sel.has(hit.key)) return startMove(s, c);
+      return { ...startMove(s, c, [hit.key]), select: [hit.key] };
     }
     const ph = hitTest(visiblePreds(s), c.x, c.y, c.tol);
     if (ph) return { ...(s.sel.size ? { select: [] } : {}), selPred: ph, redraw: true };
