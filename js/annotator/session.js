@@ -8,18 +8,14 @@ import { SaveQueue } from "./saver.js";
 /** @typedef {import("./saver.js").SaveState} SaveState */
 
 export class Session {
-  /**
-   * @param {import("./types.js").AnyModel} model
-   * @param {{timeoutMs?: number, setTimer?: (f: () => void, ms: number) => unknown}} [opts] for tests
-   */
-  constructor(model, opts = {}) {
+  /** @param {import("./types.js").AnyModel} model */
+  constructor(model) {
     this.rpc = new Rpc(model);
     /** @type {Set<(st: SaveState) => void>} */
     this.listeners = new Set();
     this.saves = new SaveQueue({
       request: (m, t) => this.rpc.request(m, t),
       onState: (st) => { for (const f of this.listeners) f(st); },
-      ...opts,
     });
   }
 
