@@ -1,13 +1,28 @@
+// @ts-check
 // Save queue: a FIFO of store-changing requests sent one at a time, retried with backoff, never dropped.
 // Entries are built lazily (`build()` runs right before each attempt) so an update of a just-created
 // instance picks up the id the create's reply assigned.
 
+/** @typedef {{ok?: boolean, error?: string, [k: string]: any}} Reply */
+/** @typedef {{state: "saved" | "saving" | "failed", pending: number, error: string | null}} SaveState */
+/**
+ * @typedef {object} Entry
+ * @property {(attempt: number) => (Record<string, any> | null)} build the message, or null when nothing is left to send
+ * @property {(reply: Reply) => void} [onOk]
+ * @property {boolean} [noRetry]
+ * @property {(err: string, reply: Reply | null) => void} [onFail]
+ * @property {number} [timeoutMs]
+ */
+
 export class SaveQueue {
   /**
    * @param {object} o
-   * @param {(msg: object, timeoutMs: number) => Promise<object>} o.request resolves with the reply
+   * @param {(msg: Record<string, any>, timeoutMs: number) => Promise<Reply>} o.request resolves with the reply
    *   ({ok, ...}) or rejects on timeout
-   * @param {(state: {state: string, pending: number, error: string|null}) => void} [o.onState]
+   * @param {(state: SaveState) => void} [o.onState]
+   * @param {number} [o.timeoutMs]
+   * @param {number[]} [o.backoff]
+   * @param {(f: () => void, ms: number) => unknown} [o.setTimer]
    */
   constructor({ request, onState = () => {}, timeoutMs = 5000, backoff = [300, 1000, 2000, 4000, 8000], setTimer = (f, ms) => setTimeout(f, ms) }) {
     this.request = request;
@@ -15,20 +30,24 @@ export class SaveQueue {
     this.timeoutMs = timeoutMs;
     this.backoff = backoff;
     this.setTimer = setTimer;
+    /** @type {Entry[]} */
     this.queue = [];
     this.busy = false;
     this.failed = false;
+    /** @type {string | null} */
     this.error = null;
     this.attempts = 0;
   }
   get pending() {
     return this.queue.length;
   }
+  /** @returns {SaveState["state"]} */
   get state() {
     if (this.failed) return "failed";
     return this.queue.length ? "saving" : "saved";
   }
   /** entry = {build: (attempt) => msg|null, onOk?: (reply) => void, noRetry?, onFail?(err, reply), timeoutMs?} */
+  /** @param {Entry} entry */
   enqueue(entry) {
     this.queue.push(entry);
     this._emit();
@@ -55,12 +74,15 @@ export class SaveQueue {
       this._pump();
       return;
     }
-    let reply = null, err = null;
+    /** @type {Reply | null} */
+    let reply = null;
+    /** @type {string | null} */
+    let err = null;
     try {
       reply = await this.request(msg, entry.timeoutMs || this.timeoutMs);
       if (!reply || reply.ok === false) err = (reply && reply.error) || "save refused";
     } catch (e) {
-      err = (e && e.message) || String(e);
+      err = (e instanceof Error && e.message) || String(e);
     }
     if (err && entry.noRetry) {
       // requests that must not be repeated (navigation, status): report and move on
@@ -92,7 +114,7 @@ export class SaveQueue {
     this.failed = false;
     this.error = null;
     try {
-      entry.onOk && entry.onOk(reply);
+      if (entry.onOk && reply) entry.onOk(reply);
     } catch (e) {
       console.error("nblabel: save reply handler failed", e);
     }
