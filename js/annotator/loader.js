@@ -6,7 +6,7 @@ import { fromServer } from "./instances.js";
 
 /** @typedef {import("./types.js").Item} Item */
 /** @typedef {{item: Item, blob: Blob, preview: Item["preview"] | null, bitmap?: ImageBitmap}} Entry */
-/** @typedef {(msg: Record<string, any>, timeoutMs?: number) => Promise<any>} Request */
+/** @typedef {(msg: {kind: string, [k: string]: any}, timeoutMs?: number) => Promise<any>} Request */
 
 const LOAD_TIMEOUT_MS = 60000;
 const CACHE_ITEMS = 3;

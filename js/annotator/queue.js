@@ -54,7 +54,7 @@ export class Queue {
    */
   sendStatus(state, { reason, quiet = false } = {}) {
     const s = this.state;
-    /** @type {Record<string, any>} */
+    /** @type {import("./saver.js").Msg} */
     const m = { kind: "status", state, seconds_active: this.activity.seconds(), media_id: s.item && s.item.media_id };
     if (reason) m.reason = reason;
     this.saves.enqueue({

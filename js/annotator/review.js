@@ -104,7 +104,7 @@ export class Review {
     if (!pred && f.pred_id != null) pred = s.preds.find((p) => !!p.ref && p.ref.id === f.pred_id) || null;
     gt = gt || best(gtList(s));
     pred = pred || best(s.preds.filter((p) => !p.hidden));
-    /** @type {Record<string, any>} */
+    /** @type {import("./saver.js").Msg} */
     const m = { kind: "verdict", verdict: v, media_id: s.item && s.item.media_id };
     if (v === "accept_pred") {
       if (!pred || !pred.ref) return this.msg("No prediction to accept", true);

@@ -4,10 +4,11 @@
 // instance picks up the id the create's reply assigned.
 
 /** @typedef {{ok?: boolean, error?: string, [k: string]: any}} Reply */
+/** @typedef {{kind: string, [k: string]: any}} Msg a request of js/PROTOCOL.md */
 /** @typedef {{state: "saved" | "saving" | "failed", pending: number, error: string | null}} SaveState */
 /**
  * @typedef {object} Entry
- * @property {(attempt: number) => (Record<string, any> | null)} build the message, or null when nothing is left to send
+ * @property {(attempt: number) => (Msg | null)} build the message, or null when nothing is left to send
  * @property {(reply: Reply) => void} [onOk]
  * @property {boolean} [noRetry]
  * @property {(err: string, reply: Reply | null) => void} [onFail]
@@ -17,7 +18,7 @@
 export class SaveQueue {
   /**
    * @param {object} o
-   * @param {(msg: Record<string, any>, timeoutMs: number) => Promise<Reply>} o.request resolves with the reply
+   * @param {(msg: Msg, timeoutMs: number) => Promise<Reply>} o.request resolves with the reply
    *   ({ok, ...}) or rejects on timeout
    * @param {(state: SaveState) => void} [o.onState]
    * @param {number} [o.timeoutMs]
@@ -37,6 +38,12 @@ export class SaveQueue {
     /** @type {string | null} */
     this.error = null;
     this.attempts = 0;
+    /** set by close(): the client is gone, nothing more is sent (what is pending stays counted) */
+    this.closed = false;
+  }
+  /** Stop sending (the widget's model is gone); pending entries stay in `queue`, unsent. */
+  close() {
+    this.closed = true;
   }
   get pending() {
     return this.queue.length;
@@ -57,7 +64,7 @@ export class SaveQueue {
     this.onState({ state: this.state, pending: this.queue.length, error: this.error });
   }
   async _pump() {
-    if (this.busy || !this.queue.length) return;
+    if (this.closed || this.busy || !this.queue.length) return;
     this.busy = true;
     const entry = this.queue[0];
     let msg;
@@ -83,6 +90,15 @@ export class SaveQueue {
       if (!reply || reply.ok === false) err = (reply && reply.error) || "save refused";
     } catch (e) {
       err = (e instanceof Error && e.message) || String(e);
+      if (e instanceof Error && e.name === "RpcClosedError") {
+        // the client was disposed: retrying can never succeed, so stop instead of looping forever
+        this.closed = true;
+        this.busy = false;
+        this.failed = true;
+        this.error = err;
+        this._emit();
+        return;
+      }
     }
     if (err && entry.noRetry) {
       // requests that must not be repeated (navigation, status): report and move on

@@ -58,3 +58,31 @@ test("timeouts (rejections) are retried; noRetry entries report and move on", as
   assert.deepEqual(errors, ["missing pose"]);
   assert.equal(q.state, "saved");
 });
+
+test("a disposed client stops the queue: no retry loop, pending entries stay counted, close() stops sending", async () => {
+  const { Rpc, RpcClosedError } = await import("../shared/rpc.js");
+  const { FakeModel } = await import("../shared/fake-model.js");
+  const model = new FakeModel();
+  const rpc = new Rpc(/** @type {any} */ (model));
+  /** @type {(() => void)[]} */
+  const timers = [];
+  const q = new SaveQueue({ request: (m, t) => rpc.request(/** @type {any} */ (m), t), setTimer: (f) => timers.push(f) });
+  q.enqueue({ build: () => ({ kind: "save", op: "create" }) });
+  q.enqueue({ build: () => ({ kind: "save", op: "update" }) });
+  await tick();
+  rpc.dispose(); // the model goes away with the first save in flight (no reply ever came)
+  for (let i = 0; i < 5; i++) await tick();
+  assert.ok(new RpcClosedError("save") instanceof Error);
+  assert.equal(timers.length, 0, "no backoff timer: retrying a closed client can never succeed");
+  assert.equal(q.closed, true);
+  assert.equal(q.state, "failed");
+  assert.equal(q.pending, 2);
+
+  const sent = [];
+  const q2 = new SaveQueue({ request: async (m) => { sent.push(m); return { ok: true }; } });
+  q2.close();
+  q2.enqueue({ build: () => ({ kind: "save" }) });
+  await tick();
+  assert.equal(sent.length, 0);
+  assert.equal(q2.pending, 1);
+});

@@ -27,6 +27,7 @@ export class Session {
 
   dispose() {
     this.listeners.clear();
+    this.saves.close();
     this.rpc.dispose();
   }
 }
