@@ -244,13 +244,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--split", choices=("reporting", "tuning"), default="reporting")
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--synthetic-images", type=int, default=2000)
-    ap.add_argument("--quick", action="store_true", help="60 synthetic images, 1 seed (CI)")
+    ap.add_argument("--quick", action="store_true", help="the real images of the split only, 1 seed, the 20%% settings (CI)")
     a = ap.parse_args(argv)
-    n_synth, seeds = (60, 1) if a.quick else (a.synthetic_images, a.seeds)
+    n_synth, seeds = (0, 1) if a.quick else (a.synthetic_images, a.seeds)
     print(machine())
     print(f"split '{a.split}' (seeds {SEED_BASE[a.split]}..{SEED_BASE[a.split] + seeds - 1}), real COCO images of "
           f"the split + {n_synth} synthetic layouts; model simulated from the clean GT; medians over {seeds} seed(s)")
-    for mode, rate in SETTINGS:
+    for mode, rate in SETTINGS[1::2] if a.quick else SETTINGS:
         res = [one_run(a.split, mode, rate, s, n_synth) for s in range(seeds)]
         what = "of the annotations get an error" if mode == "annotation" else "of the images get an image-level error"
         print(f"\n== per {mode}: {rate:.0%} {what} ==")
