@@ -107,13 +107,14 @@ class DebugMixin:
         Kinds: ``missing_gt`` (a prediction no ground truth explains: a label is probably missing),
         ``missed`` (a ground truth nothing predicted: spurious or badly placed), ``class_mismatch``
         (a prediction of another label on it), ``poor_localization`` (same label, IoU in
-        [0.1, ``iou``)). ``score`` in [0, 1] uses only the row's own evidence (prediction score,
-        IoU, box size), so it never changes with the slice around it.
+        [0.1, ``iou``)). ``score`` in [0, 1] estimates the chance that the row is a label error from
+        the row's own evidence only (prediction score, IoU, box size), so it never changes with the
+        slice around it.
 
         Args:
             per: ``"instance"``: one row per disagreement (ids, labels, IoU, both boxes);
-                ``"image"``: one row per media item of the slice, ``score`` the soft maximum
-                ``(1 - prod(1 - s**3)) ** (1/3)`` of its rows (0 when there are none) and counts per kind.
+                ``"image"``: one row per media item of the slice, ``score`` the noisy-or
+                ``1 - prod(1 - s)`` of its rows (0 when there are none) and counts per kind.
             slice: a media slice to look at (default: every media item).
             min_score: predictions below this score are ignored.
             complete_only: only media whose status in ``stage`` is complete.
