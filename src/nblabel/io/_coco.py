@@ -26,6 +26,7 @@ import pandas as pd
 from .._report import ImportReport
 from ..errors import FormatError, ValidationError
 from ..store import Schema, load_state, run_id
+from ..store._meta import merge_media_meta, set_label_meta
 from ._exports import ExportInfo, export_instances, export_media, write_atomic
 from ._import_tail import finish_import
 from ._ingest import Probed, probe_images, write_probed
@@ -136,8 +137,7 @@ def _categories(session: Session, cats: list[Any], anns: list[Any], path: Path) 
                     schema.update_label(name, spatial=list(lab.spatial) + [s for s in need if s not in lab.spatial])
                 if "coco_id" not in lab.meta:
                     with session.store.transaction() as con:
-                        con.execute("UPDATE labels SET meta = ?::JSON WHERE label_id = ?",
-                                    [json.dumps({**lab.meta, **meta}), lid])
+                        set_label_meta(con, lid, {**lab.meta, **meta})
             if kp_names and schema.state().template_for(lid) is None:
                 if not isinstance(kp_names, list) or not all(isinstance(k, str) for k in kp_names):
                     raise FormatError(f"COCO file {str(path)!r}: category {name!r} has keypoints {kp_names!r}; "
@@ -223,8 +223,7 @@ def _images(con: Any, probed: Probed | None, rows: list[dict[str, Any]], failed:
                                "would be misplaced: fix width/height in the JSON or the image's EXIF rotation")
             del media[iid]
         elif cid is None:  # already in the project (same bytes) without a COCO id: remember this one
-            con.execute("UPDATE media SET meta = json_merge_patch(coalesce(meta, '{}'::JSON), ?::JSON) "
-                        "WHERE media_id = ?", [json.dumps({"coco_id": iid}), mid])
+            merge_media_meta(con, mid, {"coco_id": iid})
     report.extra["images_added"] = rep.added
     report.extra["images_duplicate"] = rep.duplicates
     return media, failed

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ..errors import StoreError, ValidationError
+from ..store._caches import add_snapshot, snapshot_row, snapshot_rows
 from ._exports import ExportInfo
 
 if TYPE_CHECKING:
@@ -110,9 +111,9 @@ def snapshot(session: Session, name: str, fmt: str | None, kwargs: dict[str, Any
     if fmt is not None and fmt not in FORMATS:
         raise ValidationError(f"snapshot format {fmt!r} is unknown; use one of {list(FORMATS)}")
     with session.store.transaction() as con:
-        rows = con.execute("SELECT format, query, sha256, path FROM snapshots WHERE name = ?", [name]).fetchall()
-        if rows:
-            sfmt, query, sha, spath = rows[0]
+        row = snapshot_row(con, name)
+        if row is not None:
+            sfmt, query, sha, spath = row
             stored = json.loads(query) if query else {}
             if (fmt is not None and fmt != sfmt) or (kwargs and _options(kwargs) != stored.get("options")):
                 raise ValidationError(f"snapshot {name!r} exists already as {sfmt} with options "
@@ -147,9 +148,8 @@ def snapshot(session: Session, name: str, fmt: str | None, kwargs: dict[str, Any
         query = {"format": fmt, "options": _options(kwargs), "left_out_incomplete": info.left_out_incomplete,
                  "skipped_instances": info.skipped_instances}
         try:
-            con.execute("INSERT INTO snapshots VALUES (?, ?, ?::JSON, now(), ?, ?, ?, ?)",
-                        [name, fmt, json.dumps(query, sort_keys=True), sha, path.relative_to(root).as_posix(),
-                         info.n_media, info.n_instances])
+            add_snapshot(con, name, fmt, query, sha, path.relative_to(root).as_posix(),
+                         info.n_media, info.n_instances)
         except BaseException:
             shutil.rmtree(target, ignore_errors=True)
             raise
@@ -166,7 +166,6 @@ def _resolve(session: Session, stored: str) -> Path:
 def list_snapshots(session: Session) -> pd.DataFrame:
     """Every snapshot: name, format, query/options, created_at, sha256, path, counts."""
     with session.store.read() as con:
-        df = con.execute("SELECT name, format, query, created_at, sha256, path, n_media, n_instances "
-                         "FROM snapshots ORDER BY created_at, name").df()
+        df = snapshot_rows(con)
     df["path"] = [str(_resolve(session, p)) for p in df["path"]]
     return df

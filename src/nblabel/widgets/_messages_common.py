@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import NotFoundError, ValidationError
 from ..store import _edits
+from ..store._caches import add_verdict
 
 if TYPE_CHECKING:
     from ._annotator import Annotator
@@ -143,9 +144,7 @@ def _copy(w: Annotator, con: Any, row: tuple, media_id: int, extra: dict[str, An
 
 
 def _verdict_row(w: Annotator, con: Any, media_id: int, run_id: Any, gt_id: Any, pred_id: Any, verdict: str) -> None:
-    con.execute("INSERT INTO verdicts VALUES (?, ?, ?, ?, ?, ?, now())",
-                [int(media_id), None if run_id is None else int(run_id), None if gt_id is None else int(gt_id),
-                 None if pred_id is None else int(pred_id), verdict, w.author])
+    add_verdict(con, media_id, run_id, gt_id, pred_id, verdict, w.author)
 
 
 # -- saves from the browser: the store's one write path (its one-row branch) ---------------------
