@@ -3,15 +3,24 @@
 Sizes come from the image header (PIL opens lazily and does not decode pixels). EXIF orientations
 5–8 swap width and height: every size and coordinate nblabel stores is in the displayed (upright)
 orientation. Unreadable files are reported, never fatal to the batch.
+
+Probing never decodes pixels, with one exception: a JPEG of at most ``VERIFY_JPEG_BYTES`` (1 MiB) is
+decoded at 1/8 size to catch image data that ends early (a truncated file with an end marker appended
+decodes without error as a grey lower part); larger JPEGs are not (a 1/8 decode of a 12 MP photo costs
+~50 ms, ten times its sha256). An image declaring more than twice ``PIL.Image.MAX_IMAGE_PIXELS``
+(Pillow's decompression-bomb limit, 178,956,970 pixels by default) is reported with its size; set
+``PIL.Image.MAX_IMAGE_PIXELS = None`` (or a larger number) before adding it to allow it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import glob as _glob
 import hashlib
 import io
 import os
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -23,9 +32,12 @@ import pandas as pd
 from PIL import Image, UnidentifiedImageError
 
 from ..errors import MediaError, ValidationError
+from ._imagefile import declared_size, jpeg_ends_early, png_orientation
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 _EXIF_ORIENTATION = 0x0112
+_REDUCIBLE = {"L", "LA", "RGB", "RGBA", "CMYK", "I", "F", "I;16"}  # box reduction is right for these (not "P", "1")
+VERIFY_JPEG_BYTES = 1 << 20  # JPEGs up to this size have their image data checked for an early end at probe time
 
 
 @dataclass
@@ -46,7 +58,8 @@ def probe(path: str | os.PathLike[str], file_name: str | None = None) -> ImageIn
     """Read size, format, orientation and sha256 of an image without decoding its pixels.
 
     Raises:
-        MediaError: the file is missing, empty, truncated or not an image.
+        MediaError: the file is missing, empty, truncated, not an image, or over Pillow's
+            decompression-bomb limit (allow it with ``PIL.Image.MAX_IMAGE_PIXELS = None``).
 
     Example:
         >>> import tempfile, os; from PIL import Image
@@ -67,36 +80,73 @@ def probe(path: str | os.PathLike[str], file_name: str | None = None) -> ImageIn
         with Image.open(io.BytesIO(data)) as im:
             fmt = im.format or ""
             w, h = im.size
-            orientation = int(im.getexif().get(_EXIF_ORIENTATION, 1) or 1)
+            # header only: PIL's getexif() on a PNG decodes every pixel looking for a late eXIf chunk
+            orientation = png_orientation(data) if fmt == "PNG" else int(
+                im.getexif().get(_EXIF_ORIENTATION, 1) or 1)
         if fmt != "JPEG":  # PIL's JPEG verify checks nothing more; the end-of-image check below does
             with Image.open(io.BytesIO(data)) as im:
                 im.verify()  # must come straight after open; checks structure (PNG CRCs...) without decoding
+    except Image.DecompressionBombError:
+        raise MediaError(_too_large(p, data)) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise MediaError(f"{str(p)!r} is not a readable image ({e}); remove or replace the file") from None
     if fmt == "JPEG" and b"\xff\xd9" not in data[-64:]:
         raise MediaError(f"{str(p)!r} is a truncated JPEG (no end-of-image marker); re-copy or re-encode it")
+    if fmt == "JPEG" and len(data) <= VERIFY_JPEG_BYTES and jpeg_ends_early(data):
+        raise MediaError(f"{str(p)!r} is a truncated JPEG (its image data ends early and the bottom decodes as "
+                         "flat grey); re-copy or re-encode it")
     if orientation in (5, 6, 7, 8):
         w, h = h, w
     return ImageInfo(str(p.resolve()), file_name or p.name, hashlib.sha256(data).hexdigest(), int(w), int(h),
                      fmt, orientation, len(data))
 
 
-def load_display_image(path: str | os.PathLike[str], orientation: int = 1) -> Image.Image:
+def _too_large(p: Path, data: bytes) -> str:
+    size = declared_size(data)
+    what = f"declares {size[0]}×{size[1]} = {size[0] * size[1]:,} pixels" if size else "declares too many pixels"
+    limit = 2 * (Image.MAX_IMAGE_PIXELS or 0)
+    return (f"{str(p)!r} {what}, over Pillow's decompression-bomb limit of {limit:,} "
+            f"(2 × PIL.Image.MAX_IMAGE_PIXELS); if you trust the file, raise the limit before adding it: "
+            "`PIL.Image.MAX_IMAGE_PIXELS = None` (no limit) or a larger number")
+
+
+def load_display_image(path: str | os.PathLike[str], orientation: int = 1,
+                       fit: tuple[int, int] | None = None) -> Image.Image:
     """Decode an image upright and as 8-bit RGB(A) for display (16-bit, CMYK, palette, grayscale...).
+
+    ``fit`` is the upright size the caller will shrink the result to: a JPEG is then decoded at
+    1/2, 1/4 or 1/8 size (DCT scaling) and other formats are box-reduced by a whole factor right
+    after decoding, so a huge image never goes through mode conversion, rotation and resampling at
+    full size. The result is never smaller than ``fit``.
 
     Example:
         >>> import tempfile, os; from PIL import Image
         >>> p = os.path.join(tempfile.mkdtemp(), "g.png"); Image.new("I;16", (4, 3)).save(p)
         >>> load_display_image(p).mode
         'RGB'
+        >>> p = os.path.join(tempfile.mkdtemp(), "big.png"); Image.new("RGB", (1000, 600)).save(p)
+        >>> load_display_image(p, fit=(250, 150)).size
+        (250, 150)
     """
     from PIL import ImageOps
 
     try:
         im = Image.open(path)
-        im.load()
+        if fit is not None:
+            tw, th = (fit[1], fit[0]) if orientation in (5, 6, 7, 8) else fit  # the file is stored sideways
+            if im.format == "JPEG":
+                im.draft(im.mode if im.mode in ("L", "RGB", "CMYK") else "RGB", (tw, th))
+            im.load()
+            factor = min(im.size[0] // max(int(tw), 1), im.size[1] // max(int(th), 1))
+            if factor >= 2 and im.mode in _REDUCIBLE:
+                im = im.reduce(factor)
+        else:
+            im.load()
     except (FileNotFoundError, UnidentifiedImageError, OSError) as e:
         raise MediaError(f"cannot display {str(path)!r}: {e}; check the file still exists and is an image") from None
+    except Image.DecompressionBombError as e:
+        raise MediaError(f"cannot display {str(path)!r}: {e}; if you trust the file, set "
+                         "`PIL.Image.MAX_IMAGE_PIXELS = None` (or a larger number)") from None
     if orientation != 1:
         im = ImageOps.exif_transpose(im)
     if im.mode in ("I;16", "I;16B", "I;16L", "I"):
@@ -116,11 +166,14 @@ def load_display_image(path: str | os.PathLike[str], orientation: int = 1) -> Im
     return im.convert("RGB")
 
 
-def expand_source(source: Any) -> tuple[list[tuple[str, str]], pd.DataFrame | None, list[Any]]:
-    """Turn a source into (path, file_name) pairs, optional metadata rows, and in-memory images.
+def expand_source(source: Any) -> tuple[list[tuple[str, str]], pd.DataFrame | None, list[Any], list[str]]:
+    """Turn a source into (path, file_name) pairs, optional metadata rows, in-memory images, and notes.
 
-    Folders are searched recursively for image files (file_name relative to the folder); a string
-    with ``*``/``?``/``[`` is a glob; a DataFrame needs a ``path`` (or ``file_name``/``uri``) column.
+    Folders are searched recursively for image files (file_name relative to the folder; directory
+    links are not followed); a string with ``*``/``?``/``[`` is a glob (``**`` spans folders; directory
+    links are followed, each directory once, so a link loop ends); a DataFrame needs a ``path`` (or
+    ``file_name``/``uri``) column. The notes say what was seen when a folder holds files of other
+    formats or a source gives no image at all.
     """
     if isinstance(source, pd.DataFrame):
         col = next((c for c in ("path", "uri", "file_name", "filepath", "file") if c in source.columns), None)
@@ -130,21 +183,25 @@ def expand_source(source: Any) -> tuple[list[tuple[str, str]], pd.DataFrame | No
         names = (source["file_name"].astype(str).tolist() if col != "file_name" and "file_name" in source.columns
                  else [Path(str(p)).name for p in source[col]])
         meta = source.drop(columns=[c for c in (col, "file_name") if c in source.columns]).reset_index(drop=True)
-        return [(str(p), n) for p, n in zip(source[col], names, strict=True)], meta, []
+        pairs = [(str(p), n) for p, n in zip(source[col], names, strict=True)]
+        return pairs, meta, [], [] if pairs else ["the DataFrame has no rows: no images to add"]
     if isinstance(source, (Image.Image, np.ndarray)):
-        return [], None, [source]
+        return [], None, [source], []
     if isinstance(source, (str, os.PathLike)):
         s = str(source)
         if any(ch in s for ch in "*?["):
-            paths = sorted(_glob.glob(s, recursive=True))
+            paths = glob_files(s)
             root = Path(s.split("*")[0].split("?")[0].split("[")[0])
             root = root if root.is_dir() else root.parent
-            return [(p, _rel(p, root)) for p in paths if Path(p).is_file()], None, []
+            note = [] if paths else [f"the pattern {s!r} matched no files; {_SUPPORTED}"]
+            return [(p, _rel(p, root)) for p in paths], None, [], note
         p = Path(s)
         if p.is_dir():
-            files = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
-            return [(str(f), f.relative_to(p).as_posix()) for f in files], None, []
-        return [(s, p.name)], None, []
+            every = sorted(f for f in p.rglob("*") if f.is_file())
+            files = [f for f in every if f.suffix.lower() in IMAGE_SUFFIXES]
+            return ([(str(f), f.relative_to(p).as_posix()) for f in files], None, [],
+                    _folder_notes(s, len(every), [f for f in every if f.suffix.lower() not in IMAGE_SUFFIXES]))
+        return [(s, p.name)], None, [], []
     if isinstance(source, Iterable):
         pairs: list[tuple[str, str]] = []
         arrays: list[Any] = []
@@ -153,10 +210,77 @@ def expand_source(source: Any) -> tuple[list[tuple[str, str]], pd.DataFrame | No
                 arrays.append(item)
             else:
                 pairs.append((str(item), Path(str(item)).name))
-        return pairs, None, arrays
+        return pairs, None, arrays, [] if pairs or arrays else ["the list is empty: no images to add"]
     raise ValidationError(
         f"cannot read images from a {type(source).__name__}; pass a folder, a glob, a list of paths, "
         "a DataFrame with a 'path' column, or numpy arrays / PIL images")
+
+
+_SUPPORTED = "supported image files end in " + ", ".join(sorted(IMAGE_SUFFIXES))
+
+
+def _folder_notes(folder: str, n_files: int, others: list[Path]) -> list[str]:
+    if n_files == 0:
+        return [f"the folder {folder!r} has no files; {_SUPPORTED}"]
+    if not others:
+        return []
+    kinds = Counter(f.suffix.lower() or "(no suffix)" for f in others)
+    seen = ", ".join(f"{k} ×{n}" for k, n in kinds.most_common(6))
+    if len(others) == n_files:
+        return [f"the folder {folder!r} has {n_files} file(s) but no image nblabel reads (seen: {seen}); "
+                f"{_SUPPORTED}; convert the files (e.g. to PNG) first"]
+    return [f"{len(others)} file(s) in {folder!r} are not images nblabel reads and were not looked at "
+            f"(seen: {seen}); {_SUPPORTED}"]
+
+
+def glob_files(pattern: str) -> list[str]:
+    """Files matching a glob (``**`` = any number of folders), sorted, like ``glob.glob(recursive=True)``.
+
+    Unlike :func:`glob.glob`, a directory reached twice (a link loop, or a link to a folder already
+    walked) is walked once, so a tree with ``a/up -> ..`` ends. Hidden names match only a pattern part
+    starting with ``.``, as in :mod:`glob`.
+
+    Example:
+        >>> import tempfile, os; d = tempfile.mkdtemp(); os.makedirs(f"{d}/a"); open(f"{d}/a/x.jpg", "w").close()
+        >>> os.symlink("..", f"{d}/a/up"); [os.path.relpath(p, d) for p in glob_files(f"{d}/**/*.jpg")]
+        ['a/x.jpg']
+    """
+    parts = Path(pattern).parts
+    i = next((k for k, part in enumerate(parts) if _glob.has_magic(part)), len(parts))
+    if i == len(parts):
+        return [pattern] if os.path.isfile(pattern) else []
+    top = str(Path(*parts[:i])) if i else os.curdir
+    rest = parts[i:]
+    max_depth = None if "**" in rest else len(rest) - 1
+    seen: set[tuple[int, int]] = set()
+    out: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(top, followlinks=True):
+        try:
+            st = os.stat(dirpath)
+        except OSError:
+            dirnames[:] = []
+            continue
+        if (st.st_dev, st.st_ino) in seen:  # reached again through a link: walked already
+            dirnames[:] = []
+            continue
+        seen.add((st.st_dev, st.st_ino))
+        rel = Path(os.path.relpath(dirpath, top)).parts if dirpath != top else ()
+        if max_depth is not None and len(rel) >= max_depth:
+            dirnames[:] = []
+        dirnames.sort()
+        for name in filenames:
+            if _match(rest, (*rel, name)):
+                out.append(os.path.join(dirpath, name) if i else os.path.join(*rel, name))
+    return sorted(p for p in out if os.path.isfile(p))
+
+
+def _match(pat: tuple[str, ...], names: tuple[str, ...]) -> bool:
+    if not pat:
+        return not names
+    if pat[0] == "**":
+        return _match(pat[1:], names) or (bool(names) and not names[0].startswith(".") and _match(pat, names[1:]))
+    return (bool(names) and not (names[0].startswith(".") and not pat[0].startswith("."))
+            and fnmatch.fnmatch(names[0], pat[0]) and _match(pat[1:], names[1:]))
 
 
 def _rel(p: str, root: Path) -> str:

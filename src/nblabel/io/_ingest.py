@@ -36,7 +36,7 @@ class Probed:
 def probe_images(session: Session, source: Any, meta: dict[str, Any] | pd.DataFrame | None = None, *,
                  progress: bool | None = None) -> Probed:
     """Expand ``source`` (see ``Project.add_images``) and probe every image; nothing is written yet."""
-    pairs, meta_rows, arrays = expand_source(source)
+    pairs, meta_rows, arrays, notes = expand_source(source)
     if isinstance(meta, pd.DataFrame):
         if len(meta) != len(pairs):
             raise ValidationError(f"meta has {len(meta)} rows but the source has {len(pairs)} images")
@@ -45,6 +45,7 @@ def probe_images(session: Session, source: Any, meta: dict[str, Any] | pd.DataFr
     if arrays:
         pairs = pairs + write_arrays(arrays, session.media_folder())
     report = ImportReport("images")
+    report.notes.extend(notes)
     good: list[tuple[int, ImageInfo]] = []
     for i, info in enumerate(probe_many(pairs, progress)):
         if isinstance(info, MediaError):

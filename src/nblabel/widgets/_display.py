@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, ImageOps
+from PIL import Image
 
 from ..errors import MediaError, ValidationError
 from ..io._images import load_display_image
@@ -62,27 +62,9 @@ def display_size(width: int, height: int, max_side: int = 4096) -> tuple[int, in
 
 
 def _decode(path: str, orientation: int, target: tuple[int, int] | None) -> Image.Image:
-    """Decode upright 8-bit RGB(A); a JPEG that will be shrunk is decoded at reduced size (DCT scaling)."""
-    if target is not None:
-        try:
-            with Image.open(path) as probe:
-                fmt = probe.format
-        except OSError as e:
-            raise MediaError(f"cannot display {path!r}: {e}; check the file still exists and is an image") from None
-        if fmt == "JPEG":
-            try:
-                im = Image.open(path)
-                tw, th = target
-                if orientation in (5, 6, 7, 8):  # the file is stored sideways
-                    tw, th = th, tw
-                im.draft("RGB", (tw, th))  # decodes at 1/2, 1/4 or 1/8 size when that is still ≥ target
-                im.load()
-            except OSError as e:
-                raise MediaError(f"cannot display {path!r}: {e}; check the file still exists and is an image") from None
-            if orientation != 1:
-                im = ImageOps.exif_transpose(im)
-            return im.convert("RGB")
-    return load_display_image(path, orientation)
+    """Decode upright 8-bit RGB(A); an image that will be shrunk to ``target`` is decoded reduced
+    (JPEG: DCT scaling; other formats: a whole-factor box reduction straight after decoding)."""
+    return load_display_image(path, orientation, fit=target)
 
 
 def encode_display(path: str | Path, *, width: int, height: int, orientation: int = 1, fmt: str | None = None,

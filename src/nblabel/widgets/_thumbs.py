@@ -41,7 +41,7 @@ def make_thumbnail(path: str | os.PathLike[str], size: int, orientation: int = 1
     """
     if size < 8:
         raise ValidationError(f"thumbnail size must be at least 8 pixels, got {size}")
-    im = _images.load_display_image(path, orientation)
+    im = _images.load_display_image(path, orientation, fit=(size, size))  # decoded reduced when large
     im.thumbnail((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0)
     if im.mode != "RGB":  # JPEG has no alpha: flatten onto white
         bg = Image.new("RGB", im.size, (255, 255, 255))

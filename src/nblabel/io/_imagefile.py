@@ -1,0 +1,104 @@
+"""What an image file's bytes say without a full decode: PNG orientation, a bomb's declared size, a JPEG's end.
+
+Three checks the probe needs and PIL does not give cheaply:
+
+- :func:`png_orientation` finds the EXIF orientation of a PNG by walking its chunks (PIL's
+  ``getexif()`` on a PNG decodes every pixel to find an ``eXIf`` chunk written after the image data).
+- :func:`declared_size` reads the width and height a file declares when PIL refused to open it as a
+  decompression bomb, so the report can name the size.
+- :func:`jpeg_ends_early` finds a truncated JPEG that has an end marker appended: libjpeg decodes the
+  missing part as flat grey (all DCT coefficients zero = 128) without an error.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import warnings
+
+import numpy as np
+from PIL import Image
+
+_EXIF_ORIENTATION = 0x0112
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def png_orientation(data: bytes) -> int:
+    """The EXIF orientation of a PNG from its ``eXIf`` chunk (1 when there is none), reading no pixels.
+
+    Example:
+        >>> import io; from PIL import Image
+        >>> e = Image.Exif(); e[0x0112] = 6; b = io.BytesIO()
+        >>> Image.new("RGB", (4, 3)).save(b, format="PNG", exif=e.tobytes())
+        >>> png_orientation(b.getvalue()), png_orientation(b"\\x89PNG\\r\\n\\x1a\\n")
+        (6, 1)
+    """
+    pos = len(_PNG_SIGNATURE)
+    while pos + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        if kind == b"eXIf":
+            exif = Image.Exif()
+            try:
+                exif.load(data[pos + 8:pos + 8 + length])
+                return int(exif.get(_EXIF_ORIENTATION, 1) or 1)
+            except (OSError, SyntaxError, ValueError, struct.error):
+                return 1  # unreadable EXIF: show the image as stored
+        if kind == b"IEND":
+            break
+        pos += 12 + length  # length, type, data, crc
+    return 1
+
+
+def declared_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height a file declares in its header, without PIL's decompression-bomb check.
+
+    Only for reporting a file :func:`PIL.Image.open` refused; None when no format reads the header.
+
+    Example:
+        >>> import io; from PIL import Image
+        >>> b = io.BytesIO(); Image.new("L", (7, 5)).save(b, format="PNG"); declared_size(b.getvalue())
+        (7, 5)
+    """
+    Image.init()
+    for fid in Image.ID:
+        factory, accept = Image.OPEN[fid]
+        try:
+            if accept is not None and not accept(data[:16]):
+                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                im = factory(io.BytesIO(data), "")
+            return int(im.size[0]), int(im.size[1])
+        except Exception:  # any plugin failing to read the header just means "not this one"
+            continue
+    return None
+
+
+def jpeg_ends_early(data: bytes) -> bool:
+    """Whether a JPEG's scan data stops before the last block (the bottom decodes as flat grey).
+
+    A reduced decode (1/8 size, luma only: one pixel per 8×8 block, so a few ms even for large files)
+    shows a missing tail as exactly 128; only then is the full image decoded to confirm that the whole
+    bottom-right 16×16 corner is exactly (128, 128, 128) in every channel, as libjpeg fills missing blocks.
+    A real photo practically never has such a corner; a synthetic image that is flat mid-grey there
+    does, and is reported too (re-encode it, or add it with a one-pixel change).
+
+    Example:
+        >>> import io, numpy as np; from PIL import Image
+        >>> a = np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)
+        >>> b = io.BytesIO(); Image.fromarray(a).save(b, format="JPEG"); d = b.getvalue()
+        >>> jpeg_ends_early(d), jpeg_ends_early(d[: len(d) // 2] + b"\\xff\\xd9")
+        (False, True)
+    """
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            im.draft("L", (max(1, im.size[0] // 8), max(1, im.size[1] // 8)))
+            small = np.asarray(im.convert("L"))
+        if small.size == 0 or int(small[-1, -1]) != 128:
+            return False
+        with Image.open(io.BytesIO(data)) as im:
+            full = np.asarray(im)
+    except (OSError, ValueError, SyntaxError):
+        return False  # a decode error is the caller's to report with its own message
+    corner = full[-16:, -16:]
+    return bool(corner.size) and bool(np.all(corner == 128))
