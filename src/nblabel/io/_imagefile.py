@@ -75,13 +75,14 @@ def declared_size(data: bytes) -> tuple[int, int] | None:
 
 
 def jpeg_ends_early(data: bytes) -> bool:
-    """Whether a JPEG's scan data stops before the last block (the bottom decodes as flat grey).
+    """Whether a JPEG's image data stops before its last block (libjpeg then decodes the rest as flat grey).
 
-    A reduced decode (1/8 size, luma only: one pixel per 8×8 block, so a few ms even for large files)
-    shows a missing tail as exactly 128; only then is the full image decoded to confirm that the whole
-    bottom-right 16×16 corner is exactly (128, 128, 128) in every channel, as libjpeg fills missing blocks.
-    A real photo practically never has such a corner; a synthetic image that is flat mid-grey there
-    does, and is reported too (re-encode it, or add it with a one-pixel change).
+    A reduced decode (1/8 size, luma only: one pixel per 8×8 block, a few ms even for large files)
+    shows a missing tail as exactly 128. Only then, a second reduced decode with random bytes put
+    before the final end marker tells the cases apart: a complete file ignores bytes after its
+    image data and decodes the same, while a file that ends early decodes them as its missing
+    blocks and changes. (A truncated file whose last block before the cut is itself mid-grey is not
+    found; it would show grey where grey was.)
 
     Example:
         >>> import io, numpy as np; from PIL import Image
@@ -91,14 +92,23 @@ def jpeg_ends_early(data: bytes) -> bool:
         (False, True)
     """
     try:
-        with Image.open(io.BytesIO(data)) as im:
-            im.draft("L", (max(1, im.size[0] // 8), max(1, im.size[1] // 8)))
-            small = np.asarray(im.convert("L"))
+        small = _luma_blocks(data)
         if small.size == 0 or int(small[-1, -1]) != 128:
             return False
-        with Image.open(io.BytesIO(data)) as im:
-            full = np.asarray(im)
+        end = data.rindex(b"\xff\xd9")
+        padded = _luma_blocks(data[:end] + _PAD + data[end:])
     except (OSError, ValueError, SyntaxError):
         return False  # a decode error is the caller's to report with its own message
-    corner = full[-16:, -16:]
-    return bool(corner.size) and bool(np.all(corner == 128))
+    return padded.shape != small.shape or not np.array_equal(padded, small)
+
+
+# Random bytes (never 0xFF, which starts a marker): Huffman data for a few hundred blocks whose DC
+# values come out random, so blocks that were missing decode differently (zeros would not: with the
+# standard tables they mean "DC unchanged").
+_PAD = np.random.default_rng(8).integers(0, 255, 4096, dtype=np.uint8).tobytes()
+
+
+def _luma_blocks(data: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(data)) as im:
+        im.draft("L", (max(1, im.size[0] // 8), max(1, im.size[1] // 8)))
+        return np.asarray(im.convert("L"))
