@@ -178,20 +178,29 @@ def test_sources_without_images_say_what_was_seen(tmp_path):
 
 
 @pytest.mark.parametrize(("w", "h", "cut", "options"), [
-    (96, 64, 0.5, {}), (640, 480, 0.8, {}), (640, 480, 0.5, {"optimize": True}), (200, 120, 0.7, {"subsampling": 0})])
-def test_truncated_jpeg_with_an_end_marker_is_refused(tmp_path, w, h, cut, options):
+    (96, 64, 0.5, {}), (640, 480, 0.8, {}), (640, 480, 0.5, {"optimize": True}), (200, 120, 0.7, {"subsampling": 0}),
+    (3000, 2000, 0.6, {})])
+def test_truncated_jpeg_with_an_end_marker_is_refused_for_display(tmp_path, w, h, cut, options):
+    rng = np.random.default_rng(0)
+    if w * h > 10**6:  # large but cheap to make: smooth, so the file stays small
+        yy, xx = np.mgrid[0:h, 0:w]
+        a = np.stack([xx * 255 // w, yy * 255 // h, (xx + yy) % 256], -1).astype(np.uint8)
+    else:
+        a = rng.integers(0, 255, (h, w, 3), dtype=np.uint8)
     buf = io.BytesIO()
-    Image.fromarray(np.random.default_rng(0).integers(0, 255, (h, w, 3), dtype=np.uint8)).save(
-        buf, format="JPEG", quality=90, **options)
+    Image.fromarray(a).save(buf, format="JPEG", quality=90, **options)
     data = buf.getvalue()
     (tmp_path / "cut.jpg").write_bytes(data[: int(len(data) * cut)] + b"\xff\xd9")
     (tmp_path / "ok.jpg").write_bytes(data)
-    grey = io.BytesIO()  # a real image that is mid-grey only in part is fine
-    a = np.full((64, 96, 3), 128, np.uint8)
-    a[:8] = 30
-    Image.fromarray(a).save(grey, format="JPEG")
-    (tmp_path / "partly_grey.jpg").write_bytes(grey.getvalue())
+    grey = np.full((64, 96, 3), 128, np.uint8)  # a complete image whose bottom is exactly mid-grey is fine
+    grey[:8] = 30
+    Image.fromarray(grey).save(tmp_path / "partly_grey.jpg")
     p = nl.open(tmp_path / "p.duckdb")
-    r = p.add_images([tmp_path / "ok.jpg", tmp_path / "cut.jpg", tmp_path / "partly_grey.jpg"])
-    assert (r.added, r.skipped) == (2, 1)
-    assert "cut.jpg" in r.problems[0].reason and "truncated JPEG" in r.problems[0].reason
+    assert p.add_images([tmp_path / "ok.jpg", tmp_path / "cut.jpg", tmp_path / "partly_grey.jpg"]).added == 3
+    for name, (iw, ih) in {"ok.jpg": (w, h), "partly_grey.jpg": (96, 64)}.items():
+        for side in (4096, 256):  # sent as the file's bytes, and decoded reduced
+            d = encode_display(tmp_path / name, width=iw, height=ih, fmt="JPEG", max_side=side)
+            assert d.display_width == min(iw, side)
+    for side in (4096, 256):
+        with pytest.raises(nl.MediaError, match=r"cut\.jpg.*truncated JPEG.*re-copy or re-encode"):
+            encode_display(tmp_path / "cut.jpg", width=w, height=h, fmt="JPEG", max_side=side)

@@ -1,13 +1,14 @@
 """What an image file's bytes say without a full decode: PNG orientation, a bomb's declared size, a JPEG's end.
 
-Three checks the probe needs and PIL does not give cheaply:
+Three checks the probe and the display need and PIL does not give cheaply:
 
 - :func:`png_orientation` finds the EXIF orientation of a PNG by walking its chunks (PIL's
   ``getexif()`` on a PNG decodes every pixel to find an ``eXIf`` chunk written after the image data).
 - :func:`declared_size` reads the width and height a file declares when PIL refused to open it as a
   decompression bomb, so the report can name the size.
 - :func:`jpeg_ends_early` finds a truncated JPEG that has an end marker appended: libjpeg decodes the
-  missing part as flat grey (all DCT coefficients zero = 128) without an error.
+  missing part as flat grey (all DCT coefficients zero = 128) without an error. It decodes (at 1/8
+  size), so the display runs it, not the probe (see :mod:`nblabel.io._images`).
 """
 
 from __future__ import annotations
@@ -74,15 +75,17 @@ def declared_size(data: bytes) -> tuple[int, int] | None:
     return None
 
 
-def jpeg_ends_early(data: bytes) -> bool:
+def jpeg_ends_early(data: bytes, im: Image.Image | None = None) -> bool:
     """Whether a JPEG's image data stops before its last block (libjpeg then decodes the rest as flat grey).
 
     A reduced decode (1/8 size, luma only: one pixel per 8×8 block, a few ms even for large files)
-    shows a missing tail as exactly 128. Only then, a second reduced decode with random bytes put
-    before the final end marker tells the cases apart: a complete file ignores bytes after its
-    image data and decodes the same, while a file that ends early decodes them as its missing
-    blocks and changes. (A truncated file whose last block before the cut is itself mid-grey is not
-    found; it would show grey where grey was.)
+    shows a missing tail as exactly 128. Only when the last two blocks of the bottom row are 128, a
+    second reduced decode with random bytes put before the final end marker tells the cases apart: a
+    complete file ignores bytes after its image data and decodes the same, while a file that ends
+    early decodes them as its missing blocks and changes. Not found: a file missing only its very
+    last block, a progressive JPEG (a cut one shows a blurred, not a grey, part), and one whose last
+    block before the cut is itself mid-grey (it shows grey where grey was). ``im`` is ``data`` opened
+    and not yet loaded (saves opening it again); it is loaded at reduced size.
 
     Example:
         >>> import io, numpy as np; from PIL import Image
@@ -92,8 +95,8 @@ def jpeg_ends_early(data: bytes) -> bool:
         (False, True)
     """
     try:
-        small = _luma_blocks(data)
-        if small.size == 0 or int(small[-1, -1]) != 128:
+        small = _luma_blocks(data, im)
+        if small.size == 0 or not np.all(small[-1, -2:] == 128):
             return False
         end = data.rindex(b"\xff\xd9")
         padded = _luma_blocks(data[:end] + _PAD + data[end:])
@@ -108,7 +111,10 @@ def jpeg_ends_early(data: bytes) -> bool:
 _PAD = np.random.default_rng(8).integers(0, 255, 4096, dtype=np.uint8).tobytes()
 
 
-def _luma_blocks(data: bytes) -> np.ndarray:
-    with Image.open(io.BytesIO(data)) as im:
-        im.draft("L", (max(1, im.size[0] // 8), max(1, im.size[1] // 8)))
-        return np.asarray(im.convert("L"))
+def _luma_blocks(data: bytes, im: Image.Image | None = None) -> np.ndarray:
+    if im is None:
+        with Image.open(io.BytesIO(data)) as opened:
+            return _luma_blocks(data, opened)
+    im.draft("L", (max(1, im.size[0] // 8), max(1, im.size[1] // 8)))
+    im.load()
+    return np.asarray(im if im.mode == "L" else im.convert("L"))

@@ -4,8 +4,10 @@ A JPEG or PNG that is already upright and small enough is sent as its own file b
 no re-encode: the fastest path to the screen). Everything else is decoded upright with the same
 rules as the store (:func:`nblabel.io._images.load_display_image`), downscaled so its longest side
 is at most ``max_side`` and re-encoded: JPEG for opaque images, PNG when there is transparency or
-the source was lossless. ``display_scale`` is display pixels per original pixel (≤ 1); every
-coordinate exchanged with the browser stays in original pixels.
+the source was lossless. A JPEG whose image data ends early (cut short, an end marker appended:
+libjpeg shows the rest as flat grey without an error) is refused with a :class:`MediaError`; the
+check costs one 1/8-size decode (~2 ms at 640×480). ``display_scale`` is display pixels per original
+pixel (≤ 1); every coordinate exchanged with the browser stays in original pixels.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 from PIL import Image
 
 from ..errors import MediaError, ValidationError
+from ..io._imagefile import jpeg_ends_early
 from ..io._images import load_display_image
 
 __all__ = ["PREVIEW_SIDE", "DisplayCache", "DisplayImage", "display_mime", "display_size", "encode_display", "encode_preview"]
@@ -88,11 +91,16 @@ def encode_display(path: str | Path, *, width: int, height: int, orientation: in
     """
     path = str(path)
     dw, dh, scale = display_size(width, height, max_side)
-    if scale == 1.0 and orientation in (0, 1) and fmt in _PASS_THROUGH:
+    passes = scale == 1.0 and orientation in (0, 1) and fmt in _PASS_THROUGH
+    if passes or fmt == "JPEG":
         try:
             data = Path(path).read_bytes()
         except OSError as e:
             raise MediaError(f"cannot display {path!r}: {e}; check the file still exists") from None
+        if fmt == "JPEG" and jpeg_ends_early(data):
+            raise MediaError(f"cannot display {path!r}: it is a truncated JPEG (its image data ends early, the "
+                             "bottom would show flat grey); re-copy or re-encode the file")
+    if passes:
         return DisplayImage(data, _PASS_THROUGH[fmt], int(width), int(height), int(width), int(height), 1.0)
     im = _decode(path, orientation, (dw, dh) if scale < 1.0 else None)
     if im.size != (dw, dh):
