@@ -31,6 +31,7 @@ js: node_modules/.installed
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check src tests tests_browser benchmarks
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy src/nblabel
 
 wheel-check: $(VENV)/.installed
 	rm -rf build/wheel && $(PY) -m pip wheel -q --no-deps --disable-pip-version-check -w build/wheel .
@@ -44,7 +45,7 @@ test: install chromium js
 	node --test js/
 	$(MAKE) --no-print-directory lint wheel-check
 	$(PY) -m pytest tests tests_browser notebooks/*.ipynb src/nblabel --doctest-modules \
-	  --nbval-lax --nbval-current-env -p no:cacheprovider -q
+	  --nbval-lax --nbval-current-env -p no:cacheprovider -q -rs
 
 demo: install
 	@if [ -n "$$NO_BROWSER" ]; then \

@@ -93,7 +93,7 @@ def load_display_image(path: str | os.PathLike[str], orientation: int = 1) -> Im
     from PIL import ImageOps
 
     try:
-        im = Image.open(path)
+        im: Image.Image = Image.open(path)
         im.load()
     except (FileNotFoundError, UnidentifiedImageError, OSError) as e:
         raise MediaError(f"cannot display {str(path)!r}: {e}; check the file still exists and is an image") from None
@@ -198,11 +198,12 @@ def probe_many(pairs: Sequence[tuple[str, str]], progress: bool | None = None) -
     # Threads pay off when hashing/reading big files (both release the GIL); for small files the
     # header parsing is pure Python and threads only add contention (measured: 83 vs 173 us per
     # 5 KB JPEG), so small files are probed serially.
-    sizes = []
+    sizes: list[int] = []
     for path, _ in pairs[:16]:
         with contextlib.suppress(OSError):
             sizes.append(os.stat(path).st_size)
     threaded = len(pairs) > 8 and bool(sizes) and sum(sizes) / len(sizes) >= 256 * 1024
+    it: Iterable[ImageInfo | MediaError]
     if threaded:
         ex = ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 2) * 2))
         it = ex.map(one, pairs, chunksize=16)

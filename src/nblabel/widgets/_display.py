@@ -71,7 +71,7 @@ def _decode(path: str, orientation: int, target: tuple[int, int] | None) -> Imag
             raise MediaError(f"cannot display {path!r}: {e}; check the file still exists and is an image") from None
         if fmt == "JPEG":
             try:
-                im = Image.open(path)
+                im: Image.Image = Image.open(path)
                 tw, th = target
                 if orientation in (5, 6, 7, 8):  # the file is stored sideways
                     tw, th = th, tw
