@@ -32,6 +32,7 @@ lint: $(VENV)/.installed node_modules/.installed
 	$(VENV)/bin/ruff check src tests tests_browser benchmarks
 	$(VENV)/bin/lint-imports
 	npx --no-install tsc -p jsconfig.json
+	$(VENV)/bin/mypy src/nblabel
 
 wheel-check: $(VENV)/.installed
 	rm -rf build/wheel && $(PY) -m pip wheel -q --no-deps --disable-pip-version-check -w build/wheel .
@@ -45,7 +46,7 @@ test: install chromium js
 	node --test js/
 	$(MAKE) --no-print-directory lint wheel-check
 	$(PY) -m pytest tests tests_browser notebooks/*.ipynb src/nblabel --doctest-modules \
-	  --nbval-lax --nbval-current-env -p no:cacheprovider -q
+	  --nbval-lax --nbval-current-env -p no:cacheprovider -q -rs
 
 demo: install
 	@if [ -n "$$NO_BROWSER" ]; then \

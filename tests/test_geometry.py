@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -306,6 +306,20 @@ def test_validate_boxes_zero_size():
         validate_boxes([[5, 5, 8, 2]], 10, 10)
 
 
+def test_validate_boxes_refuses_an_area_that_rounds_to_zero():
+    # x1 > x0 and y1 > y0, but 5e-189 * 5e-189 underflows to 0.0 (found by hypothesis)
+    tiny = [[0.0, 0.0, 5e-189, 5e-189]]
+    assert box_area(tiny).tolist() == [0.0]
+    with pytest.raises(GeometryError, match=r"box row 1 \[0, 0, 5e-189, 5e-189\] has zero or negative size"):
+        validate_boxes([[1, 1, 2, 2], *tiny], 10, 10)
+    # a width whose square is still > 0 (a subnormal 1e-320) passes
+    ok, _ = validate_boxes([[0.0, 0.0, 1e-160, 1e-160]], 10, 10)
+    assert (box_area(ok) > 0).all()
+    # a box whose part inside the image has an area that rounds to 0 is refused too
+    with pytest.raises(GeometryError, match=r"row 0 .*entirely outside"):
+        validate_boxes([[-1.0, -1.0, 1e-170, 1e-170]], 10, 10)
+
+
 def test_validate_boxes_outside_strict_vs_clip():
     boxes = [[0, 0, 5, 5], [-3, 2, 5, 12], [8, 8, 11, 9]]
     with pytest.raises(GeometryError, match=r"row 1 .*row 2 .*outside the 10×10 image.*strict=False"):
@@ -402,14 +416,14 @@ def test_validate_points_keypoints_ignore_invisible():
     h=st.floats(1, 1e4),
     strict=st.booleans(),
 )
+@example(boxes=np.array([[0.0, 0.0, 5e-189, 5e-189]]), w=1.0, h=1.0, strict=False)  # area underflows to 0
 def test_validate_boxes_property(boxes, w, h, strict):
-    empty = (boxes[:, 2] <= boxes[:, 0]) | (boxes[:, 3] <= boxes[:, 1])
+    empty = (boxes[:, 2] <= boxes[:, 0]) | (boxes[:, 3] <= boxes[:, 1]) | (box_area(boxes) <= 0)
     outside = (
         (boxes[:, 0] < -1e-6) | (boxes[:, 1] < -1e-6) | (boxes[:, 2] > w + 1e-6) | (boxes[:, 3] > h + 1e-6)
     )
-    gone = (np.minimum(boxes[:, 2], w) <= np.maximum(boxes[:, 0], 0)) | (
-        np.minimum(boxes[:, 3], h) <= np.maximum(boxes[:, 1], 0)
-    )
+    inside = np.clip(boxes, 0, [w, h, w, h])
+    gone = (inside[:, 2] <= inside[:, 0]) | (inside[:, 3] <= inside[:, 1]) | (box_area(inside) <= 0)
     if empty.any() or gone.any() or (strict and outside.any()):
         with pytest.raises(GeometryError, match=r"row \d+"):
             validate_boxes(boxes, w, h, strict=strict)

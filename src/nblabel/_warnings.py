@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 import warnings
 from pathlib import Path
+from types import FrameType
 
 __all__ = ["warn"]
 
@@ -18,7 +19,7 @@ _PACKAGE = str(Path(__file__).resolve().parent)
 
 def _outside_level() -> int:
     """``stacklevel`` (for a ``warnings.warn`` in our caller) of the first frame outside nblabel."""
-    frame = sys._getframe(2)  # our caller's caller: the function that wants to warn is level 1
+    frame: FrameType | None = sys._getframe(2)  # our caller's caller: the function that warns is level 1
     level = 1
     while frame is not None and str(Path(frame.f_code.co_filename).resolve()).startswith(_PACKAGE):
         frame = frame.f_back

@@ -160,7 +160,7 @@ class CocoEvalResult:
                 "iou_threshold": np.repeat(thr, n_dt),
                 "gt_id": gt_ids,
                 "iou": self._match_iou.ravel(),
-                "status": pd.Categorical.from_codes(status.ravel(), categories=_STATUS),
+                "status": pd.Categorical.from_codes(status.ravel(), categories=pd.Index(_STATUS)),
                 "score": np.tile(f.d_score, n_t),
             }
         )
@@ -178,7 +178,8 @@ class CocoEvalResult:
                 "iou_threshold": thr[miss_t],
                 "gt_id": pd.array(f.g_id[miss_g], dtype="Int64"),
                 "iou": np.full(len(miss_g), np.nan),
-                "status": pd.Categorical.from_codes(np.full(len(miss_g), 3, np.int8), categories=_STATUS),
+                "status": pd.Categorical.from_codes(np.full(len(miss_g), 3, np.int8),
+                                                    categories=pd.Index(_STATUS)),
                 "score": np.full(len(miss_g), np.nan),
             }
         )

@@ -62,7 +62,7 @@ def segm_rles(
         if isinstance(seg, Mapping):
             out.append(geo.rle_from_uncompressed(seg))
             continue
-        if hs is not None and hs[i] is not None and not pd.isna(hs[i]):
+        if hs is not None and ws is not None and hs[i] is not None and not pd.isna(hs[i]):
             h, w = int(hs[i]), int(ws[i])
         elif sizes is not None and image_ids[i] in sizes:
             h, w = (int(v) for v in sizes[image_ids[i]])

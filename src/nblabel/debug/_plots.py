@@ -19,7 +19,7 @@ from ._disagree import _group_argbest, _group_max, overlapping_pairs
 from ._reads import load_boxes, load_media
 
 if TYPE_CHECKING:
-    from ._reads import Evaluation
+    from ._evaluation import Evaluation
 
 __all__ = ["Figure", "confusion_matrix", "iou_histogram", "pr_curve", "pr_table"]
 

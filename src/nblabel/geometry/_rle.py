@@ -66,7 +66,7 @@ def _counts_to_string(counts: np.ndarray) -> str:
     return chars[used].astype(np.uint8).tobytes().decode("ascii")
 
 
-def _string_to_counts(s: str | bytes) -> np.ndarray:
+def _string_to_counts(s: str | bytes | bytearray) -> np.ndarray:
     """Decompress a COCO counts string into int64 run lengths (values wrap like 32-bit unsigned)."""
     raw = s.encode("ascii") if isinstance(s, str) else bytes(s)
     b = np.frombuffer(raw, dtype=np.uint8).astype(np.int64) - 48
@@ -158,10 +158,14 @@ def rle_encode(mask: np.ndarray) -> dict[str, Any] | list[dict[str, Any]]:
     """
     arr = np.asarray(mask)
     if arr.ndim == 3:
-        return [rle_encode(arr[:, :, i]) for i in range(arr.shape[2])]  # type: ignore[misc]
+        return [_encode_2d(arr[:, :, i]) for i in range(arr.shape[2])]
     if arr.ndim != 2:
         raise ValidationError(f"mask must be a 2-D (height, width) array, got shape {arr.shape}")
-    return _pack(arr.shape[0], arr.shape[1], _encode_counts(arr))
+    return _encode_2d(arr)
+
+
+def _encode_2d(mask2d: np.ndarray) -> dict[str, Any]:
+    return _pack(mask2d.shape[0], mask2d.shape[1], _encode_counts(mask2d))
 
 
 def _decode_counts(h: int, w: int, cnts: np.ndarray, name: str = "rle") -> np.ndarray:
@@ -465,7 +469,9 @@ def rle_iou(dt_rles: Sequence[Any], gt_rles: Sequence[Any], iscrowd: Any = None)
         d_area = int((de - ds).sum())
         before = np.concatenate([[0], np.cumsum(de - ds)])  # 1s of dt before each of its intervals
 
-        def covered(pos: np.ndarray, ds=ds, de=de, before=before) -> np.ndarray:
+        def covered(
+            pos: np.ndarray, ds: np.ndarray = ds, de: np.ndarray = de, before: np.ndarray = before
+        ) -> np.ndarray:
             """Number of dt pixels set in [0, pos)."""
             j = np.searchsorted(ds, pos, side="right") - 1
             jc = np.clip(j, 0, None)

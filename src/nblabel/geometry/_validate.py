@@ -24,6 +24,11 @@ TOLERANCE = 1e-6
 _MAX_LISTED = 10
 
 
+def _area(b: np.ndarray) -> np.ndarray:
+    """Width × height of ``(N, 4)`` xyxy rows as computed in float64 (no clipping of inverted rows)."""
+    return (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+
+
 def _fmt(values: np.ndarray) -> str:
     return "[" + ", ".join(f"{float(v):g}" for v in values) + "]"
 
@@ -58,7 +63,8 @@ def validate_boxes(
     """Check ``(N, 4)`` ``xyxy`` boxes against an image of ``width`` × ``height`` pixels.
 
     Raises :class:`~nblabel.errors.GeometryError` when a coordinate is NaN/inf, a box has no area
-    (``x1 <= x0`` or ``y1 <= y0``), a box lies entirely outside the image, or (with ``strict=True``) a box
+    (``x1 <= x0`` or ``y1 <= y0``, or a width × height so small that it rounds to 0), a box lies entirely
+    outside the image (or its part inside has an area that rounds to 0), or (with ``strict=True``) a box
     sticks out of ``[0, width] × [0, height]`` by more than :data:`TOLERANCE`. Otherwise boxes that stick
     out are clipped and one warning string per clipped row is returned (at most ten, then a summary).
 
@@ -81,6 +87,10 @@ def validate_boxes(
         Traceback (most recent call last):
         ...
         nblabel.errors.GeometryError: box row 0 [10, 10, 5, 50] has zero or negative size ...
+        >>> validate_boxes([[0, 0, 5e-189, 5e-189]], 100, 100)  # area 0.0  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        nblabel.errors.GeometryError: box row 0 [0, 0, 5e-189, 5e-189] has zero or negative size ...
     """
     b = _as_boxes(xyxy, what)
     n = len(b)
@@ -92,7 +102,8 @@ def validate_boxes(
             f"{_listing(idx, b, what + ' row')} has non-finite coordinates (NaN or inf); "
             f"drop or fix these rows before adding them (e.g. df.dropna())"
         )
-    empty = (b[:, 2] <= b[:, 0]) | (b[:, 3] <= b[:, 1])
+    # the computed area must be > 0 too: widths like 5e-189 pass x1 > x0 but their product underflows to 0
+    empty = (b[:, 2] <= b[:, 0]) | (b[:, 3] <= b[:, 1]) | ~(_area(b) > 0)
     if empty.any():
         idx = np.flatnonzero(empty)
         raise GeometryError(
@@ -105,7 +116,7 @@ def validate_boxes(
     clipped = b.copy()
     clipped[:, 0::2] = np.clip(b[:, 0::2], 0, w[:, None])
     clipped[:, 1::2] = np.clip(b[:, 1::2], 0, h[:, None])
-    gone = (clipped[:, 2] <= clipped[:, 0]) | (clipped[:, 3] <= clipped[:, 1])
+    gone = (clipped[:, 2] <= clipped[:, 0]) | (clipped[:, 3] <= clipped[:, 1]) | ~(_area(clipped) > 0)
     if gone.any():
         idx = np.flatnonzero(gone)
         i = int(idx[0])

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 import numpy as np
 import pandas as pd
@@ -79,7 +80,7 @@ def rle_area(rle: dict[str, Any]) -> float:
     return float(_rle_area(rle))
 
 
-def _is_num(v: Any) -> bool:
+def _is_num(v: Any) -> TypeGuard[int | float]:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
@@ -348,8 +349,9 @@ def _check_masks(df: pd.DataFrame, con: Any, names: list[str], report: ImportRep
     return ok
 
 
-def import_coco(session: Session, json_path: str | Path, images: str | Path | None = None, *, complete: bool = True,
-                errors: str = "report", allow_outside_root: bool = False, strict: bool = False) -> ImportReport:
+def import_coco(session: Session, json_path: str | os.PathLike[str], images: str | os.PathLike[str] | None = None,
+                *, complete: bool = True, errors: str = "report", allow_outside_root: bool = False,
+                strict: bool = False) -> ImportReport:
     """Import COCO ground truth in one transaction (see ``Project.import_coco``)."""
     if errors not in ("report", "raise"):
         raise ValidationError(f"errors={errors!r}: use 'report' (store good rows, list bad ones) or 'raise'")
@@ -434,8 +436,8 @@ def _categories_out(state: Any, used: set[int]) -> tuple[list[dict[str, Any]], d
     return sorted(cats, key=lambda c: c["id"]), {lab.id: cid for lab, cid in zip(labels, ids, strict=False)}
 
 
-def export_coco(session: Session, path: str | Path, *, slice: Any = None, include_incomplete: bool = False,
-                run: Any = None) -> ExportInfo:
+def export_coco(session: Session, path: str | os.PathLike[str], *, slice: Any = None,
+                include_incomplete: bool = False, run: Any = None) -> ExportInfo:
     """Write ground truth (or a run's predictions as a COCO results list) as COCO JSON."""
 
     out = Path(path)
@@ -496,9 +498,10 @@ def export_coco(session: Session, path: str | Path, *, slice: Any = None, includ
             a["attributes"] = r.attributes
         anns.append(a)
     images = []
-    for m, iid in zip(mdf.itertuples(), img_ids, strict=False):
-        im = {k: v for k, v in m.meta.items() if k not in _IMAGE_STANDARD and k != "coco_id" and v is not None}
-        im.update({"id": iid, "file_name": m.file_name, "width": int(m.width), "height": int(m.height)})
+    sizes = (mdf[c].to_numpy(np.int64) for c in ("width", "height"))
+    for meta, file_name, width, height, iid in zip(mdf["meta"], mdf["file_name"], *sizes, img_ids, strict=False):
+        im = {k: v for k, v in meta.items() if k not in _IMAGE_STANDARD and k != "coco_id" and v is not None}
+        im.update({"id": iid, "file_name": file_name, "width": int(width), "height": int(height)})
         images.append(im)
     doc = {"info": {"description": "exported by nblabel"}, "licenses": [],
            "images": sorted(images, key=lambda d: d["id"]), "annotations": sorted(anns, key=lambda d: d["id"]),

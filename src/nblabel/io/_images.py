@@ -127,7 +127,7 @@ def load_display_image(path: str | os.PathLike[str], orientation: int = 1,
     from PIL import ImageOps
 
     try:
-        im = Image.open(path)
+        im: Image.Image = Image.open(path)
         if fit is not None:
             tw, th = (fit[1], fit[0]) if orientation in (5, 6, 7, 8) else fit  # the file is stored sideways
             if im.format == "JPEG":
@@ -199,7 +199,7 @@ def expand_source(source: Any) -> tuple[list[tuple[str, str]], pd.DataFrame | No
                     _folder_notes(s, len(every), [f for f in every if f.suffix.lower() not in IMAGE_SUFFIXES]))
         return [(s, p.name)], None, [], []
     if isinstance(source, Iterable):
-        pairs: list[tuple[str, str]] = []
+        pairs = []
         arrays: list[Any] = []
         for item in source:
             if isinstance(item, (Image.Image, np.ndarray)):
@@ -318,11 +318,12 @@ def probe_many(pairs: Sequence[tuple[str, str]], progress: bool | None = None) -
     # Threads pay off when hashing/reading big files (both release the GIL); for small files the
     # header parsing is pure Python and threads only add contention (measured: 83 vs 173 us per
     # 5 KB JPEG), so small files are probed serially.
-    sizes = []
+    sizes: list[int] = []
     for path, _ in pairs[:16]:
         with contextlib.suppress(OSError):
             sizes.append(os.stat(path).st_size)
     threaded = len(pairs) > 8 and bool(sizes) and sum(sizes) / len(sizes) >= 256 * 1024
+    it: Iterable[ImageInfo | MediaError]
     if threaded:
         ex = ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 2) * 2))
         it = ex.map(one, pairs, chunksize=16)

@@ -7,6 +7,7 @@ JSON text. Rows are sorted (media, instance) so the same data gives the same byt
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +23,8 @@ if TYPE_CHECKING:
 __all__ = ["export_parquet"]
 
 
-def export_parquet(session: Session, path: str | Path, *, slice: Any = None, run: Any = None) -> ExportInfo:
+def export_parquet(session: Session, path: str | os.PathLike[str], *, slice: Any = None,
+                   run: Any = None) -> ExportInfo:
     """Write current instances joined with media and labels to a Parquet file (see ``Project.export_parquet``)."""
     out = Path(path)
     with session.store.read() as con:

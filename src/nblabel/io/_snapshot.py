@@ -145,10 +145,10 @@ def snapshot(session: Session, name: str, fmt: str | None, kwargs: dict[str, Any
             raise
         path = target / info.path.relative_to(tmp) if info.path != tmp else target
         sha = content_sha256(path)
-        query = {"format": fmt, "options": _options(kwargs), "left_out_incomplete": info.left_out_incomplete,
-                 "skipped_instances": info.skipped_instances}
+        record = {"format": fmt, "options": _options(kwargs), "left_out_incomplete": info.left_out_incomplete,
+                  "skipped_instances": info.skipped_instances}
         try:
-            add_snapshot(con, name, fmt, query, sha, path.relative_to(root).as_posix(),
+            add_snapshot(con, name, fmt, record, sha, path.relative_to(root).as_posix(),
                          info.n_media, info.n_instances)
         except BaseException:
             shutil.rmtree(target, ignore_errors=True)

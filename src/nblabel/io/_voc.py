@@ -12,6 +12,7 @@ declaration in the raw bytes (entity expansion, "billion laughs").
 from __future__ import annotations
 
 import math
+import os
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -97,12 +98,12 @@ def parse_voc(path: str | Path) -> dict[str, Any]:
         elif bb is None:
             o["error"] = "has no <bndbox>"
         else:
-            v = [num(bb, t) for t in ("xmin", "ymin", "xmax", "ymax")]
-            if any(x is None for x in v):
+            v = [x for t in ("xmin", "ymin", "xmax", "ymax") if (x := num(bb, t)) is not None]
+            if len(v) < 4:
                 o["error"] = "<bndbox> needs xmin, ymin, xmax and ymax"
             else:
-                xmin, ymin, xmax, ymax = v  # type: ignore[misc]
-                o["box"] = [xmin - 1.0, ymin - 1.0, xmax, ymax]  # type: ignore[operator]
+                xmin, ymin, xmax, ymax = v
+                o["box"] = [xmin - 1.0, ymin - 1.0, xmax, ymax]
         for child in obj:
             if child.tag in _OBJECT_STANDARD or len(child):
                 continue
@@ -112,16 +113,17 @@ def parse_voc(path: str | Path) -> dict[str, Any]:
     return out
 
 
-def import_voc(session: Session, xml_dir: str | Path, images: str | Path, *, complete: bool = True,
-               errors: str = "report", allow_outside_root: bool = False, strict: bool = False) -> ImportReport:
+def import_voc(session: Session, xml_dir: str | os.PathLike[str], images: str | os.PathLike[str], *,
+               complete: bool = True, errors: str = "report", allow_outside_root: bool = False,
+               strict: bool = False) -> ImportReport:
     """Import a folder of VOC XML files as ground truth in one transaction (see ``Project.import_voc``)."""
 
     if errors not in ("report", "raise"):
         raise ValidationError(f"errors={errors!r}: use 'report' or 'raise'")
     xdir, root = Path(xml_dir), Path(images)
-    for d, what in ((xdir, "xml_dir"), (root, "images")):
-        if not d.is_dir():
-            raise FormatError(f"{what} {str(d)!r} is not a folder")
+    for folder, what in ((xdir, "xml_dir"), (root, "images")):
+        if not folder.is_dir():
+            raise FormatError(f"{what} {str(folder)!r} is not a folder")
     report = ImportReport(f"VOC {xdir.name}")
     files = sorted(f for f in xdir.rglob("*.xml") if f.is_file())
     index = image_index(root)
@@ -201,7 +203,7 @@ def _sub(parent: ET.Element, tag: str, text: Any) -> ET.Element:
     return el
 
 
-def export_voc(session: Session, out_dir: str | Path, *, slice: Any = None,
+def export_voc(session: Session, out_dir: str | os.PathLike[str], *, slice: Any = None,
                include_incomplete: bool = False) -> ExportInfo:
     """Write one VOC XML per media item (see ``Project.export_voc``)."""
     out = Path(out_dir)
@@ -225,16 +227,17 @@ def export_voc(session: Session, out_dir: str | Path, *, slice: Any = None,
     vb = np.column_stack([np.round(b[:, 0]) + 1, np.round(b[:, 1]) + 1, np.round(b[:, 2]), np.round(b[:, 3])])
     vb = vb.astype(np.int64) if len(vb) else vb
     by_media = {int(k): v for k, v in inst.groupby("media_id").indices.items()}
-    for m, rel, stem in zip(mdf.itertuples(), rels, stems, strict=True):
+    columns = (mdf[c].to_numpy(np.int64) for c in ("media_id", "width", "height"))
+    for mid, width, height, rel, stem in zip(*columns, rels, stems, strict=True):
         ann = ET.Element("annotation")
         _sub(ann, "folder", str(Path(rel).parent) if "/" in rel else "")
         _sub(ann, "filename", rel)
         size = ET.SubElement(ann, "size")
-        _sub(size, "width", int(m.width))
-        _sub(size, "height", int(m.height))
+        _sub(size, "width", int(width))
+        _sub(size, "height", int(height))
         _sub(size, "depth", 3)
         _sub(ann, "segmented", 0)
-        for j in by_media.get(int(m.media_id), []):
+        for j in by_media.get(int(mid), []):
             r = inst.iloc[j]
             obj = ET.SubElement(ann, "object")
             _sub(obj, "name", r["label"])

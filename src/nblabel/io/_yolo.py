@@ -12,6 +12,7 @@ list or a ``data.yaml`` (``names`` as a list or ``{id: name}``; ``kpt_shape`` fo
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -100,7 +101,8 @@ def _parse(lines: pd.DataFrame, task: str, nc: int, kpt_shape: list[int] | None,
         ok_cols = (ncols >= 7) & (ncols % 2 == 1)
         want = "class then at least 3 x y pairs (an odd count of 7 or more numbers)"
     else:
-        k, dim = kpt_shape  # type: ignore[misc]
+        assert kpt_shape is not None, "task='pose' without kpt_shape (import_yolo checks it first)"
+        k, dim = kpt_shape
         ok_cols = ncols == 5 + k * dim
         want = f"{5 + k * dim} numbers (class cx cy w h then {k} keypoints of {dim} values)"
     ok = ok_cols.copy()
@@ -139,7 +141,8 @@ def _parse(lines: pd.DataFrame, task: str, nc: int, kpt_shape: list[int] | None,
         vals_c[:, 1:5] = edges
         coord = present & (cols >= 1)
         if task == "pose":
-            k, dim = kpt_shape  # type: ignore[misc]
+            assert kpt_shape is not None, "task='pose' without kpt_shape (import_yolo checks it first)"
+            k, dim = kpt_shape
             kcol = (cols - 5) % dim
             coord &= (cols < 5) | (kcol < 2)
         vals = vals_c
@@ -153,7 +156,8 @@ def _parse(lines: pd.DataFrame, task: str, nc: int, kpt_shape: list[int] | None,
     return lines[ok], vals[ok]
 
 
-def import_yolo(session: Session, labels_dir: str | Path, images: str | Path, names: Any, task: str = "detect", *,
+def import_yolo(session: Session, labels_dir: str | os.PathLike[str], images: str | os.PathLike[str], names: Any,
+                task: str = "detect", *,
                 complete: bool = True, errors: str = "report", kpt_shape: Any = None,
                 allow_outside_root: bool = False, strict: bool = False) -> ImportReport:
     """Import YOLO label files as ground truth in one transaction (see ``Project.import_yolo``)."""
@@ -265,8 +269,8 @@ def _fmt(a: np.ndarray) -> list[str]:
     return [" ".join(f"{x:.8f}" for x in row) for row in np.atleast_2d(a)]
 
 
-def export_yolo(session: Session, out_dir: str | Path, *, task: str = "detect", copy_images: bool = False,
-                slice: Any = None, include_incomplete: bool = False) -> ExportInfo:
+def export_yolo(session: Session, out_dir: str | os.PathLike[str], *, task: str = "detect",
+                copy_images: bool = False, slice: Any = None, include_incomplete: bool = False) -> ExportInfo:
     """Write ``labels/``, ``data.yaml`` and optionally ``images/`` (see ``Project.export_yolo``)."""
     import yaml
 
@@ -283,7 +287,7 @@ def export_yolo(session: Session, out_dir: str | Path, *, task: str = "detect", 
     notes: list[str] = []
     kpt_k = None
     if task == "pose":
-        ks = {len(state.template_for(lab.id).points) for lab in labels if state.template_for(lab.id)}  # type: ignore[union-attr]
+        ks = {len(tpl.points) for lab in labels if (tpl := state.template_for(lab.id)) is not None}
         if len(ks) != 1:
             raise FormatError(f"YOLO pose needs every keypoint label to have the same number of points; "
                               f"the templates have {sorted(ks) or 'none'}")

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..query import MediaSlice
+    from ..store import Session
     from ..widgets._gallery import Gallery
 
 __all__ = ["GalleryMixin"]
@@ -14,6 +15,8 @@ __all__ = ["GalleryMixin"]
 
 class GalleryMixin:
     """Project methods for the gallery widget (thumbnail grid)."""
+
+    _session: Session
 
     def gallery(self, media_slice: MediaSlice | None = None, *, runs: Sequence[Any] | str | None = None,
                 size: int = 160, sort: str | None = None, columns: Sequence[str] | None = None,

@@ -7,6 +7,7 @@ current state per stage, and ``seconds_active`` accumulates. Everything else is 
 from __future__ import annotations
 
 import json
+from collections.abc import Hashable
 from typing import Any
 
 import numpy as np
@@ -39,7 +40,8 @@ def insert_media(con: Any, good: list[tuple[int, Any]], meta: Any, meta_rows: pd
     are appended to ``report.ids`` in input order.
     """
     have = dict(con.execute("SELECT sha256, media_id FROM media").fetchall()) if good else {}
-    rows, seen = [], {}
+    rows: list[tuple[Any, ...]] = []
+    seen: dict[str, int] = {}
     start = next_id(con, "media")
     for i, info in good:
         mid = have.get(info.sha256) or seen.get(info.sha256)
@@ -48,7 +50,7 @@ def insert_media(con: Any, good: list[tuple[int, Any]], meta: Any, meta_rows: pd
             report.skipped += 1
             report.ids.append(int(mid))
             continue
-        m: dict[str, Any] = dict(meta) if isinstance(meta, dict) else {}
+        m: dict[Hashable, Any] = dict(meta) if isinstance(meta, dict) else {}  # column names as given
         if meta_rows is not None and i < len(meta_rows):
             m.update({k: _jsonable(v) for k, v in meta_rows.iloc[i].items()})
         mid = start + len(rows)

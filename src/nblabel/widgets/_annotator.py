@@ -176,7 +176,8 @@ class Annotator(anywidget.AnyWidget):
     # -- queue navigation (Python API) ---------------------------------------------------------
     def _set_index(self, i: int) -> None:
         if self._focus_list is not None:
-            self.focus = self._focus_list[i]
+            # traitlets.Dict has no allow_none overload, so its type says dict although the trait takes None
+            self.focus = self._focus_list[i]  # type: ignore[assignment]
         self.index = i
 
     def goto(self, i: int) -> None:

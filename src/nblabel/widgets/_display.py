@@ -101,7 +101,7 @@ def encode_display(path: str | Path, *, width: int, height: int, orientation: in
             raise MediaError(f"cannot display {path!r}: it is a truncated JPEG (its image data ends early, the "
                              "bottom would show flat grey); re-copy or re-encode the file")
     if passes:
-        return DisplayImage(data, _PASS_THROUGH[fmt], int(width), int(height), int(width), int(height), 1.0)
+        return DisplayImage(data, _PASS_THROUGH[str(fmt)], int(width), int(height), int(width), int(height), 1.0)
     im = _decode(path, orientation, (dw, dh) if scale < 1.0 else None)
     if im.size != (dw, dh):
         im = im.resize((dw, dh), Image.Resampling.LANCZOS if scale >= 0.25 else Image.Resampling.BILINEAR,
