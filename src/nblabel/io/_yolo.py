@@ -53,9 +53,15 @@ def read_names(names: Any) -> tuple[list[str], list[int] | None]:
 
         p = Path(names)
         try:
-            d = yaml.safe_load(p.read_text())
+            text = p.read_text(encoding="utf-8-sig")  # -sig: a byte-order mark is not part of the first name
         except FileNotFoundError:
             raise FormatError(f"YOLO names file {str(p)!r} does not exist") from None
+        except UnicodeDecodeError as e:
+            raise FormatError(f"YOLO names file {str(p)!r} is not UTF-8 text ({e.reason}); save it as UTF-8") from None
+        if p.suffix.lower() == ".txt":  # a classes.txt: one class name per line
+            return read_names([line.strip() for line in text.splitlines() if line.strip()])
+        try:
+            d = yaml.safe_load(text)
         except yaml.YAMLError as e:
             raise FormatError(f"YOLO names file {str(p)!r} is not valid YAML: {e}") from None
         if not isinstance(d, dict) or "names" not in d:
@@ -80,7 +86,8 @@ def _read_lines(files: list[Path], root: Path) -> pd.DataFrame:
     """Every non-blank line of every file: file index, line number, tokens."""
     fi, ln, toks = [], [], []
     for i, f in enumerate(files):
-        for n, line in enumerate(f.read_text(errors="replace").splitlines(), 1):
+        # utf-8-sig: a byte-order mark (some Windows editors write one) is not part of line 1's class number
+        for n, line in enumerate(f.read_text(encoding="utf-8-sig", errors="replace").splitlines(), 1):
             t = line.split()
             if t:
                 fi.append(i)
@@ -106,7 +113,8 @@ def _parse(lines: pd.DataFrame, task: str, nc: int, kpt_shape: list[int] | None,
     ok = ok_cols.copy()
     for i in np.flatnonzero(~ok_cols)[:10_000]:
         report.add_problem(items[i], f"has {ncols[i]} values; a {task} line needs {want}")
-    width = int(ncols[ok].max()) if ok.any() else 1
+    # at least a box's columns, so the checks below also run on no lines at all (an all-background import)
+    width = max(int(ncols[ok].max()) if ok.any() else 0, 5)
     vals = np.full((len(lines), width), np.nan)
     cols = np.arange(width)[None, :]
     present = ok[:, None] & (cols < ncols[:, None])  # which cells of the padded table hold a value
