@@ -132,6 +132,18 @@ def test_export_yolo_with_a_missing_source_image_writes_nothing(tmp_path: Path) 
     assert os.listdir(out.parent) == ["yolo"]
 
 
+def test_export_yolo_to_a_file_is_refused(tmp_path: Path) -> None:
+    p = _one_box_project(tmp_path)
+    (tmp_path / "taken").write_text("x")
+    with pytest.raises(ValidationError, match=r"export folder '.*taken' is a file; give a folder path"):
+        p.export_yolo(tmp_path / "taken")
+    with pytest.raises(ValidationError, match=r"'.*taken' is a file, not a folder"):
+        p.export_yolo(tmp_path / "taken" / "yolo")
+    assert (tmp_path / "taken").read_text() == "x"
+    p.export_yolo(tmp_path / "new")
+    assert (tmp_path / "new").stat().st_mode & 0o777 == (tmp_path / "src").stat().st_mode & 0o777
+
+
 def test_export_yolo_failure_midway_leaves_the_old_export(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     p = _one_box_project(tmp_path)
     out = tmp_path / "yolo"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -92,6 +92,11 @@ def check_target(path: Path, what: str = "export") -> None:
     if path.is_dir():
         raise ValidationError(f"{what} path {str(path)!r} is a folder; give a file path inside it, "
                               f"e.g. {str(path / 'export.json')!r}")
+    _check_parents(path, what)
+
+
+def _check_parents(path: Path, what: str) -> None:
+    """Refuse a path whose nearest existing parent is a file."""
     for parent in path.parents:
         if parent.exists():
             if not parent.is_dir():
@@ -133,9 +138,10 @@ def staged_folder(out: Path) -> Iterator[Path]:
     """
     if out.exists() and not out.is_dir():
         raise ValidationError(f"export folder {str(out)!r} is a file; give a folder path")
-    check_target(out / "x")  # a parent that is a file
+    _check_parents(out, "export")
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp", dir=out.parent))
+    tmp = out.parent / f".{out.name}.tmp{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()  # not tempfile.mkdtemp: its 0700 mode would become the export folder's
     try:
         yield tmp
         if out.is_dir() and not any(out.iterdir()):
