@@ -28,7 +28,7 @@ from .._report import ImportReport
 from ..errors import FormatError, ValidationError
 from ..store import Schema, load_state, run_id
 from ..store._meta import merge_media_meta, set_label_meta
-from ._exports import ExportInfo, export_instances, export_media, write_atomic
+from ._exports import ExportInfo, check_target, export_instances, export_media, write_atomic
 from ._import_tail import finish_import
 from ._ingest import Probed, probe_images, write_probed
 from ._paths import resolve_under_root
@@ -66,6 +66,9 @@ def read_json(path: str | Path, what: str = "COCO file") -> Any:
         return json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise FormatError(f"{what} {str(p)!r} is not valid JSON ({e}); fix or re-export the file") from None
+    except RecursionError:
+        raise FormatError(f"{what} {str(p)!r} nests lists/objects too deeply to read (thousands of levels); "
+                          "a COCO file needs only a few: fix or re-export the file") from None
 
 
 def rle_area(rle: dict[str, Any]) -> float:
@@ -163,16 +166,19 @@ def _image_rows(imgs: list[Any], root: Path, allow_outside_root: bool, report: I
     failed: dict[Any, str] = {}
     rows: list[dict[str, Any]] = []
     ids: list[Any] = []
+    first_name: dict[Any, Any] = {}  # coco image id -> the file_name it was first listed with
     for i, im in enumerate(imgs):
         if not isinstance(im, dict) or "id" not in im or "file_name" not in im:
             have = sorted(im) if isinstance(im, dict) else type(im).__name__
             report.add_problem(f"image #{i}", f"an image needs 'id' and 'file_name'; it has {have}")
             continue
         iid, fname = im["id"], im["file_name"]
-        if iid in failed or iid in ids:
-            report.add_problem(f"image {iid}", f"image id {iid} is listed twice in 'images'")
+        if iid in first_name:
+            report.add_problem(f"image {iid} ({fname})", f"image id {iid} is listed twice in 'images': for "
+                               f"{first_name[iid]!r} and for {fname!r}; image ids must be unique")
             failed[iid] = "listed twice"
             continue
+        first_name[iid] = fname
         if not isinstance(fname, str) or not fname:
             failed[iid] = f"file_name {fname!r} is not a path"
             report.add_problem(f"image {iid}", f"{failed[iid]}; give the path relative to the image root")
@@ -210,7 +216,10 @@ def _images(con: Any, probed: Probed | None, rows: list[dict[str, Any]], failed:
             report.add_problem(f"image {row['coco_id']} ({row['file_name']})", bad_paths[row["path"]])
         else:
             media[row["coco_id"]] = int(next(it))
-    by_id = {im["id"]: im for im in imgs if isinstance(im, dict) and "id" in im}
+    by_id: dict[Any, Any] = {}  # the first entry of an id: the one whose file was read (see _image_rows)
+    for im in imgs:
+        if isinstance(im, dict) and "id" in im:
+            by_id.setdefault(im["id"], im)
     sizes = con.execute("SELECT media_id, width, height, json_extract(meta, '$.coco_id') AS cid FROM media "
                         "WHERE list_contains(?::BIGINT[], media_id)", [list(media.values())]).df()
     size = {int(r.media_id): (int(r.width), int(r.height), r.cid) for r in sizes.itertuples()}
@@ -441,6 +450,7 @@ def export_coco(session: Session, path: str | os.PathLike[str], *, slice: Any = 
     """Write ground truth (or a run's predictions as a COCO results list) as COCO JSON."""
 
     out = Path(path)
+    check_target(out, "export_coco")  # before any work: a folder as the file path is refused up front
     with session.store.read() as con:
         state = load_state(con)
         rid = run_id(con, run) if run is not None else None

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,9 +19,11 @@ from typing import Any
 import pandas as pd
 
 from .._warnings import warn
+from ..errors import ValidationError
 from ..store import media_ids
 
-__all__ = ["ExportInfo", "export_instances", "export_media", "warn_notes", "write_atomic"]
+__all__ = ["ExportInfo", "check_target", "export_instances", "export_media", "staged_folder", "warn_notes",
+           "write_atomic"]
 
 
 @dataclass
@@ -73,12 +79,83 @@ def export_instances(con: Any, media_ids: list[int], run_id: int | None = None) 
     return df
 
 
+def check_target(path: Path, what: str = "export") -> None:
+    """Refuse an output file path that is a folder (or sits in a "folder" that is a file) before anything is written.
+
+    Example:
+        >>> import tempfile
+        >>> check_target(Path(tempfile.mkdtemp()))  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        nblabel.errors.ValidationError: export path '...' is a folder; give a file path inside it, e.g. '.../export.json'
+    """
+    if path.is_dir():
+        raise ValidationError(f"{what} path {str(path)!r} is a folder; give a file path inside it, "
+                              f"e.g. {str(path / 'export.json')!r}")
+    _check_parents(path, what)
+
+
+def _check_parents(path: Path, what: str) -> None:
+    """Refuse a path whose nearest existing parent is a file."""
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ValidationError(f"{what} path {str(path)!r}: {str(parent)!r} is a file, not a folder")
+            break
+
+
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write bytes to ``path`` through a temporary file and a rename (no half-written exports)."""
+    """Write bytes to ``path`` through a temporary file and a rename (no half-written exports).
+
+    A folder as ``path`` is a :class:`~nblabel.errors.ValidationError` before anything is written; if the
+    write fails (a full disk) the temporary file is removed before the error goes on."""
+    check_target(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def staged_folder(out: Path) -> Iterator[Path]:
+    """Build an export folder in a temporary sibling folder, then move it into ``out`` in one step.
+
+    ``out`` missing or empty: the temporary folder is renamed to it. ``out`` holding files already (a
+    re-export): each file is moved in with a rename, replacing its old version. If the body fails,
+    the temporary folder is removed and ``out`` is as it was.
+
+    Example:
+        >>> import tempfile
+        >>> out = Path(tempfile.mkdtemp()) / "yolo"
+        >>> with staged_folder(out) as tmp:
+        ...     _ = (tmp / "data.yaml").write_text("nc: 0")
+        >>> sorted(p.name for p in out.iterdir())
+        ['data.yaml']
+    """
+    if out.exists() and not out.is_dir():
+        raise ValidationError(f"export folder {str(out)!r} is a file; give a folder path")
+    _check_parents(out, "export")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / f".{out.name}.tmp{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()  # not tempfile.mkdtemp: its 0700 mode would become the export folder's
+    try:
+        yield tmp
+        if out.is_dir() and not any(out.iterdir()):
+            out.rmdir()
+        if not out.exists():
+            os.replace(tmp, out)
+            return
+        for src in sorted(p for p in tmp.rglob("*") if not p.is_dir()):
+            dst = out / src.relative_to(tmp)
+            check_target(dst)
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(src, dst)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def warn_notes(info: ExportInfo) -> None:

@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 
 from .._report import ImportReport
-from ..errors import FormatError, ValidationError
+from ..errors import FormatError, MediaError, ValidationError
 from ..store import Schema, load_state
-from ._exports import ExportInfo, export_instances, export_media, write_atomic
+from ._exports import ExportInfo, export_instances, export_media, staged_folder, write_atomic
 from ._import_tail import finish_import
 from ._ingest import add_media, probe_files
 from ._labels import ensure_labels
@@ -54,9 +54,15 @@ def read_names(names: Any) -> tuple[list[str], list[int] | None]:
 
         p = Path(names)
         try:
-            d = yaml.safe_load(p.read_text())
+            text = p.read_text(encoding="utf-8-sig")  # -sig: a byte-order mark is not part of the first name
         except FileNotFoundError:
             raise FormatError(f"YOLO names file {str(p)!r} does not exist") from None
+        except UnicodeDecodeError as e:
+            raise FormatError(f"YOLO names file {str(p)!r} is not UTF-8 text ({e.reason}); save it as UTF-8") from None
+        if p.suffix.lower() == ".txt":  # a classes.txt: one class name per line
+            return read_names([line.strip() for line in text.splitlines() if line.strip()])
+        try:
+            d = yaml.safe_load(text)
         except yaml.YAMLError as e:
             raise FormatError(f"YOLO names file {str(p)!r} is not valid YAML: {e}") from None
         if not isinstance(d, dict) or "names" not in d:
@@ -81,7 +87,8 @@ def _read_lines(files: list[Path], root: Path) -> pd.DataFrame:
     """Every non-blank line of every file: file index, line number, tokens."""
     fi, ln, toks = [], [], []
     for i, f in enumerate(files):
-        for n, line in enumerate(f.read_text(errors="replace").splitlines(), 1):
+        # utf-8-sig: a byte-order mark (some Windows editors write one) is not part of line 1's class number
+        for n, line in enumerate(f.read_text(encoding="utf-8-sig", errors="replace").splitlines(), 1):
             t = line.split()
             if t:
                 fi.append(i)
@@ -108,7 +115,8 @@ def _parse(lines: pd.DataFrame, task: str, nc: int, kpt_shape: list[int] | None,
     ok = ok_cols.copy()
     for i in np.flatnonzero(~ok_cols)[:10_000]:
         report.add_problem(items[i], f"has {ncols[i]} values; a {task} line needs {want}")
-    width = int(ncols[ok].max()) if ok.any() else 1
+    # at least a box's columns, so the checks below also run on no lines at all (an all-background import)
+    width = max(int(ncols[ok].max()) if ok.any() else 0, 5)
     vals = np.full((len(lines), width), np.nan)
     cols = np.arange(width)[None, :]
     present = ok[:, None] & (cols < ncols[:, None])  # which cells of the padded table hold a value
@@ -298,6 +306,13 @@ def export_yolo(session: Session, out_dir: str | os.PathLike[str], *, task: str 
     if dup:
         raise FormatError(f"several media share the label file name {dup[0]!r}.txt; export a slice without "
                           "the duplicates or rename them")
+    if copy_images:  # every source before anything is written: no half-copied folder
+        missing = [f"{f!r} ({u})" for f, u in zip(mdf["file_name"], mdf["uri"], strict=True)
+                   if not (isinstance(u, str) and Path(u).is_file())]
+        if missing:
+            raise MediaError(f"export_yolo(copy_images=True): {len(missing)} source image(s) are missing: "
+                             f"{', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}; restore them, export "
+                             "without them (slice=) or with copy_images=False. Nothing was written")
     w_of = dict(zip(mdf["media_id"], mdf["width"].astype(float), strict=True))
     h_of = dict(zip(mdf["media_id"], mdf["height"].astype(float), strict=True))
     wanted = {"detect": {"box", "polygon", "mask", "keypoints"}, "segment": {"polygon", "box"},
@@ -336,18 +351,19 @@ def export_yolo(session: Session, out_dir: str | os.PathLike[str], *, task: str 
                 lines[int(r.media_id)].append(f"{int(cls[j])} {_fmt(cxcywh[j])[0]} {vals}")
         if multi:
             notes.append(f"{multi} polygon(s) with several rings were written as one line per ring")
-    for mid, stem, rel, uri in zip(mdf["media_id"], stems, rels, mdf["uri"], strict=True):
-        text = "".join(line + "\n" for line in lines[int(mid)])
-        write_atomic(out / "labels" / f"{stem}.txt", text.encode())
-        if copy_images:
-            target = out / "images" / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(uri, target)
     data: dict[str, Any] = {"names": {i: lab.name for i, lab in enumerate(labels)}, "nc": len(labels),
                             "path": ".", "train": "images", "val": "images"}
     if task == "pose":
         data["kpt_shape"] = [kpt_k, 3]
-    write_atomic(out / "data.yaml", yaml.safe_dump(data, sort_keys=True, allow_unicode=True).encode())
+    with staged_folder(out) as tmp:  # written aside, moved into out_dir only when all of it is there
+        for mid, stem, rel, uri in zip(mdf["media_id"], stems, rels, mdf["uri"], strict=True):
+            text = "".join(line + "\n" for line in lines[int(mid)])
+            write_atomic(tmp / "labels" / f"{stem}.txt", text.encode())
+            if copy_images:
+                target = tmp / "images" / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(uri, target)
+        write_atomic(tmp / "data.yaml", yaml.safe_dump(data, sort_keys=True, allow_unicode=True).encode())
     if left_out:
         notes.append(f"{left_out} media item(s) not complete in stage 'label' were left out "
                      "(pass include_incomplete=True to export them too)")

@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import ValidationError
+from ..errors import NotFoundError, ValidationError
 from ._filters import attribute_condition
 from ._slice import Slice, _names, _run_name
 
@@ -28,6 +28,11 @@ class InstanceSlice(Slice):
                 "author", "schema_version", "created_at", "box_area", "width", "height")
     _key = "instance_id"
     _kind = "instances"
+
+    def __init__(self, session: Any, query: Any = None, **options: Any) -> None:
+        super().__init__(session, query, **options)
+        if query is None:  # a new slice (derived ones were checked when they were new)
+            _check_run(session, options.get("run"))
 
     def _base(self) -> tuple[str, list[Any]]:
         run = self._options.get("run")
@@ -55,6 +60,7 @@ class InstanceSlice(Slice):
         """
         opts = dict(self._options)
         opts["run"] = None if run is None else ("*" if run == "*" else _run_name(run))
+        _check_run(self.session, opts["run"])
         return type(self)(self.session, self._q, **opts)
 
     def labels(self, names: Sequence[str] | str, *, exclude: bool = False) -> InstanceSlice:
@@ -185,6 +191,18 @@ class InstanceSlice(Slice):
             params.append(int(top))
         with self.session.store.read() as con:
             return con.execute(q, params).df()
+
+
+def _check_run(session: Any, run: Any) -> None:
+    """Refuse a run name that is not in the project (a typo would otherwise give an empty slice)."""
+    if run is None or run == "*":
+        return
+    name = _run_name(run)
+    with session.store.read() as con:
+        names = [r[0] for r in con.execute("SELECT name FROM runs").fetchall()]
+    if name not in names:
+        raise NotFoundError.from_key("run", name, choices=names,
+                                     hint="list runs with proj.runs(), create one with proj.add_run(name)")
 
 
 from ._media import MediaSlice  # noqa: E402  (at the end: the two slice kinds refer to each other)

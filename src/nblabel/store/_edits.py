@@ -16,7 +16,7 @@ import pandas as pd
 from .._report import ImportReport
 from .._warnings import warn
 from ..errors import ConflictError, NotFoundError, ValidationError, did_you_mean
-from ._instance_input import geometry_row, normalise_boxes, relative_to_absolute
+from ._instance_input import check_media_arg, geometry_row, normalise_boxes, relative_to_absolute
 from ._instances import append_version, copy_version, current_row, insert_one, insert_rows, version_row
 from ._lookup import media_ids, next_id, run_id
 from ._prepare import prepare_instances, prepare_one
@@ -62,6 +62,7 @@ def add_instance(session: Session, media: Any, label: str, *, box: Any = None, p
                  track_id: int | None = None, box_format: str = "xyxy", strict: bool = False,
                  author: str | None = None, extra: dict[str, Any] | None = None, quiet: bool = False) -> int:
     """Add one instance (see ``Project.add_instance``); ``quiet``: clip without warning (the annotator)."""
+    check_media_arg(media)
     row = geometry_row(box=box, polygon=polygon, keypoints=keypoints, point=point, line=line, tag=tag,
                        box_format=box_format)
     with session.store.transaction() as con:

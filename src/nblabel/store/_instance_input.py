@@ -16,7 +16,36 @@ import pandas as pd
 from ..errors import ValidationError
 from ..geometry import to_xyxy
 
-__all__ = ["geometry_row", "normalise_boxes", "relative_to_absolute"]
+__all__ = ["check_media_arg", "geometry_row", "normalise_boxes", "relative_to_absolute"]
+
+
+def check_media_arg(media: Any, where: str = "add_instance") -> None:
+    """Refuse a ``media=`` argument that cannot name one media item: it is a media id (an integer), a
+    file name, or a media slice / list holding one of those.
+
+    Example:
+        >>> check_media_arg(1.0)
+        Traceback (most recent call last):
+        ...
+        nblabel.errors.ValidationError: add_instance: media=1.0 is a float; give a media id as an integer (media=1), a file name, or a media slice
+    """
+    if isinstance(media, (bool, np.bool_)) or media is None or (
+            not isinstance(media, (int, np.integer, str, list, tuple)) and not hasattr(media, "ids")):
+        hint = f" (media={int(media)})" if isinstance(media, (float, np.floating)) and float(media).is_integer() \
+            else ""
+        raise ValidationError(f"{where}: media={media!r} is a {type(media).__name__}; give a media id as an integer"
+                              f"{hint}, a file name, or a media slice")
+
+
+def _numbers(value: Any, n: int, what: str, shape: str) -> np.ndarray:
+    """``value`` as exactly ``n`` finite-or-not floats, or a ValidationError naming the argument."""
+    try:
+        a = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise ValidationError(f"{what}={value!r} is not {n} numbers; give {shape}") from None
+    if a.size != n:
+        raise ValidationError(f"{what}={value!r} has {a.size} value(s), not {n}; give {shape}")
+    return a
 
 
 def geometry_row(*, box: Any = None, polygon: Any = None, keypoints: Any = None, point: Any = None,
@@ -30,7 +59,9 @@ def geometry_row(*, box: Any = None, polygon: Any = None, keypoints: Any = None,
         raise ValidationError(f"give one spatial type per instance, got {given}")
     row: dict[str, Any] = {"x0": np.nan, "y0": np.nan, "x1": np.nan, "y1": np.nan, "points": None}
     if box is not None:
-        b = to_xyxy(np.asarray(box, dtype=float).reshape(1, 4), box_format)[0]
+        shape = {"xyxy": "[x0, y0, x1, y1]", "xywh": "[x, y, w, h]", "cxcywh": "[cx, cy, w, h]"}.get(box_format,
+                                                                                                  "4 numbers")
+        b = to_xyxy(_numbers(box, 4, "box", f"{shape} (box_format={box_format!r})").reshape(1, 4), box_format)[0]
         row.update(x0=b[0], y0=b[1], x1=b[2], y1=b[3])
     if not given:
         if box is None:
@@ -40,7 +71,7 @@ def geometry_row(*, box: Any = None, polygon: Any = None, keypoints: Any = None,
     kind = given[0]
     row["kind"] = kind
     if kind == "point":
-        row["points"] = [list(np.asarray(point, dtype=float).reshape(2))]
+        row["points"] = [list(_numbers(point, 2, "point", "[x, y]").reshape(2))]
     elif kind != "tag":
         row["points"] = {"polygon": polygon, "keypoints": keypoints, "line": line}[kind]
         if isinstance(row["points"], np.ndarray):
