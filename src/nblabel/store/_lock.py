@@ -8,8 +8,9 @@ exclusive ``flock`` on ``<file>.lock`` before it connects. Three things make the
   of the machine) that it keeps ``flock``-ed while it waits. A token is *live* only while that lock is
   held, and the kernel drops the lock when the process dies (also on ``kill -9``), so a stale token
   can never be mistaken for a waiter, whatever its pid has become (the old ``<pid>`` files are
-  ignored and removed). A waiter takes the file only when no live token older than its own remains:
-  waiters are served in arrival order, so a reader is never starved by two busy writers.
+  ignored and removed). A waiter takes the file only when no live token ahead of its own remains:
+  waiters are served in arrival order, queries (short) ahead of writes, so a notebook polling the
+  project is never starved by two busy writers.
 * **A doorbell.** The holder binds a Linux abstract-namespace datagram socket (which also vanishes
   with its process) and writes its name into ``<file>.lock``; a new waiter sends it one byte, so an
   idle holder lingering on the connection lets go within a scheduler tick, with no polling thread.
@@ -113,8 +114,9 @@ class FileLock:
             return False
         return any(t != self._token for t in self._tokens())
 
-    def _enqueue(self) -> int | None:
-        name = f"{time.monotonic_ns():020d}-{os.getpid()}-{next(_SEQ)}.token"
+    def _enqueue(self, read: bool) -> int | None:
+        # "0…" (a read) sorts before "1…" (a write): a short read goes ahead of queued writers' turns
+        name = f"{0 if read else 1}{time.monotonic_ns():020d}-{os.getpid()}-{next(_SEQ)}.token"
         tmp = os.path.join(self.queue, ".tmp-" + name)
         try:
             os.makedirs(self.queue, exist_ok=True)
@@ -188,8 +190,11 @@ class FileLock:
     def held(self) -> bool:
         return self._fd is not None
 
-    def acquire(self, timeout: float) -> None:
-        """Take the file, waiting in line behind earlier waiters for at most ``timeout`` seconds."""
+    def acquire(self, timeout: float, *, read: bool = False) -> None:
+        """Take the file, waiting in line behind earlier waiters for at most ``timeout`` seconds.
+
+        ``read=True`` (a query) queues ahead of waiting writers, behind earlier queries.
+        """
         if fcntl is None or self._fd is not None:
             return
         fd = self._open_lock_file()
@@ -200,7 +205,7 @@ class FileLock:
             self._open_bell()
             return
         deadline = time.monotonic() + timeout
-        token_fd = self._enqueue()
+        token_fd = self._enqueue(read)
         self._fd = fd  # (for _ring: reads the holder's doorbell name from the lock file)
         got, rung = False, 0.0
         try:
