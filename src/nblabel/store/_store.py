@@ -7,11 +7,12 @@ state when killed): an operation takes the lock, connects, runs one transaction 
 
 Each store keeps one in-memory DuckDB instance and ``ATTACH``-es the file to it for a turn
 (``DETACH`` lets the file go): ~6 ms of CPU instead of the ~28 ms a new instance costs. After an
-operation the file stays attached and locked: it *lingers* (``linger`` seconds, default 0.5; 20 s while an annotator is shown) in case another
-operation follows. When someone waits, the holder keeps the file only for the rest of its *turn*
-(``turn`` seconds from taking it, or twice what opening cost if more, while operations follow each
-other within ``gap`` seconds) and then lets go: a loop of small writes runs several writes per hand-off instead of one, and the
-waiter gets the file within about one turn. See docs/concurrency.md for the measurements.
+operation the file stays attached and locked: it *lingers* (``linger`` seconds, default 0.5; 20 s
+while an annotator is shown) in case another operation follows. When someone waits, the holder
+keeps the file only for the rest of its *turn* (``turn`` seconds from taking it, or twice what
+attaching cost if that is more, while operations follow each other within ``gap`` seconds) and then
+lets go: a loop of small writes runs several writes per hand-off instead of one, and a waiter gets
+the file within about one turn. See docs/concurrency.md for the design and the measurements.
 
 After every operation that wrote, the store checkpoints (moves the WAL into the main file), so the
 ``.duckdb`` file alone holds every acknowledged change: copy it at any time. Commits are durable on
@@ -134,8 +135,8 @@ class Store:
         A new DuckDB instance costs ~28 ms of CPU (it builds the catalog of built-in functions);
         attaching a file to one that lives as long as the store costs ~6 ms. The instance is made once.
         """
-        if self._mem is None:
-            self._mem = duckdb.connect(":memory:")
+        if self._mem is None:  # spill files go next to the project, as with a file connection
+            self._mem = duckdb.connect(":memory:", config={"temp_directory": str(self.path) + ".tmp"})
         con = self._mem
         deadline = time.monotonic() + self.timeout
         while True:
