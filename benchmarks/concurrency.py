@@ -41,6 +41,14 @@ CHILD = textwrap.dedent("""
     mode, path, who, seconds = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
     if mode.startswith("nbl"):
         import nblabel as nl
+        if "nockpt" in mode:  # measure what the per-write checkpoint costs under contention
+            nl.store.Store.checkpoint_each_write = False
+        from nblabel.store._lock import FileLock
+        turns, _acquire = [0], FileLock.acquire
+        def counting(self, *a, **k):  # how many times this process took the file (its turns)
+            turns[0] += 1
+            return _acquire(self, *a, **k)
+        FileLock.acquire = counting
         p = nl.open(path, author=who)
         p.instances().count()
         p.close()
@@ -62,13 +70,15 @@ CHILD = textwrap.dedent("""
     start = float(sys.stdin.readline())  # the parent sends the start time once every child is ready
     while time.time() < start:
         time.sleep(0.001)
+    if mode.startswith("nbl"):
+        turns[0] = 0
     end = start + seconds
     n, lat = 0, []
     while time.time() < end:
         t = time.perf_counter()
-        if mode == "nbl-api-write":
+        if mode.startswith("nbl-api") and mode.endswith("-write"):
             p.add_instance(1, "car", box=[1, 1, 5 + n % 50, 5])
-        elif mode == "nbl-store-write":
+        elif mode.startswith("nbl-store") and mode.endswith("-write"):
             with p.store.transaction() as con:
                 con.execute("INSERT INTO meta VALUES (?, 'x')", [f"{who}-{n}"])
         elif mode == "nbl-read":
@@ -89,7 +99,7 @@ CHILD = textwrap.dedent("""
             lat.append(time.perf_counter() - t)
             time.sleep(max(0.0, 0.05 - (time.perf_counter() - t)))
         n += 1
-    print(json.dumps({"writes": n, "lat": lat}), flush=True)
+    print(json.dumps({"writes": n, "lat": lat, "turns": turns[0] if mode.startswith("nbl") else n}), flush=True)
 """)
 
 
@@ -174,7 +184,8 @@ def contended(folder: Path, kind: str, seconds: float) -> dict[str, float]:
     lat = np.array(res[2]["lat"]) * 1000
     r = {"w1": res[0]["writes"] / seconds, "w2": res[1]["writes"] / seconds,
          "read_p50": float(np.percentile(lat, 50)) if len(lat) else float("nan"),
-         "read_p95": float(np.percentile(lat, 95)) if len(lat) else float("nan"), "reads": len(lat)}
+         "read_p95": float(np.percentile(lat, 95)) if len(lat) else float("nan"), "reads": len(lat),
+         "per_turn": (res[0]["writes"] + res[1]["writes"]) / max(res[0]["turns"] + res[1]["turns"], 1)}
     if kind == "nbl-api":  # nothing lost: every acknowledged write is in the file
         with nl.open(path) as p:
             r["stored"] = p.instances().count()
@@ -188,12 +199,12 @@ def stale_waiters(folder: Path, n: int) -> dict[str, float]:
     try:
         with nl.open(path) as p:
             p.close()
-            clean = median_ms(lambda i: (p.instances().count(), p.close()), n)
+            clean = median_ms(lambda i: (p.instances().count(), p.store.release()), n)
             wait = Path(str(path) + ".waiting")
             wait.mkdir(exist_ok=True)
             (wait / str(sleeper.pid)).touch()  # an old-style waiter file whose pid is alive
             (wait / f"{time.monotonic_ns():020d}-{sleeper.pid}-0.token").touch()  # a token nobody holds
-            stale = median_ms(lambda i: (p.instances().count(), p.close()), n)
+            stale = median_ms(lambda i: (p.instances().count(), p.store.release()), n)
             left = sorted(os.listdir(wait))
     finally:
         sleeper.kill()
@@ -223,7 +234,7 @@ def main() -> None:
           f"(checkpoint costs {s['store_write'] - s['store_write_no_ckpt']:.2f} ms) | "
           f"instances().count() {s['store_read']:.2f} ms  (median of {n})")
 
-    kinds = ["nbl-api", "nbl-store", "duckdb", "sqlite"]
+    kinds = ["nbl-api", "nbl-store", "nbl-store-nockpt", "duckdb", "sqlite"]
     res = {k: contended(work / k, k, seconds) for k in kinds}
     base = res["duckdb"]
     for k in kinds:
@@ -232,12 +243,13 @@ def main() -> None:
         ratio = "" if k == "duckdb" else (f" | vs plain duckdb: writes {(r['w1'] + r['w2']) / max(base['w1'] + base['w2'], 1e-9):.2f}x, "
                                           f"read p95 {base['read_p95'] / r['read_p95']:.2f}x faster")
         print(f"[two writers + reader, {k}] {seconds:.0f} s: writes/s {r['w1']:.1f} and {r['w2']:.1f}; reader every 50 ms "
-              f"p50 {r['read_p50']:.1f} ms p95 {r['read_p95']:.1f} ms ({r['reads']} reads){ratio}{extra}")
+              f"p50 {r['read_p50']:.1f} ms p95 {r['read_p95']:.1f} ms ({r['reads']} reads); {r['per_turn']:.1f} writes "
+              f"per hand-off{ratio}{extra}")
         if "acked" in r and r["stored"] != r["acked"]:
             raise SystemExit(f"lost writes: {r['acked']} acknowledged, {r['stored']} stored")
 
     st = stale_waiters(work, n)
-    print(f"[stale waiters] open+count+close median {st['clean']:.2f} ms clean, {st['stale']:.2f} ms with a live-pid "
+    print(f"[stale waiters] take the file + count + let go, median {st['clean']:.2f} ms clean, {st['stale']:.2f} ms with a live-pid "
           f"waiter file and an unlocked token ({st['stale'] / st['clean']:.2f}x); files left in .waiting/: {st['left']}")
 
 

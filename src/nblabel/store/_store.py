@@ -45,9 +45,9 @@ __all__ = ["Store"]
 
 _ALIAS = "nblabel_project"  # the name the project file is attached under (and made the default)
 
-# Stores with a lingering connection. At interpreter exit they are closed from the main thread:
-# otherwise a linger thread could be inside DuckDB's close when daemon threads are torn down, which
-# aborts the process ("FATAL: exception not rethrown").
+# Every file store. At interpreter exit they are closed from the main thread (taking each one's
+# lock, so a linger thread in the middle of letting go finishes first): a daemon thread still inside
+# DuckDB when daemon threads are torn down aborts the process ("FATAL: exception not rethrown").
 _OPEN: weakref.WeakSet[Store] = weakref.WeakSet()
 
 
@@ -125,6 +125,7 @@ class Store:
                 )
                 self.read_only = True
             self._lock = FileLock(self.path)
+            _OPEN.add(self)
         with self.transaction() as con:
             self._init_or_migrate(con)
 
@@ -224,7 +225,6 @@ class Store:
     def _let_go(self) -> None:
         """Close the lingering connection and release the file lock. Caller holds _rlock."""
         con, self._con = self._con, None
-        _OPEN.discard(self)
         try:
             if con is not None:
                 self._detach()
