@@ -43,15 +43,21 @@ CHILD = textwrap.dedent("""
         import nblabel as nl
         if "nockpt" in mode:  # measure what the per-write checkpoint costs under contention
             nl.store.Store.checkpoint_each_write = False
-        from nblabel.store._lock import FileLock
-        turns, _acquire = [0], FileLock.acquire
-        def counting(self, *a, **k):  # how many times this process took the file (its turns)
+        turns = [0]
+        try:  # count how many times this process takes the file (its turns)
+            from nblabel.store._lock import FileLock as _L
+            _name = "acquire"
+        except ImportError:  # nblabel before 0.x (the "before" run): the lock lived in Store
+            from nblabel.store import Store as _L
+            _name = "_acquire_file_lock"
+        _orig = getattr(_L, _name)
+        def counting(self, *a, **k):
             turns[0] += 1
-            return _acquire(self, *a, **k)
-        FileLock.acquire = counting
+            return _orig(self, *a, **k)
+        setattr(_L, _name, counting)
         p = nl.open(path, author=who)
         p.instances().count()
-        p.close()
+        p.store.release()
     elif mode.startswith("duckdb"):
         import duckdb
         def connect(read_only=False):
@@ -107,9 +113,10 @@ def make_project(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "bench.duckdb"
     Image.fromarray(np.zeros((40, 60, 3), np.uint8)).save(folder / "a.png")
-    with nl.open(path) as p:
-        p.add_images([folder / "a.png"])
-        p.schema.add_label("car")
+    p = nl.open(path)
+    p.add_images([folder / "a.png"])
+    p.schema.add_label("car")
+    p.store.release()
     return path
 
 
@@ -125,20 +132,21 @@ def median_ms(fn, n: int) -> float:
 def single_process(folder: Path, n: int) -> dict[str, float]:
     path = make_project(folder / "single")
     out = {}
-    with nl.open(path) as p:
-        for i in range(10):  # warm: the connection is open and lingering from here on
-            p.add_instance(1, "car", box=[1, 1, 5 + i, 5])
-        out["add_instance"] = median_ms(lambda i: p.add_instance(1, "car", box=[1, 1, 5 + i % 50, 5]), n)
+    p = nl.open(path)
+    for i in range(10):  # warm: the connection is open and lingering from here on
+        p.add_instance(1, "car", box=[1, 1, 5 + i, 5])
+    out["add_instance"] = median_ms(lambda i: p.add_instance(1, "car", box=[1, 1, 5 + i % 50, 5]), n)
 
-        def store_write(i):
-            with p.store.transaction() as con:
-                con.execute("INSERT INTO meta VALUES (?, 'x')", [f"s{i}-{time.perf_counter_ns()}"])
+    def store_write(i):
+        with p.store.transaction() as con:
+            con.execute("INSERT INTO meta VALUES (?, 'x')", [f"s{i}-{time.perf_counter_ns()}"])
 
-        out["store_write"] = median_ms(store_write, n)
-        p.store.checkpoint_each_write = False
-        out["store_write_no_ckpt"] = median_ms(store_write, n)
-        p.store.checkpoint_each_write = True
-        out["store_read"] = median_ms(lambda i: p.instances().count(), n)
+    out["store_write"] = median_ms(store_write, n)
+    p.store.checkpoint_each_write = False
+    out["store_write_no_ckpt"] = median_ms(store_write, n)
+    p.store.checkpoint_each_write = True
+    out["store_read"] = median_ms(lambda i: p.instances().count(), n)
+    p.store.release()
     return out
 
 
@@ -187,8 +195,9 @@ def contended(folder: Path, kind: str, seconds: float) -> dict[str, float]:
          "read_p95": float(np.percentile(lat, 95)) if len(lat) else float("nan"), "reads": len(lat),
          "per_turn": (res[0]["writes"] + res[1]["writes"]) / max(res[0]["turns"] + res[1]["turns"], 1)}
     if kind == "nbl-api":  # nothing lost: every acknowledged write is in the file
-        with nl.open(path) as p:
-            r["stored"] = p.instances().count()
+        p = nl.open(path)
+        r["stored"] = p.instances().count()
+        p.store.release()
         r["acked"] = res[0]["writes"] + res[1]["writes"]
     return r
 
@@ -197,15 +206,15 @@ def stale_waiters(folder: Path, n: int) -> dict[str, float]:
     path = make_project(folder / "stale")
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
     try:
-        with nl.open(path) as p:
-            p.close()
-            clean = median_ms(lambda i: (p.instances().count(), p.store.release()), n)
-            wait = Path(str(path) + ".waiting")
-            wait.mkdir(exist_ok=True)
-            (wait / str(sleeper.pid)).touch()  # an old-style waiter file whose pid is alive
-            (wait / f"{time.monotonic_ns():020d}-{sleeper.pid}-0.token").touch()  # a token nobody holds
-            stale = median_ms(lambda i: (p.instances().count(), p.store.release()), n)
-            left = sorted(os.listdir(wait))
+        p = nl.open(path)
+        p.store.release()
+        clean = median_ms(lambda i: (p.instances().count(), p.store.release()), n)
+        wait = Path(str(path) + ".waiting")
+        wait.mkdir(exist_ok=True)
+        (wait / str(sleeper.pid)).touch()  # an old-style waiter file whose pid is alive
+        (wait / f"{time.monotonic_ns():020d}-{sleeper.pid}-0.token").touch()  # a token nobody holds
+        stale = median_ms(lambda i: (p.instances().count(), p.store.release()), n)
+        left = sorted(os.listdir(wait))
     finally:
         sleeper.kill()
         sleeper.wait()
