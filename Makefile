@@ -28,8 +28,10 @@ install: $(VENV)/.installed node_modules/.installed
 js: node_modules/.installed
 	npm run -s build
 
-lint: $(VENV)/.installed
+lint: $(VENV)/.installed node_modules/.installed
 	$(VENV)/bin/ruff check src tests tests_browser benchmarks
+	$(VENV)/bin/lint-imports
+	npx --no-install tsc -p jsconfig.json
 
 wheel-check: $(VENV)/.installed
 	rm -rf build/wheel && $(PY) -m pip wheel -q --no-deps --disable-pip-version-check -w build/wheel .

@@ -41,7 +41,8 @@ import numpy as np
 import pandas as pd
 
 import nblabel as nl
-from nblabel.project._prepare import COLUMNS, write_instances
+from nblabel.store._instances import insert_rows as write_instances
+from nblabel.store._prepare import COLUMNS
 
 W, H = 640, 480
 N_LABELS = 10

@@ -489,6 +489,9 @@ def test_save_latency(tmp_path: Path, images: dict[str, Path]) -> None:
         assert r["ok"]
     print(f"\n[annotator] handler save (create) latency: median {statistics.median(times):.1f} ms, "
           f"max {max(times):.1f} ms over 50")
+    # generous (a shared 2-core machine): the budget is 20 ms per acknowledged change, measured
+    # in benchmarks/instances_write.py and benchmarks/widget_save.py
+    assert statistics.median(times) < 50, times
     assert _rows(proj.path, "SELECT count(*) FROM current_instances") == [(50,)]
 
 
@@ -631,4 +634,4 @@ def test_linger_longer_while_shown_and_restored_on_close(tmp_path: Path, images:
     assert _rows(tmp_path / "p.duckdb", "SELECT count(*) FROM current_instances WHERE media_id = 1")[0][0] == 1
     assert time.perf_counter() - t0 < 3
     w3.close()
-    assert nl.open(":memory:").annotate().project.store.linger == pytest.approx(0.5)
+    assert nl.open(":memory:").annotate().session.store.linger == pytest.approx(0.5)

@@ -295,8 +295,6 @@ def test_keypoint_sigmas_must_fit_the_template():
 
 
 def test_polygon_without_image_size_is_explained():
-    if _segm_geometry_missing():
-        pytest.skip(_segm_geometry_missing())
     gt = pd.DataFrame(
         {"gt_id": [1], "image_id": [1], "category_id": [1], "x": [0.0], "y": [0.0], "w": [4.0],
          "h": [4.0], "area": [16.0], "iscrowd": [0], "segmentation": [[[0, 0, 4, 0, 4, 4, 0, 4]]]}
@@ -311,18 +309,7 @@ def test_polygon_without_image_size_is_explained():
 # -- segm ------------------------------------------------------------------------------------------
 
 
-def _segm_geometry_missing() -> str | None:
-    try:
-        from nblabel.geometry import polygons_to_rle, rle_area, rle_from_uncompressed, rle_iou  # noqa: F401
-    except ImportError as e:
-        return f"nblabel.geometry RLE helpers not available yet ({e})"
-    return None
-
-
 def test_segm_against_pycocotools(val100):
-    reason = _segm_geometry_missing()
-    if reason:
-        pytest.skip(reason)
     from pycocotools import mask as mask_utils
 
     rng = np.random.default_rng(3)
@@ -353,9 +340,6 @@ def test_segm_against_pycocotools(val100):
 
 def test_segm_of_box_results_rasterises_like_load_res(val100, fake_results):
     """Box results evaluated as masks: loadRes turns each box into a polygon at the image size."""
-    reason = _segm_geometry_missing()
-    if reason:
-        pytest.skip(reason)
     gt, dt, kw = load_coco(val100, fake_results, iou_type="segm")
     assert isinstance(dt.segmentation.iloc[0], list)  # polygons: sizes come from gt height/width
     ours = evaluate_frames(gt, dt, iou_type="segm", **kw)
@@ -364,9 +348,6 @@ def test_segm_of_box_results_rasterises_like_load_res(val100, fake_results):
 
 
 def test_dt_from_segm_results_area_and_box_like_load_res(val100):
-    reason = _segm_geometry_missing()
-    if reason:
-        pytest.skip(reason)
     from pycocotools import mask as mask_utils
 
     im = val100["images"][0]
@@ -449,13 +430,14 @@ def test_keypoints_against_pycocotools(seed):
 
 def _pair_similarities(gt: pd.DataFrame, dt: pd.DataFrame, iou_type: str, kw: dict) -> dict:
     """Our similarity of every (dt_id, gt_id) pair, from the engine's internals."""
+    from nblabel import geometry
     from nblabel.debug import _eval_match as em
     from nblabel.debug import _eval_prepare as ep
 
     f = ep.flatten(gt, dt, iou_type, kw["images"], kw["categories"], True, 100)
-    pairs = em.build_pairs(f.g_group, f.d_group)
+    pairs = geometry.build_pairs(f.g_group, f.d_group)
     if iou_type == "bbox":
-        sim = em.box_iou_pairs(f.d_box, f.g_box, f.g_crowd, pairs)
+        sim = geometry.box_iou_coco_pairs(f.d_box[pairs.dt], f.g_box[pairs.gt], f.g_crowd[pairs.gt])
     else:
         gkp = ep.keypoint_array(gt["keypoints"].to_numpy(dtype=object)[f.g_row], "gt")
         dkp = ep.keypoint_array(dt["keypoints"].to_numpy(dtype=object)[f.d_row], "dt")

@@ -16,8 +16,8 @@ from PIL import Image
 import nblabel as nl
 from nblabel.errors import ValidationError
 from nblabel.io import _images
-from nblabel.project._gallery import STATUS_FN, STATUS_FP, STATUS_GT, STATUS_TP, match_greedy
 from nblabel.widgets._gallery import Gallery
+from nblabel.widgets._gallery_tables import STATUS_FN, STATUS_FP, STATUS_GT, STATUS_IGNORED, STATUS_TP
 
 XSS = "<img src=x onerror=window.__pwned=1>.jpg"
 
@@ -171,35 +171,76 @@ def test_sort_orders_the_table_and_bad_columns_are_refused(gproj: nl.Project) ->
         gproj.gallery(columns=["nope"])
 
 
-def test_match_greedy_agrees_with_a_plain_loop() -> None:
-    rng = np.random.default_rng(0)
-    for _ in range(30):
-        ng, npr = rng.integers(0, 12), rng.integers(0, 15)
-        gg, pg = np.sort(rng.integers(0, 3, ng)), rng.integers(0, 3, npr)
+def _statuses_by_box(g: Gallery) -> dict[tuple[int, int, tuple[float, ...]], int]:
+    """``(item, src, box) -> status`` of the boxes table the browser receives (boxes are unique here)."""
+    _, bufs = g.handle({"id": 1, "kind": "items"})
+    b = _table(bufs[1]).to_pandas()
+    out = {}
+    for r in b.itertuples(index=False):
+        key = (int(r.item), int(r.src), (float(r.x0), float(r.y0), float(r.x1), float(r.y1)))
+        assert key not in out, f"box {key} twice"
+        out[key] = int(r.status)
+    return out
 
-        def boxes(n):  # type: ignore[no-untyped-def]
-            xy = rng.integers(0, 30, (n, 2)).astype(float)
-            return np.c_[xy, xy + rng.integers(5, 20, (n, 2))]
 
-        gb, pb, ps = boxes(ng), boxes(npr), rng.random(npr).round(1)
-        tp, hit = match_greedy(gg, gb, pg, pb, ps)
-        ref_tp, ref_hit = np.zeros(npr, bool), np.zeros(ng, bool)
-        for p in sorted(range(npr), key=lambda i: (-ps[i], i)):
-            best, best_iou = -1, 0.5
-            for q in range(ng):
-                if gg[q] != pg[p] or ref_hit[q]:
-                    continue
-                a, b = pb[p], gb[q]
-                iw = max(0, min(a[2], b[2]) - max(a[0], b[0]))
-                ih = max(0, min(a[3], b[3]) - max(a[1], b[1]))
-                inter = iw * ih
-                iou = inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
-                if iou >= best_iou and (best < 0 or iou > best_iou):
-                    best, best_iou = q, iou
-            if best >= 0:
-                ref_tp[p], ref_hit[best] = True, True
-        assert tp.tolist() == ref_tp.tolist()
-        assert hit.tolist() == ref_hit.tolist()
+def test_overlays_say_what_evaluate_says_crowd_and_tie(gproj: nl.Project) -> None:
+    """The gallery's tp / fp / missed per instance equal ``evaluate(...).matches`` at IoU 0.5.
+
+    Two places where the old gallery matcher (plain IoU, no crowd rule) disagreed with evaluate:
+    predictions inside a crowd region (evaluate: ignored, and the crowd region is never missed)
+    and a prediction with two equally good ground truths (COCO gives it the later one, so the
+    next prediction's only candidate is taken and it becomes a false positive).
+    """
+    gproj.add_instances(pd.DataFrame({
+        "media_id": [1, 1, 2, 2], "label": ["person", "person", "car", "car"],
+        "x0": [0, 100, 0, 4], "y0": [0, 100, 0, 0], "x1": [300, 140, 20, 24], "y1": [200, 140, 20, 20],
+        "iscrowd": [True, False, False, False]}))
+    gproj.add_run("m")
+    gproj.add_instances(pd.DataFrame({
+        "media_id": [1, 1, 1, 2, 2], "label": ["person", "person", "person", "car", "car"],
+        "x0": [10, 50, 101, 2, 8], "y0": [10, 50, 100, 0, 0], "x1": [60, 90, 140, 22, 28],
+        "y1": [60, 90, 140, 20, 20], "score": [0.9, 0.8, 0.7, 0.95, 0.6]}), run="m")
+    ev = gproj.evaluate("m", complete_only=False)
+    m = ev.matches[np.isclose(ev.matches["iou_threshold"], 0.5)]
+    with gproj.store.read() as con:
+        boxes = con.execute("SELECT instance_id, media_id, run_id, x0, y0, x1, y1 FROM current_instances").df()
+    boxes = boxes.set_index("instance_id")
+    status = _statuses_by_box(gproj.gallery(runs="m"))
+    code = {"tp": STATUS_TP, "fp": STATUS_FP, "ignored": STATUS_IGNORED}
+    mid_item = {1: 0, 2: 1, 3: 2, 4: 3}
+
+    def key(iid: int, src: int) -> tuple[int, int, tuple[float, ...]]:
+        r = boxes.loc[iid]
+        return mid_item[int(r["media_id"])], src, (float(r["x0"]), float(r["y0"]), float(r["x1"]), float(r["y1"]))
+
+    dets = m[m["status"] != "fn"]
+    assert len(dets) == 5
+    # media 1: both inside the crowd region are ignored, the third is tp; media 2: the 0.95 box ties
+    # (IoU 0.818) with both cars and takes the later one, so the 0.6 box (IoU 0.43 with the first) is fp
+    assert dets.sort_values("pred_id")["status"].astype(str).tolist() == ["ignored", "ignored", "tp", "tp", "fp"]
+    for r in dets.itertuples(index=False):
+        assert status[key(int(r.pred_id), 1)] == code[str(r.status)], r
+    missed = {int(i) for i in m.loc[m["status"] == "fn", "gt_id"]}
+    for iid in boxes.index[boxes["run_id"].isna()]:
+        assert status[key(int(iid), 0)] == STATUS_GT
+        assert (key(int(iid), 1) in status) == (int(iid) in missed), iid  # a miss is drawn in the run's layer
+    assert len(status) == 4 + 5 + len(missed)
+    items = _table(gproj.gallery(runs="m").handle({"id": 1, "kind": "items"})[1][0])
+    per = dets.assign(s=dets["status"].astype(str)).groupby(["media_id", "s"]).size()
+    for col, s in (("tp:m", "tp"), ("fp:m", "fp")):
+        assert items[col].to_pylist() == [int(per.get((mid, s), 0)) for mid in (1, 2, 3, 4)]
+    fn = m[m["status"] == "fn"].groupby("media_id").size()
+    assert items["fn:m"].to_pylist() == [int(fn.get(mid, 0)) for mid in (1, 2, 3, 4)]
+
+
+def test_a_run_has_the_same_colour_in_the_annotator_and_the_gallery(gproj: nl.Project) -> None:
+    for name in ("a", "b", "c"):
+        gproj.add_run(name)
+    annotator = {r["name"]: r["color"] for r in gproj.annotate(runs=["c", "b"]).runs}
+    gallery = {r["name"]: r["color"] for r in gproj.gallery(runs=["b", "c"]).runs}
+    assert annotator == gallery
+    assert len(set(gallery.values())) == 2
+    assert {r["name"]: r["color"] for r in gproj.gallery(runs="c").runs} == {"c": gallery["c"]}  # not by position
 
 
 # -- selection, opening, actions ------------------------------------------------------------------

@@ -15,6 +15,8 @@ from nblabel.geometry import (
     box_area,
     box_iou,
     box_iou_coco,
+    box_iou_coco_pairs,
+    box_iou_pairs,
     clip_boxes,
     extent,
     from_xyxy,
@@ -420,3 +422,32 @@ def test_validate_boxes_property(boxes, w, h, strict):
     n_out = int(outside.sum())
     assert len(warns) == min(n_out, 10) + (n_out > 10)
     np.testing.assert_array_equal(out[~outside], np.clip(boxes[~outside], 0, [w, h, w, h]))
+
+
+# ---------------------------------------------------------------- IoU of aligned pairs (one kernel each)
+
+
+@settings(max_examples=60, deadline=None)
+@given(a=xyxy_boxes(), b=xyxy_boxes())
+def test_box_iou_pairs_is_box_iou_of_every_pair(a, b):
+    ia, ib = np.repeat(np.arange(len(a)), len(b)), np.tile(np.arange(len(b)), len(a))
+    pairs = box_iou_pairs(a[ia], b[ib])
+    assert pairs.tolist() == box_iou(a, b).ravel().tolist()  # bit for bit: the same kernel
+
+
+def test_box_iou_pairs_crowd_divides_by_the_first_box():
+    a, b = [[0, 0, 1, 1], [0, 0, 1, 1]], [[0, 0, 2, 2], [0, 0, 2, 2]]
+    assert box_iou_pairs(a, b, [True, False]).tolist() == [1.0, 0.25]
+    with pytest.raises(ValidationError, match="as many rows"):
+        box_iou_pairs(a, b[:1])
+
+
+@settings(max_examples=100, deadline=None)
+@given(case=coco_case())
+def test_box_iou_coco_pairs_is_bit_identical_to_pycocotools(case):
+    import pycocotools.mask as mask_utils
+    dt, gt, crowd = case
+    ref = np.asarray(mask_utils.iou(np.array(dt), np.array(gt), crowd), dtype=np.float64)
+    di, gi = np.repeat(np.arange(len(dt)), len(gt)), np.tile(np.arange(len(gt)), len(dt))
+    ours = box_iou_coco_pairs(np.array(dt)[di], np.array(gt)[gi], np.array(crowd)[gi])
+    assert ours.tolist() == ref.ravel().tolist()

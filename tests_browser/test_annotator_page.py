@@ -636,6 +636,42 @@ def test_empty_queue_says_so(page: Page, static_server: str):
     assert page.evaluate("() => window.model.sent") == []
 
 
+def test_two_views_of_one_model_share_one_save_queue(page: Page, static_server: str):
+    """A widget shown twice (two outputs of one model): one client, one save queue, one create per box."""
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.set_viewport_size({"width": 1280, "height": 1800})
+    page.goto(f"{static_server}/harness/annotator.html")
+    page.wait_for_function("() => window.harnessReady")
+    cfg = config()
+    cfg["views"] = 2
+    page.evaluate("cfg => mount(cfg)", cfg)
+    first, second = page.locator("#root .nblabel-annotator"), page.locator("#root2 .nblabel-annotator")
+    for v in (first, second):
+        expect(v).to_have_attribute("data-rendered", "1")
+    a = Annot(page)
+    a.root, a.canvas = first, first.locator("canvas.nblabel-canvas")
+    first.focus()
+    page.evaluate("() => { window.model.delay = 1000; }")
+    a.drag((100, 100), (300, 250))
+    # the second view shows the shared queue's pending save too (polled every animation frame)
+    page.wait_for_function("() => document.querySelector('#root2 .nblabel-annotator').dataset.pending === '1'", timeout=5000)
+    page.evaluate("() => { window.model.delay = 5; }")
+    a.settle()
+    expect(second).to_have_attribute("data-pending", "0")
+    expect(second).to_have_attribute("data-save-state", "saved")
+    (create,) = a.saves()
+    assert create["op"] == "create" and near(create["instance"]["box"], [100, 100, 300, 250])
+    # each reply was taken by one client: no request is answered twice or left unanswered
+    sent_ids = [m["id"] for m in page.evaluate("() => window.model.sent")]
+    assert len(sent_ids) == len(set(sent_ids))
+    page.evaluate("() => window.cleanup2()")  # closing one view keeps the other's queue working
+    a.drag((400, 300), (500, 400))
+    a.settle()
+    assert [m["op"] for m in a.saves()] == ["create", "create"]
+    assert not errors, errors
+
+
 @pytest.mark.slow
 def test_unanswered_save_times_out_and_is_retried(mount):
     a = mount()

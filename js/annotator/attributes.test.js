@@ -1,7 +1,9 @@
+// @ts-check
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { attrVisible, missingRequired, attrsForLabel } from "./attributes.js";
 
+/** @type {import("./types.js").Attribute[]} */
 const attrs = [
   { id: 1, name: "pose", kind: "select", options: [{ id: 10, name: "standing" }, { id: 11, name: "sitting" }], required: true, label_ids: [2], parent: null },
   { id: 2, name: "seat", kind: "select", options: [{ id: 20, name: "chair" }], required: true, label_ids: [2], parent: { group_id: 1, option_id: 11 } },

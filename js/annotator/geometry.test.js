@@ -1,5 +1,11 @@
+// @ts-check
 import { test } from "node:test";
 import assert from "node:assert/strict";
+
+/** @typedef {import("./types.js").Box} Box */
+/** @typedef {{key: string, kind: string, box: Box, points?: number[][]}} S */
+/** A non-null value (the test fails here otherwise). @template T @param {T | null | undefined} v @returns {T} */
+const must = (v) => { assert.ok(v != null); return /** @type {T} */ (v); };
 import {
   normBox, clampBox, extentOf, pointInPolygon, distToSegment, nearestVertex, nearestEdge, insertVertex,
   deleteVertex, boxHandles, hitHandle, resizeBox, translateGeom, clampDelta, hitTest, inRect, iou,
@@ -34,13 +40,13 @@ test("distToSegment projects and clamps", () => {
 test("nearestVertex skips v=0 keypoints; nearestEdge gives the insert position", () => {
   assert.deepEqual(nearestVertex([[0, 0, 0], [10, 10, 2]], 1, 1), { index: 1, d: Math.hypot(9, 9) });
   const sq = [[0, 0], [10, 0], [10, 10], [0, 10]];
-  const e = nearestEdge(sq, 10.5, 5, true);
+  const e = must(nearestEdge(sq, 10.5, 5, true));
   assert.equal(e.index, 2);
   assert.equal(e.x, 10);
   assert.equal(e.y, 5);
   // the closing edge exists only for closed shapes
-  assert.equal(nearestEdge(sq, -0.5, 5, true).index, 4);
-  assert.notEqual(nearestEdge(sq, -0.5, 5, false).index, 4);
+  assert.equal(must(nearestEdge(sq, -0.5, 5, true)).index, 4);
+  assert.notEqual(must(nearestEdge(sq, -0.5, 5, false)).index, 4);
 });
 
 test("polygon vertex insert and delete (never below the minimum)", () => {
@@ -54,6 +60,7 @@ test("polygon vertex insert and delete (never below the minimum)", () => {
 });
 
 test("eight box handles; hitHandle picks the closest within tolerance", () => {
+  /** @type {Box} */
   const b = [10, 20, 110, 220];
   const hs = boxHandles(b);
   assert.equal(hs.length, 8);
@@ -65,6 +72,7 @@ test("eight box handles; hitHandle picks the closest within tolerance", () => {
 });
 
 test("resizeBox moves only the dragged sides and normalizes a flip", () => {
+  /** @type {Box} */
   const b = [10, 20, 110, 220];
   assert.deepEqual(resizeBox(b, "se", 5, -10), [10, 20, 115, 210]);
   assert.deepEqual(resizeBox(b, "w", 20, 50), [30, 20, 110, 220]);
@@ -74,21 +82,26 @@ test("resizeBox moves only the dragged sides and normalizes a flip", () => {
 test("translateGeom moves boxes and points but not unlabeled keypoints; clampDelta stays in the image", () => {
   const g = translateGeom({ box: [0, 0, 10, 10], points: [[1, 1, 2], [0, 0, 0]] }, 5, 6);
   assert.deepEqual(g, { box: [5, 6, 15, 16], points: [[6, 7, 2], [0, 0, 0]] });
-  assert.deepEqual(clampDelta([10, 10, 50, 50], -30, 70, 100, 100), [-10, 50]);
+  assert.deepEqual(clampDelta(/** @type {Box} */ ([10, 10, 50, 50]), -30, 70, 100, 100), [-10, 50]);
 });
 
 test("hitTest prefers points and the smallest containing area; inRect needs full containment", () => {
+  /** @type {S} */
   const big = { key: "big", kind: "box", box: [0, 0, 100, 100] };
+  /** @type {S} */
   const small = { key: "small", kind: "box", box: [40, 40, 60, 60] };
+  /** @type {S} */
   const poly = { key: "poly", kind: "polygon", points: [[70, 70], [90, 70], [80, 90]], box: [70, 70, 90, 90] };
+  /** @type {S} */
   const pt = { key: "pt", kind: "point", points: [[50, 50]], box: [50, 50, 50, 50] };
+  /** @type {S} */
   const line = { key: "line", kind: "line", points: [[0, 95], [100, 95]], box: [0, 95, 100, 95] };
   const all = [big, small, poly, pt, line];
-  assert.equal(hitTest(all, 45, 45, 2).key, "small");
-  assert.equal(hitTest(all, 51, 50, 2).key, "pt");
-  assert.equal(hitTest(all, 80, 75, 2).key, "poly");
-  assert.equal(hitTest(all, 10, 96, 2).key, "line");
-  assert.equal(hitTest(all, 10, 10, 2).key, "big");
+  assert.equal(must(hitTest(all, 45, 45, 2)).key, "small");
+  assert.equal(must(hitTest(all, 51, 50, 2)).key, "pt");
+  assert.equal(must(hitTest(all, 80, 75, 2)).key, "poly");
+  assert.equal(must(hitTest(all, 10, 96, 2)).key, "line");
+  assert.equal(must(hitTest(all, 10, 10, 2)).key, "big");
   assert.equal(hitTest(all, 200, 200, 2), null);
   assert.deepEqual(inRect(all, [30, 30, 95, 95]).map((i) => i.key), ["small", "poly", "pt"]);
 });

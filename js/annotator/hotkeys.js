@@ -1,6 +1,10 @@
+// @ts-check
 // Keyboard map: pure functions turning a key event into an action for the annotator.
 
+/** @typedef {import("./types.js").Action} Action an action of the annotator (keys, buttons, panel) */
+
 /** Normalized key name, e.g. "S", "Shift+S", "Ctrl+Shift+Z", "ArrowRight", "?", "Space". */
+/** @param {{key: string, ctrlKey?: boolean, metaKey?: boolean, altKey?: boolean, shiftKey?: boolean}} e */
 export function keyName(e) {
   let k = e.key;
   if (k === " " || k === "Spacebar") k = "Space";
@@ -15,10 +19,12 @@ export function keyName(e) {
   return [...mods, k].join("+");
 }
 
+/** @type {Record<string, import("./types.js").ToolName>} */
 export const TOOL_KEYS = { B: "box", P: "polygon", K: "keypoints", O: "point", L: "line", S: "select", V: "select" };
+/** @type {Record<string, string>} */
 export const TOOL_NAMES = { box: "Box", polygon: "Polygon", keypoints: "Keypoints", point: "Point", line: "Line", select: "Select" };
 
-/** Every shortcut, for the `?` overlay: [keys, description]. */
+/** Every shortcut, for the `?` overlay: [keys, description]. @type {[string, string][]} */
 export const SHORTCUTS = [
   ["1–9 / label hotkey", "pick label (changes the label of the selection; toggles a whole-image tag)"],
   ["B", "box tool: drag to draw; drag handles to resize; drag inside to move"],
@@ -58,7 +64,8 @@ export const PASS_THROUGH = new Set(["Shift+Enter", "Ctrl+Enter", "Alt+Enter", "
 
 /**
  * Map of label hotkeys: label.hotkey when set, else the digit of its position (1–9) when free.
- * @returns {Map<string, string>} key name -> label id
+ * @param {import("./types.js").Label[]} labels
+ * @returns {Map<string, number>} key name -> label id
  */
 export function labelKeymap(labels) {
   const m = new Map();
@@ -73,7 +80,9 @@ export function labelKeymap(labels) {
 /**
  * Resolve a key to an action.
  * ctx = {drawing: null|"polygon"|"line"|"keypoints", hasSelection, mode, labelKeys: Map}
- * @returns {{action: string, arg?: any} | null}
+ * @param {string} key
+ * @param {{drawing: string | null, hasSelection: boolean, mode?: string, labelKeys?: Map<string, number>}} ctx
+ * @returns {Action | null}
  */
 export function resolveKey(key, ctx) {
   const d = ctx.drawing;
@@ -116,7 +125,8 @@ export function resolveKey(key, ctx) {
     }
     default: break;
   }
-  if (ctx.labelKeys && ctx.labelKeys.has(key)) return { action: "label", arg: ctx.labelKeys.get(key) };
+  const labelId = ctx.labelKeys && ctx.labelKeys.get(key);
+  if (labelId != null) return { action: "label", arg: labelId };
   if (ctx.mode === "review") {
     if (key === "A") return { action: "verdict", arg: "accept_pred" };
     if (key === "X") return { action: "verdict", arg: "delete_gt" };

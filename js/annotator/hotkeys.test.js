@@ -1,7 +1,9 @@
+// @ts-check
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { keyName, resolveKey, labelKeymap, SHORTCUTS } from "./hotkeys.js";
 
+/** @param {string} key @param {object} [mods] */
 const ev = (key, mods = {}) => ({ key, ctrlKey: false, metaKey: false, altKey: false, shiftKey: false, ...mods });
 const labels = [{ id: 7, name: "a" }, { id: 8, name: "b", hotkey: "q" }, { id: 9, name: "c" }];
 const ctx = (o = {}) => ({ drawing: null, hasSelection: false, mode: "label", labelKeys: labelKeymap(labels), ...o });

@@ -1,168 +1,105 @@
-// Review (accept / reject / verdicts) and queue moves (next, prev, skip, complete, status).
-// Methods of Annotator (app.js mixes them into its prototype; `this` is the widget).
+// @ts-check
+// Moving through the queue: next / previous, complete (refused while required attributes are
+// missing), skip with a reason, and the in-progress status with the active seconds when leaving.
 import { missingRequired } from "./attributes.js";
-import { iou } from "./geometry.js";
+import { labelName, drawingOf } from "./state.js";
 
-export const QueueMethods = {
-  targetPred() {
-    return (this.selPred && !this.selPred.hidden && this.selPred) || (this.hoverPred && !this.hoverPred.hidden && this.hoverPred) || null;
-  },
+export class Queue {
+  /**
+   * @param {object} o
+   * @param {import("./state.js").State} o.state
+   * @param {import("./editor.js").Saves} o.saves
+   * @param {() => number} o.total queue length
+   * @param {(index: number) => void} o.goTo
+   * @param {{seconds: () => number, reset: () => void}} o.activity active time on the item
+   * @param {(text: string, error?: boolean) => void} o.msg
+   * @param {(keys: string[]) => void} o.select
+   * @param {(n: number) => void} o.completed the kernel's completed count
+   * @param {() => void} o.beforeLeave commit what is open (a nudge)
+   * @param {DOMStringMap} o.data the root's dataset (data-status, data-missing)
+   */
+  constructor({ state, saves, total, goTo, activity, msg, select, completed, beforeLeave, data }) {
+    this.state = state;
+    this.saves = saves;
+    this.total = total;
+    this.goTo = goTo;
+    this.activity = activity;
+    this.msg = msg;
+    this.select = select;
+    this.completed = completed;
+    this.beforeLeave = beforeLeave;
+    this.data = data;
+  }
 
-  accept() {
-    const p = this.targetPred();
-    if (!p) { this.msg("Select or hover a prediction to accept it", true); return; }
-    const cmd = { inst: null, undone: false };
-    const run = () => {
-      cmd.undone = false;
-      p.hidden = true;
-      const pred_id = p.ref.id;
-      this.saver.enqueue({
-        build: () => ({ kind: "accept", pred_id }),
-        onOk: (r) => {
-          if (!r.instance || cmd.undone) return;
-          const inst = this.fromServer(r.instance);
-          cmd.inst = inst;
-          if (this.item && this.preds.includes(p)) { this.inst.set(inst.key, inst); this.changed(); }
-        },
-      });
-      if (this.selPred === p) this.selPred = null;
-      this.changed();
-    };
-    run();
-    this.undo.push({
-      name: "accept",
-      undo: () => {
-        cmd.undone = true;
-        p.hidden = false;
-        this.saver.enqueue({
-          build: () => {
-            if (!cmd.inst) return null;
-            this.inst.delete(cmd.inst.key);
-            this.sel.delete(cmd.inst.key);
-            return { kind: "save", op: "delete", media_id: this.item && this.item.media_id, instance_id: cmd.inst.ref.id };
-          },
-          onOk: () => this.changed(),
-        });
-      },
-      redo: run,
-    });
-  },
-
-  reject() {
-    const p = this.targetPred();
-    if (!p) { this.msg("Select or hover a prediction to reject it", true); return; }
-    p.hidden = true;
-    if (this.selPred === p) this.selPred = null;
-    const pred_id = p.ref.id;
-    this.saver.enqueue({ build: () => ({ kind: "reject", pred_id }) });
-    this.changed();
-  },
-
-  verdict(v) {
-    const f = this.focus() || {};
-    let gt = this.sel.size === 1 ? this.selected()[0] : null;
-    let pred = this.targetPred();
-    const best = (list) => {
-      if (!f.box) return null;
-      let b = null, bi = 0;
-      for (const i of list) { if (!i.box) continue; const o = iou(i.box, f.box); if (o > bi) { bi = o; b = i; } }
-      return b;
-    };
-    if (!gt && f.gt_id != null) gt = this.gtList().find((i) => i.ref.id === f.gt_id) || null;
-    if (!pred && f.pred_id != null) pred = this.preds.find((p) => p.ref.id === f.pred_id) || null;
-    gt = gt || best(this.gtList());
-    pred = pred || best(this.preds.filter((p) => !p.hidden));
-    const msg = { kind: "verdict", verdict: v, media_id: this.item && this.item.media_id };
-    if (v === "accept_pred") { if (!pred) return this.msg("No prediction to accept", true); msg.pred_id = pred.ref.id; if (gt) msg.gt_id = gt.ref.id; }
-    if (v === "delete_gt" || v === "confirm_gt") { if (!gt) return this.msg("No ground-truth instance to judge", true); msg.gt_id = gt.ref.id; if (pred) msg.pred_id = pred.ref.id; }
-    this.saver.enqueue({
-      build: () => msg,
-      onOk: (r) => {
-        if (v === "accept_pred" && pred) pred.hidden = true;
-        if (r.instance) { const inst = this.fromServer(r.instance); this.inst.set(inst.key, inst); }
-        if (v === "delete_gt" && gt) this.inst.delete(gt.key);
-        this.msg(`verdict: ${v.replace("_", " ")}`);
-        this.root.dataset.verdict = v;
-        this.changed();
-      },
-    });
-  },
-
+  /** @param {"next" | "prev"} action */
   nav(action) {
-    const total = this.model.get("total") ?? 0;
-    if (action === "next" && this.index != null && this.index + 1 >= total) return this.msg("This is the last item");
-    if (action === "prev" && !this.index) return this.msg("This is the first item");
-    this.flushNudge();
-    const seconds = this.secondsActive();
-    if (seconds >= 1 && this.item && this.item.status !== "complete" && this.item.status !== "skipped") {
-      this.sendStatus("in_progress", { quiet: true });
-    }
-    this.saver.enqueue({
+    const s = this.state;
+    if (action === "next" && s.index != null && s.index + 1 >= this.total()) return this.msg("This is the last item");
+    if (action === "prev" && !s.index) return this.msg("This is the first item");
+    this.beforeLeave();
+    const seconds = this.activity.seconds();
+    if (seconds >= 1 && s.item && s.item.status !== "complete" && s.item.status !== "skipped") this.sendStatus("in_progress", { quiet: true });
+    this.saves.enqueue({
       build: () => ({ kind: "nav", action }),
       noRetry: true,
       timeoutMs: 30000,
       onOk: (r) => this.goTo(r.index),
       onFail: (err) => this.msg(`Could not move ${action}: ${err}`, true),
     });
-  },
+  }
 
+  /**
+   * @param {"complete" | "skipped" | "in_progress"} state
+   * @param {{reason?: string, quiet?: boolean}} [o]
+   */
   sendStatus(state, { reason, quiet = false } = {}) {
-    const m = { kind: "status", state, seconds_active: this.secondsActive(), media_id: this.item && this.item.media_id };
+    const s = this.state;
+    /** @type {import("./saver.js").Msg} */
+    const m = { kind: "status", state, seconds_active: this.activity.seconds(), media_id: s.item && s.item.media_id };
     if (reason) m.reason = reason;
-    this.saver.enqueue({
+    this.saves.enqueue({
       build: () => m,
       noRetry: true,
       timeoutMs: 30000,
       onOk: (r) => {
         if (quiet) return;
-        this.activeMs = 0;
-        if (this.item) this.item.status = state === "complete" ? "complete" : state === "skipped" ? "skipped" : this.item.status;
-        this.root.dataset.status = state;
+        this.activity.reset();
+        if (s.item && state !== "in_progress") s.item.status = state;
+        this.data.status = state;
         this.msg(state === "complete" ? "Completed ✓" : state === "skipped" ? "Skipped" : "");
-        if (r.completed != null) this.doneText.textContent = `completed: ${r.completed}`;
-        if (r.index != null && r.index !== this.index) this.goTo(r.index);
+        if (r.completed != null) this.completed(r.completed);
+        if (r.index != null && r.index !== s.index) this.goTo(r.index);
       },
       onFail: (err) => this.msg(`Could not mark ${state}: ${err}`, true),
     });
-  },
+  }
 
+  /** Ground truth lacking required attributes, with the names missing. */
   missing() {
     const out = [];
-    for (const inst of this.inst.values()) {
-      const names = missingRequired(this.attrs, inst);
+    for (const inst of this.state.inst.values()) {
+      const names = missingRequired(this.state.attrs, inst);
       if (names.length) out.push({ inst, names });
     }
     return out;
-  },
+  }
 
   complete() {
-    if (!this.item) return;
-    if (this.drawing) return;
+    const s = this.state;
+    if (!s.item || drawingOf(s.mode)) return;
     const miss = this.missing();
-    this.root.dataset.missing = String(miss.length);
+    this.data.missing = String(miss.length);
     if (miss.length) {
-      const parts = miss.slice(0, 5).map(({ inst, names }) => `${(this.labelById.get(inst.label_id) || {}).name || inst.label_id}: ${names.join(", ")}`);
+      const parts = miss.slice(0, 5).map(({ inst, names }) => `${labelName(s, inst.label_id) || inst.label_id}: ${names.join(", ")}`);
       this.msg(`Cannot complete – missing required attributes: ${parts.join("; ")}${miss.length > 5 ? " …" : ""}`, true);
-      this.setSelection([miss[0].inst.key]);
+      this.select([miss[0].inst.key]);
       return;
     }
     this.sendStatus("complete");
-  },
+  }
 
-  openSkip() {
-    this.dialog.classList.remove("nbl-hidden");
-    this.skipInput.value = "";
-    this.skipInput.focus();
-  },
-
-  closeSkip() {
-    this.dialog.classList.add("nbl-hidden");
-    this.root.focus({ preventScroll: true });
-  },
-
-  confirmSkip() {
-    const reason = this.skipInput.value.trim();
-    this.closeSkip();
+  /** @param {string} reason */
+  skip(reason) {
     this.sendStatus("skipped", { reason: reason || "unspecified" });
-  },
-};
+  }
+}

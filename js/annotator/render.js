@@ -1,16 +1,35 @@
+// @ts-check
 // Canvas drawing of the image and overlays. Coordinates are transformed to screen px by hand so line
 // widths stay constant; instances are batched by colour into one path per colour (1,000 boxes = a few paths).
 import { boxHandles } from "./geometry.js";
 
+/** @typedef {{s: number, tx: number, ty: number, toScreen?: Function}} V a view (screen = image * s + t) */
+/** @typedef {{kind: string, label_id: number | null, box?: import("./types.js").Box | null, points?: import("./types.js").Pt[] | null}} Drawable */
+/**
+ * @typedef {object} DrawOpts
+ * @property {(inst: any) => string} colorOf
+ * @property {boolean} [dashed]
+ * @property {number} [lineWidth]
+ * @property {number} [fillAlpha]
+ * @property {Map<number, import("./types.js").Label>} [labels]
+ * @property {((inst: any) => string) | null} [text]
+ */
+
 const PALETTE = ["#e6194b", "#3cb44b", "#ffe119", "#4363d8", "#f58231", "#911eb4", "#46f0f0", "#f032e6", "#bcf60c", "#fabebe", "#008080", "#e6beff"];
+/** @param {number} i */
 export const paletteColor = (i) => PALETTE[((i % PALETTE.length) + PALETTE.length) % PALETTE.length];
 
+/** @param {CanvasRenderingContext2D} ctx @param {V} v @param {Drawable} inst */
 function addShape(ctx, v, inst) {
   const { s, tx, ty } = v;
-  const X = (x) => x * s + tx, Y = (y) => y * s + ty;
+  /** @param {number} x */
+  const X = (x) => x * s + tx;
+  /** @param {number} y */
+  const Y = (y) => y * s + ty;
   const k = inst.kind;
   if (k === "box") {
     const b = inst.box;
+    if (!b) return;
     ctx.rect(X(b[0]), Y(b[1]), (b[2] - b[0]) * s, (b[3] - b[1]) * s);
   } else if (k === "polygon" || k === "line") {
     const p = inst.points || [];
@@ -21,6 +40,7 @@ function addShape(ctx, v, inst) {
   }
 }
 
+/** @param {CanvasRenderingContext2D} ctx @param {V} v @param {import("./types.js").Pt[]} pts @param {number} r */
 function addDots(ctx, v, pts, r) {
   const { s, tx, ty } = v;
   for (const p of pts) {
@@ -31,6 +51,7 @@ function addDots(ctx, v, pts, r) {
   }
 }
 
+/** @param {CanvasRenderingContext2D} ctx @param {V} v @param {Drawable} inst @param {[number, number][] | null | undefined} skeleton */
 function addSkeleton(ctx, v, inst, skeleton) {
   const { s, tx, ty } = v;
   const p = inst.points || [];
@@ -44,8 +65,10 @@ function addSkeleton(ctx, v, inst, skeleton) {
 
 /**
  * Draw a list of instances. opts = {colorOf(inst), dashed, lineWidth, fillAlpha, labels: Map, text(inst)|null}
+ * @param {CanvasRenderingContext2D} ctx @param {V} v @param {Drawable[]} list @param {DrawOpts} opts
  */
 export function drawInstances(ctx, v, list, opts) {
+  /** @type {Map<string, Drawable[]>} */
   const groups = new Map();
   for (const inst of list) {
     const c = opts.colorOf(inst);
@@ -72,7 +95,7 @@ export function drawInstances(ctx, v, list, opts) {
     let any = false;
     for (const inst of g) {
       if (inst.kind !== "keypoints") continue;
-      const lab = opts.labels && opts.labels.get(inst.label_id);
+      const lab = opts.labels && inst.label_id != null ? opts.labels.get(inst.label_id) : undefined;
       addSkeleton(ctx, v, inst, lab && lab.keypoints && lab.keypoints.skeleton);
       any = true;
     }
@@ -124,7 +147,11 @@ export function drawInstances(ctx, v, list, opts) {
   }
 }
 
-/** Selection decorations: thicker outline, box handles, vertices. */
+/**
+ * Selection decorations: thicker outline, box handles, vertices.
+ * @param {CanvasRenderingContext2D} ctx @param {V} v @param {Drawable} inst @param {string} color
+ * @param {{index: number} | null} selVertex
+ */
 export function drawSelection(ctx, v, inst, color, selVertex) {
   ctx.save();
   ctx.strokeStyle = "#fff";
@@ -135,13 +162,14 @@ export function drawSelection(ctx, v, inst, color, selVertex) {
     ctx.strokeRect(b[0] * v.s + v.tx - 2, b[1] * v.s + v.ty - 2, (b[2] - b[0]) * v.s + 4, (b[3] - b[1]) * v.s + 4);
   }
   ctx.setLineDash([]);
+  /** @param {number} x @param {number} y @param {number} r @param {string} fill */
   const sq = (x, y, r, fill) => {
     ctx.fillStyle = fill;
     ctx.fillRect(x - r, y - r, 2 * r, 2 * r);
     ctx.strokeStyle = "#000";
     ctx.strokeRect(x - r, y - r, 2 * r, 2 * r);
   };
-  if (inst.kind === "box") {
+  if (inst.kind === "box" && inst.box) {
     for (const hd of boxHandles(inst.box)) sq(hd.x * v.s + v.tx, hd.y * v.s + v.ty, 4, "#fff");
   } else if (inst.points) {
     inst.points.forEach((p, i) => {

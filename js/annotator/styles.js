@@ -1,3 +1,4 @@
+// @ts-check
 // One <style> element, scoped with the nbl- prefix; JupyterLab CSS variables with light fallbacks.
 export const CSS = `
 .nblabel-annotator{--nbl-bg:var(--jp-layout-color1,#fff);--nbl-bg2:var(--jp-layout-color2,#eee);--nbl-fg:var(--jp-ui-font-color1,#222);

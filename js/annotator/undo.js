@@ -1,11 +1,17 @@
+// @ts-check
 // Undo/redo stack of commands {name, undo(), redo()}; the action itself has already been applied on push.
+
+/** @typedef {{name: string, undo: () => void, redo: () => void, keys?: string[]}} Command */
 
 export class UndoStack {
   constructor(limit = 500) {
+    /** @type {Command[]} */
     this.done = [];
+    /** @type {Command[]} */
     this.undone = [];
     this.limit = limit;
   }
+  /** @param {Command} cmd */
   push(cmd) {
     this.done.push(cmd);
     if (this.done.length > this.limit) this.done.shift();

@@ -1,13 +1,17 @@
+// @ts-check
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { UndoStack } from "./undo.js";
 
+/** @param {{n: number}} state @param {number} by @param {string[]} log */
 function counterCmd(state, by, log) {
-  return { undo: () => { state.n -= by; log.push(`undo${by}`); }, redo: () => { state.n += by; log.push(`redo${by}`); } };
+  return { name: `add ${by}`, undo: () => { state.n -= by; log.push(`undo${by}`); }, redo: () => { state.n += by; log.push(`redo${by}`); } };
 }
 
 test("undo / redo replays commands in order", () => {
-  const st = { n: 0 }, log = [], u = new UndoStack();
+  /** @type {string[]} */
+  const log = [];
+  const st = { n: 0 }, u = new UndoStack();
   for (const by of [1, 10, 100]) { st.n += by; u.push(counterCmd(st, by, log)); }
   assert.equal(st.n, 111);
   u.undo();
@@ -20,7 +24,9 @@ test("undo / redo replays commands in order", () => {
 });
 
 test("a new command clears the redo branch; empty stacks return null", () => {
-  const st = { n: 0 }, log = [], u = new UndoStack();
+  /** @type {string[]} */
+  const log = [];
+  const st = { n: 0 }, u = new UndoStack();
   st.n += 1; u.push(counterCmd(st, 1, log));
   u.undo();
   st.n += 5; u.push(counterCmd(st, 5, log));

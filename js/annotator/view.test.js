@@ -1,7 +1,9 @@
+// @ts-check
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { View, origToDisplay, displayToOrig, layerPlacement } from "./view.js";
 
+/** @param {number} a @param {number} b */
 const close = (a, b, eps = 1e-9) => assert.ok(Math.abs(a - b) <= eps, `${a} != ${b}`);
 
 test("screen <-> image round trip", () => {

@@ -1,8 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { layout, visibleRange, hitTest, cellOrigin, scrollToShow, Selection, sortOrder, boxOffsets, fit, ellipsize } from "./grid.js";
-import { readArrowStream } from "./arrow.js";
 
 test("layout and visible range: only the rows on screen (plus margin)", () => {
   const L = layout(100000, 1002, 160);
@@ -76,32 +74,4 @@ test("boxOffsets, fit, ellipsize", () => {
   assert.deepEqual(fit(200, 100, 100), { x: 0, y: 25, w: 100, h: 50, scale: 0.5 });
   assert.equal(ellipsize("abcdef", 4, (t) => t.length), "abc…");
   assert.equal(ellipsize("abc", 4, (t) => t.length), "abc");
-});
-
-test("readArrowStream reads what pyarrow writes (two batches, nulls, int64, unicode)", () => {
-  const buf = readFileSync(new URL("./fixtures/mixed.arrow", import.meta.url));
-  const t = readArrowStream(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength));
-  assert.equal(t.numRows, 4);
-  assert.deepEqual(t.fields.map((f) => f.name), ["media_id", "w", "s", "u", "x", "y", "name", "flag"]);
-  const c = t.columns;
-  assert.ok(c.media_id instanceof Float64Array);
-  assert.deepEqual([...c.media_id], [1, 2, 2 ** 40, 9]);
-  assert.ok(c.w instanceof Int32Array);
-  assert.deepEqual([...c.w], [640, -3, 0, 5]);
-  assert.deepEqual([...c.s], [1, -2, 3, 0]);
-  assert.deepEqual([...c.u], [7, 65535, 0, 1]);
-  assert.deepEqual([...c.x], [0.5, -1.25, 3, 2]);
-  assert.ok(Number.isNaN(c.y[1]) && Number.isNaN(c.y[2]));
-  assert.equal(c.y[0], 1.5);
-  assert.deepEqual(c.name.all(), ["a.jpg", "", "<img src=x onerror=alert(1)>", "ünï 写真.png"]);
-  assert.equal(c.name.get(3), "ünï 写真.png");
-  assert.deepEqual([...c.flag], [1, 0, 0, 1]);
-});
-
-test("readArrowStream works on an unaligned view", () => {
-  const buf = readFileSync(new URL("./fixtures/mixed.arrow", import.meta.url));
-  const shifted = new Uint8Array(buf.length + 3);
-  shifted.set(buf, 3);
-  const t = readArrowStream(shifted.subarray(3));
-  assert.deepEqual([...t.columns.w], [640, -3, 0, 5]);
 });

@@ -1,4 +1,23 @@
+// @ts-check
 // The gallery's toolbar and styles. Text from data (labels, runs, column names) only via textContent.
+
+import { h } from "../shared/dom.js";
+
+/** @typedef {import("./types.js").Overlay} Overlay */
+/** @typedef {import("./types.js").RunInfo} RunInfo */
+/** @typedef {import("./types.js").LabelInfo} LabelInfo */
+
+/**
+ * What the toolbar's controls ask for.
+ * @typedef {object} ToolbarCallbacks
+ * @property {(name: string, desc: boolean) => void} onSort a column ("" = as loaded), descending or not
+ * @property {() => void} onOverlay a layer was shown or hidden
+ * @property {(labelId: number) => void} onTag tag the selection
+ * @property {(name: string) => void} onDataset add the selection to a dataset ("" = no name typed)
+ * @property {() => void} onMark mark the selection for review
+ */
+
+/** @typedef {ReturnType<typeof toolbar>} Toolbar */
 
 export const STATUS_COLORS = ["#34c6f4", "#3cb44b", "#e6194b", "#f58231"]; // gt, tp, fp, missed (fn)
 
@@ -21,22 +40,9 @@ export const CSS = `
 .nbl-g-status.err { color: #c00; }
 `;
 
-/** Tiny DOM builder: never parses HTML. */
-export function h(tag, o = {}, children = []) {
-  const el = document.createElement(tag);
-  if (o.cls) el.className = o.cls;
-  if (o.text !== undefined && o.text !== null) el.textContent = String(o.text);
-  if (o.attrs) for (const [k, v] of Object.entries(o.attrs)) if (v !== undefined && v !== null) el.setAttribute(k, String(v));
-  if (o.props) Object.assign(el, o.props);
-  if (o.style) for (const [k, v] of Object.entries(o.style)) el.style.setProperty(k, v);
-  if (o.on) for (const [k, f] of Object.entries(o.on)) el.addEventListener(k, f);
-  for (const c of children) if (c) el.appendChild(typeof c === "string" ? document.createTextNode(c) : c);
-  return el;
-}
-
 /**
- * Build the toolbar. `cb` = {onSort(name, desc), onOverlay(), onTag(labelId), onDataset(name), onMark()}.
- * Returns {el, setColumns(names, current), overlays() -> {gt, runs: [bool]}, setSelected(n), setRuns(runs), setLabels(labels)}.
+ * Build the toolbar.
+ * @param {ToolbarCallbacks} cb
  */
 export function toolbar(cb) {
   const sortSel = h("select", { cls: "nbl-g-sort", attrs: { "aria-label": "sort by" } });
@@ -59,9 +65,11 @@ export function toolbar(cb) {
     h("label", {}, [gt, h("span", { cls: "nbl-g-swatch", style: { background: STATUS_COLORS[0] } }), "GT"]),
     runBox, legend, count, labelSel, tagBtn, dsName, dsBtn, markBtn,
   ]);
+  /** @type {HTMLInputElement[]} */
   let runChecks = [];
   const api = {
     el,
+    /** @param {string[]} names @param {string} current "" | "name" | "-name" */
     setColumns(names, current) {
       sortSel.replaceChildren(h("option", { text: "(as loaded)", props: { value: "" } }),
         ...names.map((n) => h("option", { text: n, props: { value: n } })));
@@ -69,17 +77,21 @@ export function toolbar(cb) {
       sortSel.value = names.includes(name) ? name : "";
       desc.checked = (current || "").startsWith("-");
     },
+    /** @param {RunInfo[]} runs */
     setRuns(runs) {
       runChecks = runs.map(() => h("input", { props: { type: "checkbox", checked: true }, on: { change: () => cb.onOverlay() } }));
       runBox.replaceChildren(...runs.map((r, k) => h("label", { cls: "nbl-g-run" }, [runChecks[k], r.name])));
       legend.style.display = runs.length ? "" : "none";
     },
+    /** @param {LabelInfo[]} labels */
     setLabels(labels) {
       const tags = labels.filter((l) => l.tag);
       labelSel.replaceChildren(...tags.map((l) => h("option", { text: l.name, props: { value: String(l.id) } })));
       labelSel.style.display = tagBtn.style.display = tags.length ? "" : "none";
     },
+    /** @returns {Overlay} */
     overlays() { return { gt: gt.checked, runs: runChecks.map((c) => c.checked) }; },
+    /** @param {number} n */
     setSelected(n) {
       count.textContent = `${n.toLocaleString()} selected`;
       for (const b of [tagBtn, dsBtn, markBtn]) b.disabled = n === 0;

@@ -7,24 +7,27 @@ Example:
     1
 """
 
+from ._report import ImportReport, Problem
 from ._version import __version__
 from .errors import (
     ConcurrencyError,
+    ConflictError,
     FormatError,
     GeometryError,
     MediaError,
     NblabelError,
+    NotFoundError,
     SchemaError,
     StoreError,
     ValidationError,
 )
-from .io._report import ImportReport, Problem
 from .project import Project, Run, open
 from .query import InstanceSlice, MediaSlice
-from .schema import Schema
+from .store import Schema
 
 __all__ = [
     "ConcurrencyError",
+    "ConflictError",
     "FormatError",
     "GeometryError",
     "ImportReport",
@@ -32,6 +35,7 @@ __all__ = [
     "MediaError",
     "MediaSlice",
     "NblabelError",
+    "NotFoundError",
     "Problem",
     "Project",
     "Run",

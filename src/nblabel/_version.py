@@ -1,1 +1,2 @@
+"""The package version (read by hatchling and re-exported as ``nblabel.__version__``)."""
 __version__ = "0.1.0"

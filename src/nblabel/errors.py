@@ -19,10 +19,12 @@ from collections.abc import Iterable
 
 __all__ = [
     "ConcurrencyError",
+    "ConflictError",
     "FormatError",
     "GeometryError",
     "MediaError",
     "NblabelError",
+    "NotFoundError",
     "SchemaError",
     "StoreError",
     "ValidationError",
@@ -60,6 +62,50 @@ class MediaError(NblabelError):
 
 class FormatError(NblabelError):
     """An import file (COCO, YOLO, VOC, predictions) is malformed."""
+
+
+class NotFoundError(NblabelError, KeyError):
+    """A thing asked for by id or name (an instance, a version, a dataset) is not in the project.
+
+    Also a :class:`KeyError`, so ``except KeyError`` catches it; it prints its message unquoted.
+
+    Example:
+        >>> e = NotFoundError.from_key("instance", 7, hint="list instances with proj.instances().df()")
+        >>> print(e)
+        instance 7 does not exist; list instances with proj.instances().df()
+        >>> isinstance(e, KeyError)
+        True
+    """
+
+    def __str__(self) -> str:  # KeyError's own str() would quote the message
+        return str(self.args[0]) if self.args else ""
+
+    @classmethod
+    def from_key(cls, what: str, key: object, *, hint: str, choices: Iterable[str] | None = None) -> NotFoundError:
+        """``<what> <key> does not exist[; did you mean ...]; <hint>`` (``choices``: the names there are)."""
+        close = did_you_mean(str(key), choices) if choices is not None else ""
+        shown = repr(key) if isinstance(key, str) else str(key)
+        return cls(f"{what} {shown} does not exist{close}; {hint}")
+
+
+class ConflictError(NblabelError, ValueError):
+    """A change does not fit the current state: someone else changed the thing meanwhile, or it is deleted.
+
+    Example:
+        >>> print(ConflictError.from_versions(3, current=2, expected=1))
+        instance 3 is at version 2, not 1: someone else changed it; reload and retry
+    """
+
+    @classmethod
+    def from_versions(cls, instance_id: object, *, current: object, expected: object) -> ConflictError:
+        """An edit based on version ``expected`` of an instance that is now at ``current``."""
+        return cls(f"instance {instance_id} is at version {current}, not {expected}: "
+                   "someone else changed it; reload and retry")
+
+    @classmethod
+    def from_deleted(cls, instance_id: object) -> ConflictError:
+        """An edit of an instance whose current version is a deletion."""
+        return cls(f"instance {instance_id} is deleted; restore it first with proj.restore()")
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:

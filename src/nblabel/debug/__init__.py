@@ -9,15 +9,9 @@ Example:
 
 from ._compare import Comparison, compare_runs
 from ._disagree import KINDS, find_disagreements, image_scores
-from ._frames import (
-    Evaluation,
-    ap_from_matches,
-    dt_eval_frame,
-    evaluate_coco,
-    evaluate_project,
-    gt_eval_frame,
-)
+from ._evaluation import Evaluation, ap_from_matches, evaluate_coco, evaluate_project
 from ._plots import Figure
+from ._reads import dt_eval_frame, gt_eval_frame
 
 __all__ = [
     "KINDS",

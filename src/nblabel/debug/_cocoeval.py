@@ -39,11 +39,12 @@ import pandas as pd
 
 from nblabel.debug._eval_accumulate import accumulate
 from nblabel.debug._eval_coco_io import dt_from_coco_results, gt_from_coco
-from nblabel.debug._eval_match import box_iou_pairs, build_pairs, greedy_match, oks_pairs
+from nblabel.debug._eval_match import oks_pairs
 from nblabel.debug._eval_prepare import COCO_KEYPOINT_SIGMAS, Flat, area_ranges_of, flatten, keypoint_array
 from nblabel.debug._eval_segm import mask_area, segm_iou_pairs, segm_rles
 from nblabel.debug._eval_summary import summarize
 from nblabel.errors import ValidationError
+from nblabel.geometry import box_iou_coco_pairs, build_pairs, greedy_match
 
 __all__ = [
     "COCO_KEYPOINT_SIGMAS",
@@ -318,7 +319,7 @@ def evaluate_frames(
     pairs = build_pairs(f.g_group, f.d_group)
 
     if iou_type == "bbox":
-        sim = box_iou_pairs(f.d_box, f.g_box, f.g_crowd, pairs)
+        sim = box_iou_coco_pairs(f.d_box[pairs.dt], f.g_box[pairs.gt], f.g_crowd[pairs.gt])
     elif iou_type == "keypoints":
         sig = COCO_KEYPOINT_SIGMAS if sigmas is None else np.asarray(sigmas, dtype=np.float64)
         gkp = keypoint_array(gt["keypoints"].to_numpy(dtype=object)[f.g_row], "gt", len(sig))

@@ -8,11 +8,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ._frames import Evaluation, evaluate_project, load_media
+from ._evaluation import Evaluation, evaluate_project
+from ._reads import load_media
 
 if TYPE_CHECKING:
-    from ..project import Project
     from ..query import MediaSlice
+    from ..store import Session
 
 __all__ = ["Comparison", "compare_runs"]
 
@@ -54,7 +55,7 @@ def _counts(ev: Evaluation, iou: float, min_score: float, media: np.ndarray) -> 
     return pd.DataFrame({"tp": tp, "fp": fp, "fn": n_gt - tp})
 
 
-def compare_runs(project: Project, run_a: Any, run_b: Any, *, iou: float = 0.5, slice: MediaSlice | None = None,
+def compare_runs(session: Session, run_a: Any, run_b: Any, *, iou: float = 0.5, slice: MediaSlice | None = None,
                  min_score: float = 0.0, complete_only: bool = True, stage: str = "label") -> Comparison:
     """Evaluate both runs on the same ground truth and put them side by side.
 
@@ -68,9 +69,9 @@ def compare_runs(project: Project, run_a: Any, run_b: Any, *, iou: float = 0.5, 
         ['a', 'b']
     """
     kw: dict[str, Any] = {"slice": slice, "complete_only": complete_only, "stage": stage}
-    evs = [evaluate_project(project, r, iou_thresholds=[iou], **kw) for r in (run_a, run_b)]
-    full = [evaluate_project(project, r, **kw) for r in (run_a, run_b)]
-    media = load_media(project, slice, complete_stage=stage if complete_only else None)
+    evs = [evaluate_project(session, r, iou_thresholds=[iou], **kw) for r in (run_a, run_b)]
+    full = [evaluate_project(session, r, **kw) for r in (run_a, run_b)]
+    media = load_media(session, slice, complete_stage=stage if complete_only else None)
     mids = media["media_id"].to_numpy(np.int64)
     counts = [_counts(ev, iou, min_score, mids) for ev in evs]
     names = [str(getattr(r, "name", r)) for r in (run_a, run_b)]

@@ -12,23 +12,26 @@ gets at most one verdict:
 * a prediction left unexplained (no same-label ground truth at IoU >= 0.1, not the partner of a
   row above, not inside a crowd region) is ``missing_gt``: the label is probably missing.
 
-Scores lie in [0, 1] and depend only on the row's own evidence -- prediction score, IoU, box size
--- never on the other images in the batch, so the score of an image does not change when the
-slice around it does:
+A row's score estimates the probability that it points at a real label error: the logistic
+``1 / (1 + exp(-z))`` of its own evidence -- prediction score ``s``, IoU, ``L = ln(sqrt(area of
+the ground truth box))`` (pixels) -- never of the other images in the batch, so the score of an
+image does not change when the slice around it does:
 
-* ``missing_gt``: ``pred_score * size(pred)`` (times ``1 - IoU/iou`` when it grazes another label);
-* ``missed``: ``0.8 * size_large(gt)``: a large object no prediction touches is suspicious, a small
+* ``missing_gt``: ``z = -4.6 + 6.1 s``: only a confident box on empty ground is a likely missing label;
+* ``missed``: ``z = -4.1 + 0.72 L``: a large object no prediction touches is suspicious, a small
   one is often just hard for the model;
-* ``class_mismatch``: ``0.7 * pred_score * (0.6 + 0.4 * IoU)`` (weak form: ``0.7 * pred_score * IoU``);
-  weaker than a confident box on empty ground, because models confuse classes far more often than
-  they hallucinate objects;
-* ``poor_localization``: ``pred_score * (1 - IoU) * size(box)``;
+* ``class_mismatch`` (strong and weak form): ``z = -3.8 + 4.0 s + 0.26 L``: it needs a more
+  confident prediction than a missing label does, because models confuse classes often;
+* ``poor_localization``: ``z = -1.7 + 4.6 s - 7.4 IoU + 0.62 L``: a confident same-class box next to
+  the label is strong evidence that the label was drawn in the wrong place.
 
-with ``size(a) = 1 - exp(-sqrt(a) / 16)`` and ``size_large(a) = 1 - exp(-sqrt(a) / 80)`` (pixels).
-An image's score is the soft maximum ``(1 - prod(1 - s_i**3)) ** (1/3)`` over its rows: bounded in
-[0, 1], order-independent, equal to ``s`` for a single row and never below the strongest row; many
-weak rows (small boxes the model missed, low-score false positives) add up less than in a plain
-noisy-or. The weights were chosen on ``benchmarks/label_errors.py`` (see its output).
+The coefficients are a logistic regression of "this row names a corrupted box" on the TUNING half of
+``benchmarks/label_errors.py`` (its reporting half, other images and seeds, measures the result).
+An image's score is the noisy-or ``1 - prod(1 - s_i)`` of its rows: the probability that the image
+holds at least one error if the rows were independent. It is bounded in [0, 1], order-independent,
+equal to ``s`` for a single row and never below the strongest row; several suspicious rows add up,
+which ranks busy images with several errors above an image with one doubtful box -- on the
+benchmark it beat a maximum (more errors per image are more likely where there are more boxes).
 """
 
 from __future__ import annotations
@@ -40,11 +43,12 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ValidationError
-from ._frames import Boxes, load_boxes, load_media
+from ..geometry import box_iou_pairs
+from ._reads import Boxes, load_boxes, load_media
 
 if TYPE_CHECKING:
-    from ..project import Project
     from ..query import MediaSlice
+    from ..store import Session
 
 __all__ = ["KINDS", "disagreements", "find_disagreements", "image_scores"]
 
@@ -53,8 +57,23 @@ _TOUCH = 0.1  # IoU below which two boxes "do not overlap"
 _CHUNK_PAIRS = 2_000_000
 
 
-def _size(area: np.ndarray, scale: float) -> np.ndarray:
-    return 1.0 - np.exp(-np.sqrt(np.maximum(area, 0.0)) / scale)
+# logistic coefficients per kind: (intercept, pred score, IoU, ln(sqrt(GT area))); see the module docstring
+_COEF = {"missing_gt": (-4.6, 6.1, 0.0, 0.0), "missed": (-4.1, 0.0, 0.0, 0.72),
+         "class_mismatch": (-3.8, 4.0, 0.0, 0.26), "poor_localization": (-1.7, 4.6, -7.4, 0.62)}
+
+
+def _row_score(kind: str, pred_score: np.ndarray | float, iou: np.ndarray | float,
+               gt_area: np.ndarray | float) -> np.ndarray:
+    """The probability-like score of rows of ``kind`` (see the module docstring).
+
+    Example:
+        >>> round(float(_row_score("missing_gt", 0.9, 0.0, 0.0)), 4)
+        0.7089
+    """
+    b0, b_s, b_iou, b_l = _COEF[kind]
+    log_side = 0.5 * np.log(np.maximum(gt_area, 1.0))
+    z = b0 + b_s * np.asarray(pred_score, float) + b_iou * np.asarray(iou, float) + b_l * log_side
+    return 1.0 / (1.0 + np.exp(-z))
 
 
 def _area(b: np.ndarray) -> np.ndarray:
@@ -91,7 +110,6 @@ def overlapping_pairs(gt: Boxes, pr: Boxes, media_ids: np.ndarray) -> tuple[np.n
         base = cum[lo - 1] if lo else 0
         hi = int(np.searchsorted(cum, base + _CHUNK_PAIRS, "right"))
         bounds.append(max(hi, lo + 1))
-    g_area, p_area = _area(gt.box), _area(pr.box)
     for lo, hi in itertools.pairwise(bounds):
         pc, gc = p_cnt[lo:hi], g_cnt[lo:hi]
         # every prediction of these images (images without gt or predictions were dropped)
@@ -102,16 +120,11 @@ def overlapping_pairs(gt: Boxes, pr: Boxes, media_ids: np.ndarray) -> tuple[np.n
         pi = np.repeat(preds, gcp)
         off = np.arange(total) - np.repeat(np.cumsum(gcp) - gcp, gcp)
         gi = np.repeat(g_start[lo:hi][per_img_p], gcp) + off
-        pb, gb = pr.box[pi], gt.box[gi]
-        iw = np.minimum(pb[:, 2], gb[:, 2]) - np.maximum(pb[:, 0], gb[:, 0])
-        ih = np.minimum(pb[:, 3], gb[:, 3]) - np.maximum(pb[:, 1], gb[:, 1])
-        hit = (iw > 0) & (ih > 0)
-        pi, gi = pi[hit], gi[hit]
-        inter = iw[hit] * ih[hit]
-        union = np.where(gt.crowd[gi], p_area[pi], p_area[pi] + g_area[gi] - inter)
-        out_p.append(pi)
-        out_g.append(gi)
-        out_s.append(inter / np.maximum(union, 1e-12))
+        sim = box_iou_pairs(pr.box[pi], gt.box[gi], gt.crowd[gi])
+        hit = sim > 0
+        out_p.append(pi[hit])
+        out_g.append(gi[hit])
+        out_s.append(sim[hit])
     return np.concatenate(out_p), np.concatenate(out_g), np.concatenate(out_s)
 
 
@@ -151,7 +164,7 @@ def find_disagreements(gt: Boxes, pr: Boxes, media_ids: np.ndarray, *, iou: floa
     same = gt.label[gi] == pr.label[pi]
     crowd = gt.crowd[gi]
     p_score = np.clip(np.nan_to_num(pr.score, nan=1.0), 0.0, 1.0)
-    g_area, p_area = _area(gt.box), _area(pr.box)
+    g_area = _area(gt.box)
 
     # predictions explained by a same-label ground truth (crowd: by intersection over its area)
     good = same & (sim >= iou)
@@ -172,7 +185,8 @@ def find_disagreements(gt: Boxes, pr: Boxes, media_ids: np.ndarray, *, iou: floa
     sel = (best >= 0) & ~decided
     idx = best[sel]
     c_p, c_s = pi[cand][idx], sim[cand][idx]
-    rows.append(("class_mismatch", np.flatnonzero(sel), c_p, c_s, 0.7 * p_score[c_p] * (0.6 + 0.4 * c_s)))
+    c_g = np.flatnonzero(sel)
+    rows.append(("class_mismatch", c_g, c_p, c_s, _row_score("class_mismatch", p_score[c_p], c_s, g_area[c_g])))
     decided = decided | sel
     # poor localization: same label, IoU in [0.1, iou)
     cand = free & same & (sim >= _TOUCH)
@@ -180,8 +194,7 @@ def find_disagreements(gt: Boxes, pr: Boxes, media_ids: np.ndarray, *, iou: floa
     sel = (best >= 0) & ~decided
     idx = best[sel]
     l_g, l_p, l_s = np.flatnonzero(sel), pi[cand][idx], sim[cand][idx]
-    size = _size(np.maximum(g_area[l_g], p_area[l_p]), 16.0)
-    rows.append(("poor_localization", l_g, l_p, l_s, p_score[l_p] * (1.0 - l_s) * size))
+    rows.append(("poor_localization", l_g, l_p, l_s, _row_score("poor_localization", p_score[l_p], l_s, g_area[l_g])))
     decided = decided | sel
     # weak class mismatch: only other labels overlap, at IoU in [0.1, iou)
     cand = free & ~same & (sim >= _TOUCH)
@@ -189,12 +202,13 @@ def find_disagreements(gt: Boxes, pr: Boxes, media_ids: np.ndarray, *, iou: floa
     sel = (best >= 0) & ~decided
     idx = best[sel]
     w_p, w_s = pi[cand][idx], sim[cand][idx]
-    rows.append(("class_mismatch", np.flatnonzero(sel), w_p, w_s, 0.7 * p_score[w_p] * w_s))
+    w_g = np.flatnonzero(sel)
+    rows.append(("class_mismatch", w_g, w_p, w_s, _row_score("class_mismatch", p_score[w_p], w_s, g_area[w_g])))
     decided = decided | sel
     # missed: nothing unexplained touches it
     m_g = np.flatnonzero(~decided)
     g_best_any = _group_max(gi[nc], sim[nc], n_g)
-    rows.append(("missed", m_g, np.full(len(m_g), -1), g_best_any[m_g], 0.8 * _size(g_area[m_g], 80.0)))
+    rows.append(("missed", m_g, np.full(len(m_g), -1), g_best_any[m_g], _row_score("missed", 0.0, 0.0, g_area[m_g])))
 
     # predictions nobody explains: a missing label
     partner = np.zeros(n_p, dtype=bool)
@@ -203,7 +217,7 @@ def find_disagreements(gt: Boxes, pr: Boxes, media_ids: np.ndarray, *, iou: floa
     partner[w_p] = True
     miss = ~p_matched & ~partner & ~p_in_crowd & (p_best_same < _TOUCH) & (p_best_any < iou)
     mp = np.flatnonzero(miss)
-    s = p_score[mp] * _size(p_area[mp], 16.0) * np.clip(1.0 - p_best_any[mp] / iou, 0.0, 1.0)
+    s = _row_score("missing_gt", p_score[mp], p_best_any[mp], 0.0)
     rows.append(("missing_gt", np.full(len(mp), -1), mp, p_best_any[mp], s))
 
     out = pd.DataFrame({
@@ -216,17 +230,17 @@ def find_disagreements(gt: Boxes, pr: Boxes, media_ids: np.ndarray, *, iou: floa
     return out
 
 
-IMAGE_POWER = 3.0
+IMAGE_POWER = 1.0
 
 
 def image_scores(media: np.ndarray, score: np.ndarray, media_ids: np.ndarray, *,
                  power: float = IMAGE_POWER) -> np.ndarray:
-    """Per image the soft maximum ``(1 - prod(1 - s**p)) ** (1/p)`` of its rows' scores
-    (0 for an image without rows; ``p = 1`` is the noisy-or, ``p -> inf`` the maximum).
+    """Per image ``(1 - prod(1 - s**p)) ** (1/p)`` of its rows' scores (0 for an image without
+    rows): the default ``p = 1`` is the noisy-or, larger ``p`` a soft maximum (``p -> inf``: the maximum).
 
     Example:
         >>> image_scores(np.array([1, 1, 2]), np.array([.5, .5, .2]), np.array([1, 2, 3])).round(4).tolist()
-        [0.6166, 0.2, 0.0]
+        [0.75, 0.2, 0.0]
     """
     pos = np.searchsorted(media_ids, media)
     log_keep = np.zeros(len(media_ids))
@@ -235,7 +249,7 @@ def image_scores(media: np.ndarray, score: np.ndarray, media_ids: np.ndarray, *,
     return out + 0.0  # + 0.0: no "-0.0" for images without rows
 
 
-def disagreements(project: Project, run: Any, iou: float = 0.5, *, per: str = "instance",
+def disagreements(session: Session, run: Any, iou: float = 0.5, *, per: str = "instance",
                   slice: MediaSlice | None = None, min_score: float = 0.0,
                   complete_only: bool = False, stage: str = "label",
                   kinds: tuple[str, ...] | list[str] | None = None) -> pd.DataFrame:
@@ -244,7 +258,7 @@ def disagreements(project: Project, run: Any, iou: float = 0.5, *, per: str = "i
     Example:
         >>> import nblabel as nl
         >>> p = nl.open(":memory:"); _ = p.add_run("m")
-        >>> disagreements(p, "m").empty
+        >>> disagreements(p.session, "m").empty
         True
     """
     if per not in ("instance", "image"):
@@ -254,9 +268,9 @@ def disagreements(project: Project, run: Any, iou: float = 0.5, *, per: str = "i
         if bad:
             raise ValidationError(f"unknown disagreement kind(s) {bad}; choose from {list(KINDS)}")
     cstage = stage if complete_only else None
-    media = load_media(project, slice, complete_stage=cstage)
-    gt = load_boxes(project, run=None, slice=slice, complete_stage=cstage)
-    pr = load_boxes(project, run=run, slice=slice, complete_stage=cstage, min_score=min_score)
+    media = load_media(session, slice, complete_stage=cstage)
+    gt = load_boxes(session, run=None, slice=slice, complete_stage=cstage)
+    pr = load_boxes(session, run=run, slice=slice, complete_stage=cstage, min_score=min_score)
     mids = media["media_id"].to_numpy(np.int64)
     rows = find_disagreements(gt, pr, mids, iou=float(iou))
     if kinds is not None:
@@ -277,7 +291,7 @@ def disagreements(project: Project, run: Any, iou: float = 0.5, *, per: str = "i
         out = out.sort_values(["score", "media_id"], ascending=[False, True], kind="stable")
         return out.reset_index(drop=True)
 
-    names = {lab.id: lab.name for lab in project.schema.state().labels.values()}
+    names = {lab.id: lab.name for lab in session.schema_state().labels.values()}
     gs, ps = np.maximum(g, 0), np.maximum(p, 0)
 
     def pick(arr: np.ndarray, idx: np.ndarray, ok: np.ndarray, fill: Any = np.nan) -> np.ndarray:

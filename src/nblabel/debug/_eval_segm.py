@@ -14,23 +14,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nblabel.errors import ValidationError
+from .. import geometry as _geo
+from ..errors import ValidationError
 
 __all__ = ["mask_area", "rle_box", "segm_iou_pairs", "segm_rles"]
-
-
-def _geometry() -> Any:
-    try:
-        import nblabel.geometry as geo
-
-        for name in ("polygons_to_rle", "rle_iou", "rle_from_uncompressed", "rle_area", "rle_to_bbox"):
-            getattr(geo, name)
-    except (ImportError, AttributeError) as e:  # pragma: no cover - depends on the install
-        raise ValidationError(
-            f"segm evaluation needs nblabel.geometry's RLE helpers, which are missing ({e}); "
-            f"use iou_type='bbox' or upgrade nblabel"
-        ) from e
-    return geo
 
 
 def _size_lookup(
@@ -71,7 +58,7 @@ def segm_rles(
         if isinstance(seg, Mapping) and isinstance(seg.get("counts"), (str, bytes)):
             out.append(seg)
             continue
-        geo = geo or _geometry()
+        geo = geo or _geo
         if isinstance(seg, Mapping):
             out.append(geo.rle_from_uncompressed(seg))
             continue
@@ -97,7 +84,7 @@ def mask_area(rles: list[Any]) -> np.ndarray:
     """
     if not rles:
         return np.zeros(0)
-    geo = _geometry()
+    geo = _geo
     return np.array([float(np.asarray(geo.rle_area(r)).ravel()[0]) for r in rles], dtype=np.float64)
 
 
@@ -108,7 +95,7 @@ def rle_box(rle: Any) -> list[float]:
         >>> rle_box({"size": [3, 4], "counts": "42102"})
         [1.0, 1.0, 2.0, 2.0]
     """
-    geo = _geometry()
+    geo = _geo
     return [float(v) for v in np.asarray(geo.rle_to_bbox(rle)).ravel()]
 
 
@@ -116,14 +103,14 @@ def segm_iou_pairs(d_rle: list[Any], g_rle: list[Any], g_crowd: np.ndarray, pair
     """Mask IoU of every pair (crowd: intersection / detection area), one ``rle_iou`` call per group.
 
     Example:
-        >>> from nblabel.debug._eval_match import build_pairs
+        >>> from nblabel.geometry import build_pairs
         >>> segm_iou_pairs([], [], np.zeros(0, bool), build_pairs(np.zeros(0), np.zeros(0))).tolist()
         []
     """
     sim = np.zeros(len(pairs.dt), dtype=np.float64)
     if len(sim) == 0:
         return sim
-    geo = _geometry()
+    geo = _geo
     has = np.flatnonzero(pairs.dt_count > 0)
     # detections of one group are consecutive and share the same gt range
     first_gt = pairs.gt[pairs.dt_start[has]]

@@ -16,10 +16,10 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ..errors import ValidationError
 from ._disagree import _group_argbest, _group_max, overlapping_pairs
-from ._frames import load_boxes, load_media
+from ._reads import load_boxes, load_media
 
 if TYPE_CHECKING:
-    from ._frames import Evaluation
+    from ._reads import Evaluation
 
 __all__ = ["Figure", "confusion_matrix", "iou_histogram", "pr_curve", "pr_table"]
 
@@ -177,7 +177,7 @@ def pr_curve(ev: Evaluation, *, iou: float = 0.5, labels: list[str] | None = Non
 
 
 def _confusion_counts(ev: Evaluation, iou: float, min_score: float) -> pd.DataFrame:
-    proj = ev.project
+    proj = ev.session
     cstage = ev.stage if ev.complete_only else None
     media = load_media(proj, ev.slice, complete_stage=cstage)
     gt = load_boxes(proj, slice=ev.slice, complete_stage=cstage)

@@ -1,4 +1,5 @@
-"""Geometry helpers: box formats and IoU, polygons, validation against the image, COCO RLE masks.
+"""Geometry helpers: box formats and IoU, polygons, validation against the image, COCO RLE masks,
+and the greedy matcher of detections to ground truth (COCO rules).
 
 Everything is vectorised with numpy and has no dependency beyond it.
 
@@ -11,7 +12,18 @@ Example:
 
 from __future__ import annotations
 
-from ._boxes import BOX_FORMATS, box_area, box_iou, box_iou_coco, clip_boxes, from_xyxy, to_xyxy
+from ._boxes import (
+    BOX_FORMATS,
+    box_area,
+    box_iou,
+    box_iou_coco,
+    box_iou_coco_pairs,
+    box_iou_pairs,
+    clip_boxes,
+    from_xyxy,
+    to_xyxy,
+)
+from ._match import Pairs, build_pairs, greedy_match
 from ._polygons import as_points, extent, polygon_area, polygon_areas, polygons_area
 from ._rle import (
     polygons_to_rle,
@@ -28,13 +40,18 @@ from ._validate import TOLERANCE, validate_boxes, validate_points
 __all__ = [
     "BOX_FORMATS",
     "TOLERANCE",
+    "Pairs",
     "as_points",
     "box_area",
     "box_iou",
     "box_iou_coco",
+    "box_iou_coco_pairs",
+    "box_iou_pairs",
+    "build_pairs",
     "clip_boxes",
     "extent",
     "from_xyxy",
+    "greedy_match",
     "polygon_area",
     "polygon_areas",
     "polygons_area",

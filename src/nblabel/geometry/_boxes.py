@@ -1,4 +1,7 @@
-"""Bounding boxes: format conversion, area, IoU (plain and COCO flavour), clipping.
+"""Bounding boxes: format conversion, area, IoU (plain and COCO flavour; all pairs or aligned pairs), clipping.
+
+Each IoU flavour has ONE kernel (:func:`_iou_xyxy`, :func:`_iou_coco`) that the all-pairs and the
+aligned-pairs functions broadcast over; nothing else in nblabel computes a box IoU.
 
 Every function is vectorised over rows with numpy; boxes are ``(N, 4)`` float64 arrays.
 """
@@ -16,6 +19,8 @@ __all__ = [
     "box_area",
     "box_iou",
     "box_iou_coco",
+    "box_iou_coco_pairs",
+    "box_iou_pairs",
     "clip_boxes",
     "from_xyxy",
     "to_xyxy",
@@ -153,6 +158,66 @@ def box_area(xyxy: Any) -> np.ndarray:
     return np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)
 
 
+def _rows(boxes: Any, name: str) -> np.ndarray:
+    """``boxes`` as an ``(N, 4)`` float64 array without a copy when it already is one (hot paths)."""
+    arr = np.asarray(boxes, dtype=np.float64)
+    if arr.ndim == 2 and arr.shape[1] == 4:
+        return arr
+    return _as_boxes(arr, name)
+
+
+def _crowd_flags(iscrowd: Any, n: int, one: str, many: str) -> np.ndarray:
+    if iscrowd is None:
+        return np.zeros(n, dtype=bool)
+    crowd = np.asarray(iscrowd).reshape(-1).astype(bool)
+    if crowd.size != n:
+        raise ValidationError(f"iscrowd has {crowd.size} values but there are {n} {many}; pass one flag per {one}")
+    return crowd
+
+
+def _iou_xyxy(a: tuple[np.ndarray, ...], b: tuple[np.ndarray, ...], crowd: np.ndarray | None) -> np.ndarray:
+    """The one plain IoU kernel: ``a``/``b`` are ``(x0, y0, x1, y1, area)`` arrays that broadcast.
+
+    With ``crowd`` (broadcasting like ``b``) a crowd pair's denominator is the area of ``a``.
+    """
+    iw = np.minimum(a[2], b[2]) - np.maximum(a[0], b[0])
+    ih = np.minimum(a[3], b[3]) - np.maximum(a[1], b[1])
+    inter = np.clip(iw, 0, None) * np.clip(ih, 0, None)
+    union = a[4] + b[4] - inter
+    if crowd is not None:
+        union = np.where(crowd, np.broadcast_to(a[4], union.shape), union)
+    out = np.zeros(inter.shape, dtype=np.float64)
+    np.divide(inter, union, out=out, where=(inter > 0) & (union > 0))
+    return out
+
+
+def _iou_coco(d: tuple[np.ndarray, ...], g: tuple[np.ndarray, ...], crowd: np.ndarray) -> np.ndarray:
+    """The one COCO IoU kernel, pycocotools' ``bbIou`` operation for operation (bit-identical).
+
+    ``d``/``g`` are ``(x, y, w, h, area)`` arrays that broadcast; ``crowd`` broadcasts like ``g``.
+    """
+    iw = np.minimum(d[2] + d[0], g[2] + g[0]) - np.maximum(d[0], g[0])
+    ih = np.minimum(d[3] + d[1], g[3] + g[1]) - np.maximum(d[1], g[1])
+    ok = (iw > 0) & (ih > 0)
+    inter = iw * ih
+    union = np.where(crowd, d[4], (d[4] + g[4]) - inter)
+    out = np.zeros(inter.shape, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.divide(inter, union, out=out, where=ok)
+    return out
+
+
+def _xyxy_cols(b: np.ndarray, axis: int) -> tuple[np.ndarray, ...]:
+    area = np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)
+    cols = (b[:, 0], b[:, 1], b[:, 2], b[:, 3], area)
+    return tuple(np.expand_dims(c, axis) for c in cols) if axis >= 0 else cols
+
+
+def _xywh_cols(b: np.ndarray, axis: int) -> tuple[np.ndarray, ...]:
+    cols = (b[:, 0], b[:, 1], b[:, 2], b[:, 3], b[:, 2] * b[:, 3])
+    return tuple(np.expand_dims(c, axis) for c in cols) if axis >= 0 else cols
+
+
 def box_iou(a_xyxy: Any, b_xyxy: Any) -> np.ndarray:
     """Pairwise intersection over union of two sets of ``xyxy`` boxes, shape ``(N, M)``.
 
@@ -164,15 +229,28 @@ def box_iou(a_xyxy: Any, b_xyxy: Any) -> np.ndarray:
     """
     a = _as_boxes(a_xyxy, "a_xyxy")
     b = _as_boxes(b_xyxy, "b_xyxy")
-    area_a = box_area(a)
-    area_b = box_area(b)
-    iw = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
-    ih = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
-    inter = np.clip(iw, 0, None) * np.clip(ih, 0, None)
-    union = area_a[:, None] + area_b[None, :] - inter
-    out = np.zeros_like(inter)
-    np.divide(inter, union, out=out, where=(inter > 0) & (union > 0))
-    return out
+    return _iou_xyxy(_xyxy_cols(a, 1), _xyxy_cols(b, 0), None)
+
+
+def box_iou_pairs(a_xyxy: Any, b_xyxy: Any, crowd: Any = None) -> np.ndarray:
+    """IoU of aligned rows (``a[i]`` with ``b[i]``) of ``xyxy`` boxes, shape ``(N,)``.
+
+    The same arithmetic as :func:`box_iou`, for candidate pairs built elsewhere (e.g. all the boxes
+    of one image against each other). With ``crowd`` (one flag per row), a crowd row's value is the
+    intersection over the area of ``a`` -- the share of the detection ``a`` inside the crowd
+    region ``b``, as COCO scores crowd regions.
+
+    Example:
+        >>> box_iou_pairs([[0, 0, 2, 2], [0, 0, 1, 1]], [[1, 0, 3, 2], [0, 0, 2, 2]], [False, True]).tolist()
+        [0.3333333333333333, 1.0]
+    """
+    a = _rows(a_xyxy, "a_xyxy")
+    b = _rows(b_xyxy, "b_xyxy")
+    if len(a) != len(b):
+        raise ValidationError(f"box_iou_pairs needs as many rows in a ({len(a)}) as in b ({len(b)}); "
+                              "use box_iou for every pair of two sets")
+    flags = None if crowd is None else _crowd_flags(crowd, len(b), "pair", "pairs")
+    return _iou_xyxy(_xyxy_cols(a, -1), _xyxy_cols(b, -1), flags)
 
 
 def box_iou_coco(dt_xywh: Any, gt_xywh: Any, iscrowd: Any = None) -> np.ndarray:
@@ -188,30 +266,27 @@ def box_iou_coco(dt_xywh: Any, gt_xywh: Any, iscrowd: Any = None) -> np.ndarray:
     """
     dt = _as_boxes(dt_xywh, "dt_xywh")
     gt = _as_boxes(gt_xywh, "gt_xywh")
-    if iscrowd is None:
-        crowd = np.zeros(len(gt), dtype=bool)
-    else:
-        crowd = np.asarray(iscrowd).reshape(-1).astype(bool)
-        if crowd.size != len(gt):
-            raise ValidationError(
-                f"iscrowd has {crowd.size} values but there are {len(gt)} ground-truth boxes; "
-                "pass one flag per ground-truth box"
-            )
-    da = dt[:, 2] * dt[:, 3]
-    ga = gt[:, 2] * gt[:, 3]
-    iw = np.minimum(dt[:, None, 2] + dt[:, None, 0], gt[None, :, 2] + gt[None, :, 0]) - np.maximum(
-        dt[:, None, 0], gt[None, :, 0]
-    )
-    ih = np.minimum(dt[:, None, 3] + dt[:, None, 1], gt[None, :, 3] + gt[None, :, 1]) - np.maximum(
-        dt[:, None, 1], gt[None, :, 1]
-    )
-    ok = (iw > 0) & (ih > 0)
-    inter = iw * ih
-    union = np.where(crowd[None, :], da[:, None], da[:, None] + ga[None, :] - inter)
-    out = np.zeros(inter.shape, dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        np.divide(inter, union, out=out, where=ok)
-    return out
+    crowd = _crowd_flags(iscrowd, len(gt), "ground-truth box", "ground-truth boxes")
+    return _iou_coco(_xywh_cols(dt, 1), _xywh_cols(gt, 0), crowd[None, :])
+
+
+def box_iou_coco_pairs(dt_xywh: Any, gt_xywh: Any, iscrowd: Any = None) -> np.ndarray:
+    """COCO IoU of aligned rows (``dt[i]`` with ``gt[i]``), shape ``(N,)``: :func:`box_iou_coco` per pair.
+
+    Bit-identical to pycocotools' ``bbIou`` (the evaluation engine computes every candidate pair
+    with it). ``iscrowd`` has one flag per row (the ground truth's).
+
+    Example:
+        >>> box_iou_coco_pairs([[0, 0, 2, 2], [0, 0, 2, 2]], [[1, 0, 2, 2], [0, 0, 4, 4]], [0, 1]).tolist()
+        [0.3333333333333333, 1.0]
+    """
+    dt = _rows(dt_xywh, "dt_xywh")
+    gt = _rows(gt_xywh, "gt_xywh")
+    if len(dt) != len(gt):
+        raise ValidationError(f"box_iou_coco_pairs needs as many detections ({len(dt)}) as ground truths "
+                              f"({len(gt)}); use box_iou_coco for every pair of two sets")
+    crowd = _crowd_flags(iscrowd, len(gt), "ground-truth box", "ground-truth boxes")
+    return _iou_coco(_xywh_cols(dt, -1), _xywh_cols(gt, -1), crowd)
 
 
 def clip_boxes(xyxy: Any, width: Any, height: Any) -> np.ndarray:

@@ -17,19 +17,23 @@ from __future__ import annotations
 
 import json
 import math
-import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from .._report import ImportReport
 from ..errors import FormatError, ValidationError
-from ._paths import ExportInfo, export_instances, export_media, resolve_under_root, write_atomic
-from ._report import ImportReport
+from ..store import Schema, load_state, run_id
+from ..store._meta import merge_media_meta, set_label_meta
+from ._exports import ExportInfo, export_instances, export_media, write_atomic
+from ._import_tail import finish_import
+from ._ingest import Probed, probe_images, write_probed
+from ._paths import resolve_under_root
 
 if TYPE_CHECKING:
-    from ..project import Project
+    from ..store import Session
 
 __all__ = ["export_coco", "import_coco", "read_json", "rle_area"]
 
@@ -94,7 +98,7 @@ def _check_top(d: Any, path: Path) -> None:
             raise FormatError(f"COCO file {str(path)!r}: {k!r} must be a list, it is a {type(d[k]).__name__}")
 
 
-def _categories(proj: Project, cats: list[Any], anns: list[Any], path: Path) -> dict[int, int]:
+def _categories(session: Session, cats: list[Any], anns: list[Any], path: Path) -> dict[int, int]:
     """Create or reuse a label per category; returns {coco category id: label_id}."""
     seen: dict[int, str] = {}
     for i, c in enumerate(cats):
@@ -113,7 +117,7 @@ def _categories(proj: Project, cats: list[Any], anns: list[Any], path: Path) -> 
         seen[c["id"]] = c["name"]
     with_kps = {a.get("category_id") for a in anns if isinstance(a, dict) and a.get("keypoints")}
     out: dict[int, int] = {}
-    schema = proj.schema
+    schema = Schema(session.store)
     for c in sorted(cats, key=lambda c: c["id"]):
         name, cid = c["name"], int(c["id"])
         kp_names = c.get("keypoints") or None
@@ -132,9 +136,8 @@ def _categories(proj: Project, cats: list[Any], anns: list[Any], path: Path) -> 
                 if any(s not in lab.spatial for s in need):
                     schema.update_label(name, spatial=list(lab.spatial) + [s for s in need if s not in lab.spatial])
                 if "coco_id" not in lab.meta:
-                    with proj.store.transaction() as con:
-                        con.execute("UPDATE labels SET meta = ?::JSON WHERE label_id = ?",
-                                    [json.dumps({**lab.meta, **meta}), lid])
+                    with session.store.transaction() as con:
+                        set_label_meta(con, lid, {**lab.meta, **meta})
             if kp_names and schema.state().template_for(lid) is None:
                 if not isinstance(kp_names, list) or not all(isinstance(k, str) for k in kp_names):
                     raise FormatError(f"COCO file {str(path)!r}: category {name!r} has keypoints {kp_names!r}; "
@@ -152,9 +155,10 @@ def _categories(proj: Project, cats: list[Any], anns: list[Any], path: Path) -> 
     return out
 
 
-def _images(proj: Project, imgs: list[Any], root: Path, allow_outside_root: bool, report: ImportReport,
-            path: Path) -> tuple[dict[Any, int], dict[Any, str]]:
-    """Add the listed images; returns {coco image id: media_id} and {coco image id: why it is missing}."""
+def _image_rows(imgs: list[Any], root: Path, allow_outside_root: bool, report: ImportReport,
+                path: Path) -> tuple[list[dict[str, Any]], dict[Any, str]]:
+    """The listed images that resolve to files under the root (as rows for ``add_images``), and
+    {coco image id: why it is missing} for the others. Reads no image yet."""
     failed: dict[Any, str] = {}
     rows: list[dict[str, Any]] = []
     ids: list[Any] = []
@@ -186,10 +190,16 @@ def _images(proj: Project, imgs: list[Any], root: Path, allow_outside_root: bool
         row.update({k: v for k, v in im.items() if k not in _IMAGE_STANDARD})
         rows.append(row)
         ids.append(iid)
-    if not rows:
+    return rows, failed
+
+
+def _images(con: Any, probed: Probed | None, rows: list[dict[str, Any]], failed: dict[Any, str], imgs: list[Any],
+            report: ImportReport) -> tuple[dict[Any, int], dict[Any, str]]:
+    """Write the probed images inside the import's transaction; returns {coco image id: media_id} and
+    {coco image id: why it is missing}."""
+    if probed is None:
         return {}, failed
-    df = pd.DataFrame(rows)
-    rep = proj.add_images(df)
+    rep = write_probed(con, probed)
     bad_paths = {p.item: p.reason for p in rep.problems}
     media: dict[Any, int] = {}
     it = iter(rep.ids)
@@ -200,22 +210,20 @@ def _images(proj: Project, imgs: list[Any], root: Path, allow_outside_root: bool
         else:
             media[row["coco_id"]] = int(next(it))
     by_id = {im["id"]: im for im in imgs if isinstance(im, dict) and "id" in im}
-    with proj.store.transaction() as con:
-        sizes = con.execute("SELECT media_id, width, height, json_extract(meta, '$.coco_id') AS cid FROM media "
-                            "WHERE list_contains(?::BIGINT[], media_id)", [list(media.values())]).df()
-        size = {int(r.media_id): (int(r.width), int(r.height), r.cid) for r in sizes.itertuples()}
-        for iid, mid in list(media.items()):
-            w, h, cid = size[mid]
-            jw, jh = by_id[iid].get("width"), by_id[iid].get("height")
-            if (jw is not None and jw != w) or (jh is not None and jh != h):
-                failed[iid] = "size mismatch"
-                report.add_problem(f"image {iid} ({by_id[iid]['file_name']})",
-                                   f"the file is {w}x{h} (upright) but the JSON says {jw}x{jh}; its annotations "
-                                   "would be misplaced: fix width/height in the JSON or the image's EXIF rotation")
-                del media[iid]
-            elif cid is None:  # already in the project (same bytes) without a COCO id: remember this one
-                con.execute("UPDATE media SET meta = json_merge_patch(coalesce(meta, '{}'::JSON), ?::JSON) "
-                            "WHERE media_id = ?", [json.dumps({"coco_id": iid}), mid])
+    sizes = con.execute("SELECT media_id, width, height, json_extract(meta, '$.coco_id') AS cid FROM media "
+                        "WHERE list_contains(?::BIGINT[], media_id)", [list(media.values())]).df()
+    size = {int(r.media_id): (int(r.width), int(r.height), r.cid) for r in sizes.itertuples()}
+    for iid, mid in list(media.items()):
+        w, h, cid = size[mid]
+        jw, jh = by_id[iid].get("width"), by_id[iid].get("height")
+        if (jw is not None and jw != w) or (jh is not None and jh != h):
+            failed[iid] = "size mismatch"
+            report.add_problem(f"image {iid} ({by_id[iid]['file_name']})",
+                               f"the file is {w}x{h} (upright) but the JSON says {jw}x{jh}; its annotations "
+                               "would be misplaced: fix width/height in the JSON or the image's EXIF rotation")
+            del media[iid]
+        elif cid is None:  # already in the project (same bytes) without a COCO id: remember this one
+            merge_media_meta(con, mid, {"coco_id": iid})
     report.extra["images_added"] = rep.added
     report.extra["images_duplicate"] = rep.duplicates
     return media, failed
@@ -340,12 +348,9 @@ def _check_masks(df: pd.DataFrame, con: Any, names: list[str], report: ImportRep
     return ok
 
 
-def import_coco(proj: Project, json_path: str | Path, images: str | Path | None = None, *, complete: bool = True,
+def import_coco(session: Session, json_path: str | Path, images: str | Path | None = None, *, complete: bool = True,
                 errors: str = "report", allow_outside_root: bool = False, strict: bool = False) -> ImportReport:
-    """Import COCO ground truth into ``proj`` in one transaction (see ``Project.import_coco``)."""
-    from ..project._prepare import prepare_instances, write_instances
-    from ..schema import SchemaState
-
+    """Import COCO ground truth in one transaction (see ``Project.import_coco``)."""
     if errors not in ("report", "raise"):
         raise ValidationError(f"errors={errors!r}: use 'report' (store good rows, list bad ones) or 'raise'")
     path = Path(json_path)
@@ -356,37 +361,21 @@ def import_coco(proj: Project, json_path: str | Path, images: str | Path | None 
         raise FormatError(f"image root {str(root)!r} is not a folder; pass images= the folder that the "
                           f"file names in {path.name} are relative to")
     report = ImportReport(f"COCO {path.name}")
-    with proj.store.transaction() as con:
-        cats = _categories(proj, d["categories"], d["annotations"], path)
-        media, failed = _images(proj, d["images"], root, allow_outside_root, report, path)
+    rows, failed = _image_rows(d["images"], root, allow_outside_root, report, path)
+    # probe the image files before the write transaction opens (the file lock is not held during file I/O)
+    probed = probe_images(session, pd.DataFrame(rows)) if rows else None
+    with session.store.transaction() as con:
+        cats = _categories(session, d["categories"], d["annotations"], path)
+        media, failed = _images(con, probed, rows, failed, d["images"], report)
         df, names, bad_images = _annotation_rows(d["annotations"], media, failed, cats, report)
         keep = _check_masks(df, con, names, report)
         bad_media_masks = set(df["media_id"][~keep].astype(int))
         df, names = df[keep].reset_index(drop=True), [n for n, k in zip(names, keep, strict=False) if k]
-        sub = ImportReport("annotations")
-        state = SchemaState.load(con)
-        frame = prepare_instances(con, state, df, report=sub, strict=strict)
         bad_media = {media[i] for i in bad_images if i in media} | bad_media_masks
-        for p in sub.problems:
-            row = p.item[4:] if p.item.startswith("row ") else ""
-            report.add_problem(names[int(row)] if row.isdigit() else p.item, p.reason)
-            if row.isdigit():
-                bad_media.add(int(df["media_id"].iloc[int(row)]))
-        if errors == "raise" and report.problems:
-            report.raise_if_problems()  # rolls the whole import back
-        ids = write_instances(con, frame, author=proj.author, schema_version=state.version)
-        report.added = len(ids)
-        report.ids = [int(i) for i in ids]
-        report.skipped = len(report.problems)
-        report.extra["media_ids"] = sorted(set(media.values()))
-        if complete:
-            done = sorted(set(media.values()) - bad_media)
-            if done:
-                proj.set_status(done, "complete")
-            if bad_media:
-                report.notes.append(f"{len(bad_media)} image(s) with refused annotations were not marked "
-                                    "complete; fix them and mark them with proj.complete(...)")
-            report.extra["complete"] = done
+        finish_import(con, session, df, names, report, what="annotations", media=list(media.values()),
+                      bad_media=bad_media, strict=strict, errors=errors, complete=complete,
+                      refused_note="{n} image(s) with refused annotations were not marked complete; "
+                                   "fix them and mark them with proj.complete(...)")
     return report
 
 
@@ -445,17 +434,16 @@ def _categories_out(state: Any, used: set[int]) -> tuple[list[dict[str, Any]], d
     return sorted(cats, key=lambda c: c["id"]), {lab.id: cid for lab, cid in zip(labels, ids, strict=False)}
 
 
-def export_coco(proj: Project, path: str | Path, *, slice: Any = None, include_incomplete: bool = False,
+def export_coco(session: Session, path: str | Path, *, slice: Any = None, include_incomplete: bool = False,
                 run: Any = None) -> ExportInfo:
     """Write ground truth (or a run's predictions as a COCO results list) as COCO JSON."""
-    from ..schema import SchemaState
 
     out = Path(path)
-    with proj.store.read() as con:
-        state = SchemaState.load(con)
-        run_id = proj._run_id(con, run) if run is not None else None
-        mdf, left_out = export_media(proj, con, slice, include_incomplete=include_incomplete or run is not None)
-        inst = export_instances(con, mdf["media_id"].tolist(), run_id)
+    with session.store.read() as con:
+        state = load_state(con)
+        rid = run_id(con, run) if run is not None else None
+        mdf, left_out = export_media(con, slice, include_incomplete=include_incomplete or run is not None)
+        inst = export_instances(con, mdf["media_id"].tolist(), rid)
     img_ids = _assign_ids([m.get("coco_id") for m in mdf["meta"]], mdf["media_id"].astype(int).tolist())
     hw_of = {int(m): (int(h), int(w)) for m, h, w in zip(mdf["media_id"], mdf["height"], mdf["width"], strict=True)}
     img_of = dict(zip(mdf["media_id"].astype(int).tolist(), img_ids, strict=False))
@@ -525,8 +513,3 @@ def export_coco(proj: Project, path: str | Path, *, slice: Any = None, include_i
                      "(pass include_incomplete=True to export them too)")
     return ExportInfo(out, len(images), len(anns), left_out, skipped, notes)
 
-
-def warn_notes(info: ExportInfo, stacklevel: int = 3) -> None:
-    """Warn about what an export left out (incomplete media, kinds the format cannot hold)."""
-    if info.notes:
-        warnings.warn(f"export to {str(info.path)!r}: " + "; ".join(info.notes), UserWarning, stacklevel=stacklevel)

@@ -13,20 +13,21 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ._paths import ExportInfo
+from ..store import media_ids, run_id
+from ._exports import ExportInfo
 
 if TYPE_CHECKING:
-    from ..project import Project
+    from ..store import Session
 
 __all__ = ["export_parquet"]
 
 
-def export_parquet(proj: Project, path: str | Path, *, slice: Any = None, run: Any = None) -> ExportInfo:
+def export_parquet(session: Session, path: str | Path, *, slice: Any = None, run: Any = None) -> ExportInfo:
     """Write current instances joined with media and labels to a Parquet file (see ``Project.export_parquet``)."""
     out = Path(path)
-    with proj.store.read() as con:
-        run_id = proj._run_id(con, run) if run is not None else None
-        ids = None if slice is None else proj._media_ids(con, slice)
+    with session.store.read() as con:
+        rid = run_id(con, run) if run is not None else None
+        ids = None if slice is None else media_ids(con, slice)
         df = con.execute(
             "SELECT i.instance_id, i.version, i.media_id, m.file_name, m.width, m.height, i.label_id, "
             "l.name AS label, i.kind, i.x0, i.y0, i.x1, i.y1, CAST(i.points AS VARCHAR) AS points, "
@@ -39,7 +40,7 @@ def export_parquet(proj: Project, path: str | Path, *, slice: Any = None, run: A
             "WHERE ((?::INTEGER IS NULL AND i.run_id IS NULL) OR i.run_id = ?::INTEGER) "
             "AND (?::BIGINT[] IS NULL OR list_contains(?::BIGINT[], i.media_id)) "
             "ORDER BY i.media_id, i.instance_id",
-            [run_id, run_id, ids, ids]).df()
+            [rid, rid, ids, ids]).df()
     table = pa.Table.from_pandas(df, preserve_index=False).replace_schema_metadata(None)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")

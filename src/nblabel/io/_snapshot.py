@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ..errors import StoreError, ValidationError
-from ._paths import ExportInfo
+from ..store._caches import add_snapshot, snapshot_row, snapshot_rows
+from ._exports import ExportInfo
 
 if TYPE_CHECKING:
-    from ..project import Project
+    from ..store import Session
 
 __all__ = ["FORMATS", "content_sha256", "list_snapshots", "snapshot", "snapshot_root"]
 
@@ -48,12 +49,12 @@ def content_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def snapshot_root(proj: Project) -> Path:
+def snapshot_root(session: Session) -> Path:
     """Where snapshots live: ``<file stem>.snapshots/`` next to the project file (in-memory
     projects: next to their media folder)."""
-    if proj.path is not None:
-        return proj.path.with_name(proj.path.stem + ".snapshots")
-    media = proj.media_dir or Path(tempfile.mkdtemp(prefix="nblabel-"))
+    if session.path is not None:
+        return session.path.with_name(session.path.stem + ".snapshots")
+    media = session.media_dir or Path(tempfile.mkdtemp(prefix="nblabel-"))
     return media.with_name(media.name + ".snapshots")
 
 
@@ -81,43 +82,43 @@ _OPTIONS = {"coco": {"slice", "include_incomplete", "run"},
             "parquet": {"slice", "run"}}
 
 
-def _export(proj: Project, fmt: str, target: Path, kwargs: dict[str, Any]) -> ExportInfo:
+def _export(session: Session, fmt: str, target: Path, kwargs: dict[str, Any]) -> ExportInfo:
     unknown = set(kwargs) - _OPTIONS[fmt]
     if unknown:
         raise ValidationError(f"a {fmt} snapshot takes the options {sorted(_OPTIONS[fmt])}, not {sorted(unknown)}")
     if fmt == "coco":
         from ._coco import export_coco
 
-        return export_coco(proj, target / "annotations.json", **kwargs)
+        return export_coco(session, target / "annotations.json", **kwargs)
     if fmt == "yolo":
         from ._yolo import export_yolo
 
-        return export_yolo(proj, target, **kwargs)
+        return export_yolo(session, target, **kwargs)
     if fmt == "voc":
         from ._voc import export_voc
 
-        return export_voc(proj, target, **kwargs)
+        return export_voc(session, target, **kwargs)
     from ._parquet import export_parquet
 
-    return export_parquet(proj, target / "instances.parquet", **kwargs)
+    return export_parquet(session, target / "instances.parquet", **kwargs)
 
 
-def snapshot(proj: Project, name: str, fmt: str | None, kwargs: dict[str, Any]) -> tuple[Path, ExportInfo | None]:
+def snapshot(session: Session, name: str, fmt: str | None, kwargs: dict[str, Any]) -> tuple[Path, ExportInfo | None]:
     """Create or verify the snapshot ``name``; returns its path (and the export info when new)."""
     if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise ValidationError(f"snapshot name {name!r} must be 1-128 letters, digits, '.', '_' or '-' "
                               "(starting with a letter or digit), e.g. 'v1' or 'train-2024-05'")
     if fmt is not None and fmt not in FORMATS:
         raise ValidationError(f"snapshot format {fmt!r} is unknown; use one of {list(FORMATS)}")
-    with proj.store.transaction() as con:
-        rows = con.execute("SELECT format, query, sha256, path FROM snapshots WHERE name = ?", [name]).fetchall()
-        if rows:
-            sfmt, query, sha, spath = rows[0]
+    with session.store.transaction() as con:
+        row = snapshot_row(con, name)
+        if row is not None:
+            sfmt, query, sha, spath = row
             stored = json.loads(query) if query else {}
             if (fmt is not None and fmt != sfmt) or (kwargs and _options(kwargs) != stored.get("options")):
                 raise ValidationError(f"snapshot {name!r} exists already as {sfmt} with options "
                                       f"{stored.get('options')}; a snapshot never changes: pick a new name")
-            p = _resolve(proj, spath)
+            p = _resolve(session, spath)
             if not p.exists():
                 raise StoreError(f"snapshot {name!r} is missing: {spath!r} does not exist. The recorded bytes "
                                  f"(sha256 {sha[:12]}...) are the truth and are not re-exported; restore the "
@@ -129,7 +130,7 @@ def snapshot(proj: Project, name: str, fmt: str | None, kwargs: dict[str, Any]) 
                                  "new snapshot under another name")
             return p, None
         fmt = fmt or "coco"
-        root = snapshot_root(proj)
+        root = snapshot_root(session)
         target = root / name
         if target.exists():
             raise StoreError(f"{str(target)!r} exists but no snapshot {name!r} is recorded in this project; "
@@ -137,7 +138,7 @@ def snapshot(proj: Project, name: str, fmt: str | None, kwargs: dict[str, Any]) 
         root.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=root))
         try:
-            info = _export(proj, fmt, tmp, kwargs)
+            info = _export(session, fmt, tmp, kwargs)
             tmp.replace(target)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -147,9 +148,8 @@ def snapshot(proj: Project, name: str, fmt: str | None, kwargs: dict[str, Any]) 
         query = {"format": fmt, "options": _options(kwargs), "left_out_incomplete": info.left_out_incomplete,
                  "skipped_instances": info.skipped_instances}
         try:
-            con.execute("INSERT INTO snapshots VALUES (?, ?, ?::JSON, now(), ?, ?, ?, ?)",
-                        [name, fmt, json.dumps(query, sort_keys=True), sha, path.relative_to(root).as_posix(),
-                         info.n_media, info.n_instances])
+            add_snapshot(con, name, fmt, query, sha, path.relative_to(root).as_posix(),
+                         info.n_media, info.n_instances)
         except BaseException:
             shutil.rmtree(target, ignore_errors=True)
             raise
@@ -157,16 +157,15 @@ def snapshot(proj: Project, name: str, fmt: str | None, kwargs: dict[str, Any]) 
         return path, info
 
 
-def _resolve(proj: Project, stored: str) -> Path:
+def _resolve(session: Session, stored: str) -> Path:
     """A recorded path: relative to the snapshot folder (so moving the project with it keeps working)."""
     p = Path(stored)
-    return p if p.is_absolute() else snapshot_root(proj) / p
+    return p if p.is_absolute() else snapshot_root(session) / p
 
 
-def list_snapshots(proj: Project) -> pd.DataFrame:
+def list_snapshots(session: Session) -> pd.DataFrame:
     """Every snapshot: name, format, query/options, created_at, sha256, path, counts."""
-    with proj.store.read() as con:
-        df = con.execute("SELECT name, format, query, created_at, sha256, path, n_media, n_instances "
-                         "FROM snapshots ORDER BY created_at, name").df()
-    df["path"] = [str(_resolve(proj, p)) for p in df["path"]]
+    with session.store.read() as con:
+        df = snapshot_rows(con)
+    df["path"] = [str(_resolve(session, p)) for p in df["path"]]
     return df

@@ -20,23 +20,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from .._report import ImportReport
 from ..errors import FormatError, ValidationError
-from ._paths import (
-    ExportInfo,
-    add_media,
-    ensure_labels,
-    export_instances,
-    export_media,
-    image_index,
-    resolve_under_root,
-    safe_relative,
-    translate_problems,
-    write_atomic,
-)
-from ._report import ImportReport
+from ._exports import ExportInfo, export_instances, export_media, write_atomic
+from ._import_tail import finish_import
+from ._ingest import add_media, probe_files
+from ._labels import ensure_labels
+from ._paths import image_index, resolve_under_root, safe_relative
 
 if TYPE_CHECKING:
-    from ..project import Project
+    from ..store import Session
 
 __all__ = ["export_voc", "import_voc", "parse_voc"]
 
@@ -119,11 +112,9 @@ def parse_voc(path: str | Path) -> dict[str, Any]:
     return out
 
 
-def import_voc(proj: Project, xml_dir: str | Path, images: str | Path, *, complete: bool = True,
+def import_voc(session: Session, xml_dir: str | Path, images: str | Path, *, complete: bool = True,
                errors: str = "report", allow_outside_root: bool = False, strict: bool = False) -> ImportReport:
     """Import a folder of VOC XML files as ground truth in one transaction (see ``Project.import_voc``)."""
-    from ..project._prepare import prepare_instances, write_instances
-    from ..schema import SchemaState
 
     if errors not in ("report", "raise"):
         raise ValidationError(f"errors={errors!r}: use 'report' or 'raise'")
@@ -166,10 +157,12 @@ def import_voc(proj: Project, xml_dir: str | Path, images: str | Path, *, comple
         assert full is not None
         rel = full.relative_to(root.resolve()).as_posix() if full.is_relative_to(root.resolve()) else full.name
         parsed.append((item, d, full, rel))
-    with proj.store.transaction() as con:
+    # probe the image files before the write transaction opens
+    probed = probe_files(session, [p[2] for p in parsed], [p[3] for p in parsed])
+    with session.store.transaction() as con:
         names = sorted({o["name"] for _, d, _, _ in parsed for o in d["objects"] if o["name"]})
-        lid_by_name = ensure_labels(proj, names, ["box"])
-        media_at = add_media(proj, [p[2] for p in parsed], [p[3] for p in parsed], report, [p[0] for p in parsed])
+        lid_by_name = ensure_labels(session, names, ["box"])
+        media_at = add_media(con, probed, [p[2] for p in parsed], report, [p[0] for p in parsed])
         sizes = con.execute("SELECT media_id, width, height FROM media WHERE list_contains(?::BIGINT[], media_id)",
                             [sorted(set(media_at.values()))]).df().set_index("media_id")
         rows, row_names = [], []
@@ -196,22 +189,9 @@ def import_voc(proj: Project, xml_dir: str | Path, images: str | Path, *, comple
                 row_names.append(oname)
         df = pd.DataFrame(rows, columns=["media_id", "label_id", "kind", "x0", "y0", "x1", "y1", "extra"])
         df["extra"] = df["extra"].astype(object)
-        sub = ImportReport("objects")
-        state = SchemaState.load(con)
-        frame = prepare_instances(con, state, df, report=sub, strict=strict)
-        bad_media |= translate_problems(sub, report, row_names, df)
-        if errors == "raise" and report.problems:
-            report.raise_if_problems()
-        ids = write_instances(con, frame, author=proj.author, schema_version=state.version)
-        report.added, report.ids = len(ids), [int(i) for i in ids]
-        report.skipped = len(report.problems)
-        report.extra["media_ids"] = sorted(set(media_at.values()))
-        if complete:
-            done = sorted(set(media_at.values()) - bad_media)
-            if done:
-                proj.set_status(done, "complete")
-            if bad_media:
-                report.notes.append(f"{len(bad_media)} image(s) with refused objects were not marked complete")
+        finish_import(con, session, df, row_names, report, what="objects", media=list(media_at.values()),
+                      bad_media=bad_media, strict=strict, errors=errors, complete=complete,
+                      refused_note="{n} image(s) with refused objects were not marked complete")
     return report
 
 
@@ -221,12 +201,12 @@ def _sub(parent: ET.Element, tag: str, text: Any) -> ET.Element:
     return el
 
 
-def export_voc(proj: Project, out_dir: str | Path, *, slice: Any = None,
+def export_voc(session: Session, out_dir: str | Path, *, slice: Any = None,
                include_incomplete: bool = False) -> ExportInfo:
     """Write one VOC XML per media item (see ``Project.export_voc``)."""
     out = Path(out_dir)
-    with proj.store.read() as con:
-        mdf, left_out = export_media(proj, con, slice, include_incomplete=include_incomplete)
+    with session.store.read() as con:
+        mdf, left_out = export_media(con, slice, include_incomplete=include_incomplete)
         inst = export_instances(con, mdf["media_id"].tolist())
     notes: list[str] = []
     tag = (inst["kind"] == "tag").to_numpy()

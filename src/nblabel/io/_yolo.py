@@ -19,23 +19,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from .._report import ImportReport
 from ..errors import FormatError, ValidationError
-from ._paths import (
-    ExportInfo,
-    add_media,
-    ensure_labels,
-    export_instances,
-    export_media,
-    image_index,
-    resolve_under_root,
-    safe_relative,
-    translate_problems,
-    write_atomic,
-)
-from ._report import ImportReport
+from ..store import Schema, load_state
+from ._exports import ExportInfo, export_instances, export_media, write_atomic
+from ._import_tail import finish_import
+from ._ingest import add_media, probe_files
+from ._labels import ensure_labels
+from ._paths import image_index, resolve_under_root, safe_relative
 
 if TYPE_CHECKING:
-    from ..project import Project
+    from ..store import Session
 
 __all__ = ["export_yolo", "import_yolo", "read_names"]
 
@@ -159,12 +153,10 @@ def _parse(lines: pd.DataFrame, task: str, nc: int, kpt_shape: list[int] | None,
     return lines[ok], vals[ok]
 
 
-def import_yolo(proj: Project, labels_dir: str | Path, images: str | Path, names: Any, task: str = "detect", *,
+def import_yolo(session: Session, labels_dir: str | Path, images: str | Path, names: Any, task: str = "detect", *,
                 complete: bool = True, errors: str = "report", kpt_shape: Any = None,
                 allow_outside_root: bool = False, strict: bool = False) -> ImportReport:
     """Import YOLO label files as ground truth in one transaction (see ``Project.import_yolo``)."""
-    from ..project._prepare import prepare_instances, write_instances
-    from ..schema import SchemaState
 
     if task not in TASKS:
         raise ValidationError(f"task={task!r} is unknown; use one of {list(TASKS)}")
@@ -200,18 +192,19 @@ def import_yolo(proj: Project, labels_dir: str | Path, images: str | Path, names
         items.append(fnames[-1])
         keys.append(key)
     spatial = {"detect": ["box"], "segment": ["polygon"], "pose": ["box", "keypoints"]}[task]
-    with proj.store.transaction() as con:
-        lid_by_name = ensure_labels(proj, class_names, spatial)
+    probed = probe_files(session, paths, fnames)  # before the write transaction opens
+    with session.store.transaction() as con:
+        lid_by_name = ensure_labels(session, class_names, spatial)
         if task == "pose":
             k, dim = kpt_shape
             for name in class_names:
-                tpl = proj.schema.state().template_for(lid_by_name[name])
+                tpl = session.schema_state().template_for(lid_by_name[name])
                 if tpl is None:
-                    proj.schema.add_keypoints(name, points=[f"kp{i}" for i in range(k)])
+                    Schema(session.store).add_keypoints(name, points=[f"kp{i}" for i in range(k)])
                 elif len(tpl.points) != k:
                     raise FormatError(f"label {name!r} has a keypoint template of {len(tpl.points)} points but "
                                       f"kpt_shape says {k}")
-        media_at = add_media(proj, paths, fnames, report, items)
+        media_at = add_media(con, probed, paths, report, items)
         media_of_key = {keys[i]: mid for i, mid in media_at.items()}
         bad_media: set[int] = set()
         for i, s in enumerate(stems):
@@ -261,24 +254,10 @@ def import_yolo(proj: Project, labels_dir: str | Path, images: str | Path, names
                 xy[v == 0] = 0.0
                 df["kind"] = "keypoints"
                 df["points"] = pd.Series(list(np.concatenate([xy, v[:, :, None]], axis=2).tolist()), dtype=object)
-        sub = ImportReport("lines")
-        state = SchemaState.load(con)
-        frame = prepare_instances(con, state, df.reset_index(drop=True), report=sub, strict=strict)
-        bad_media |= translate_problems(sub, report, names_good, df)
-        if errors == "raise" and report.problems:
-            report.raise_if_problems()
-        ids = write_instances(con, frame, author=proj.author, schema_version=state.version)
-        report.added, report.ids = len(ids), [int(i) for i in ids]
-        report.skipped = len(report.problems)
-        all_media = sorted(set(media_at.values()))
-        report.extra["media_ids"] = all_media
+        finish_import(con, session, df.reset_index(drop=True), names_good, report, what="lines",
+                      media=list(media_at.values()), bad_media=bad_media, strict=strict, errors=errors,
+                      complete=complete, refused_note="{n} image(s) with refused lines were not marked complete")
         report.extra["background"] = len([k for k in media_of_key if k not in have_label])
-        if complete:
-            done = sorted(set(all_media) - bad_media)
-            if done:
-                proj.set_status(done, "complete")
-            if bad_media:
-                report.notes.append(f"{len(bad_media)} image(s) with refused lines were not marked complete")
     return report
 
 
@@ -286,19 +265,18 @@ def _fmt(a: np.ndarray) -> list[str]:
     return [" ".join(f"{x:.8f}" for x in row) for row in np.atleast_2d(a)]
 
 
-def export_yolo(proj: Project, out_dir: str | Path, *, task: str = "detect", copy_images: bool = False,
+def export_yolo(session: Session, out_dir: str | Path, *, task: str = "detect", copy_images: bool = False,
                 slice: Any = None, include_incomplete: bool = False) -> ExportInfo:
     """Write ``labels/``, ``data.yaml`` and optionally ``images/`` (see ``Project.export_yolo``)."""
     import yaml
 
-    from ..schema import SchemaState
 
     if task not in TASKS:
         raise ValidationError(f"task={task!r} is unknown; use one of {list(TASKS)}")
     out = Path(out_dir)
-    with proj.store.read() as con:
-        state = SchemaState.load(con)
-        mdf, left_out = export_media(proj, con, slice, include_incomplete=include_incomplete)
+    with session.store.read() as con:
+        state = load_state(con)
+        mdf, left_out = export_media(con, slice, include_incomplete=include_incomplete)
         inst = export_instances(con, mdf["media_id"].tolist())
     labels = [lab for lab in state.labels.values() if not lab.retired]
     cls_of = {lab.id: i for i, lab in enumerate(labels)}

@@ -1,4 +1,8 @@
-"""Project methods for evaluation, disagreement ranking, run comparison, and saved slices (datasets)."""
+"""Project methods for evaluation, disagreement ranking, run comparison, and saved slices (datasets).
+
+Each delegates: datasets to query/ and store/, debugging to debug/ (imported when first used: it pulls
+in the evaluation engine).
+"""
 
 from __future__ import annotations
 
@@ -6,16 +10,19 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from ..query._datasets import dataset, define_dataset
+from ..store import _datasets
+
 if TYPE_CHECKING:
-    from ..debug._frames import Evaluation
+    from ..debug._evaluation import Evaluation
     from ..query import MediaSlice, Slice
-    from ..store import Store
+    from ..store import Session
 
 
 class DebugMixin:
     """Project methods for evaluation, disagreement ranking and run comparison."""
 
-    store: Store
+    _session: Session
 
     # -- datasets (saved slices) ---------------------------------------------------------------
     def define_dataset(self, name: str, *, rule: Slice, overwrite: bool = False) -> None:
@@ -28,9 +35,7 @@ class DebugMixin:
             >>> p.dataset("wide").count()
             0
         """
-        from ..query._datasets import define_dataset
-
-        define_dataset(self, name, rule, overwrite=overwrite)  # type: ignore[arg-type]
+        define_dataset(self._session, name, rule, overwrite=overwrite)
 
     def dataset(self, name: str) -> Any:
         """A dataset as a slice: a static dataset's members, or a dynamic one's rule evaluated now.
@@ -41,9 +46,7 @@ class DebugMixin:
             >>> p.dataset("none").count()
             0
         """
-        from ..query._datasets import dataset
-
-        return dataset(self, name)  # type: ignore[arg-type]
+        return dataset(self._session, name)
 
     def datasets(self) -> pd.DataFrame:
         """All datasets: name, kind (static / dynamic), split group, number of static members.
@@ -54,11 +57,8 @@ class DebugMixin:
             >>> p.datasets()["name"].tolist()
             ['none']
         """
-        with self.store.read() as con:
-            return con.execute(
-                "SELECT d.dataset_id, d.name, d.kind, d.split_group, d.rule, d.created_at, "
-                "count(m.media_id) AS n_members FROM datasets d LEFT JOIN dataset_members m USING (dataset_id) "
-                "GROUP BY ALL ORDER BY d.dataset_id").df()
+        with self._session.store.read() as con:
+            return _datasets.list_datasets(con)
 
     def delete_dataset(self, name: str) -> None:
         """Delete a dataset definition (its media stay in the project).
@@ -69,13 +69,8 @@ class DebugMixin:
             >>> len(p.datasets())
             0
         """
-        from ..query._datasets import _dataset_row
-
-        _dataset_row(self, name)  # type: ignore[arg-type]
-        with self.store.transaction() as con:
-            ids = [r[0] for r in con.execute("SELECT dataset_id FROM datasets WHERE name = ?", [name]).fetchall()]
-            con.execute("DELETE FROM dataset_members WHERE dataset_id IN (SELECT unnest(?))", [ids])
-            con.execute("DELETE FROM datasets WHERE dataset_id IN (SELECT unnest(?))", [ids])
+        with self._session.store.transaction() as con:
+            _datasets.delete_dataset(con, name)
 
     # -- debugging a run -------------------------------------------------------------------------
     def evaluate(self, run: Any, iou_type: str = "bbox", *, slice: MediaSlice | None = None,
@@ -99,9 +94,9 @@ class DebugMixin:
             >>> round(float(p.evaluate("m").stats[0]), 3)
             1.0
         """
-        from ..debug._frames import evaluate_project
+        from ..debug._evaluation import evaluate_project
 
-        return evaluate_project(self, run, iou_type=iou_type, slice=slice,  # type: ignore[arg-type]
+        return evaluate_project(self._session, run, iou_type=iou_type, slice=slice,
                                 complete_only=complete_only, stage=stage, **params)
 
     def disagreements(self, run: Any, iou: float = 0.5, *, per: str = "instance", slice: MediaSlice | None = None,
@@ -112,13 +107,14 @@ class DebugMixin:
         Kinds: ``missing_gt`` (a prediction no ground truth explains: a label is probably missing),
         ``missed`` (a ground truth nothing predicted: spurious or badly placed), ``class_mismatch``
         (a prediction of another label on it), ``poor_localization`` (same label, IoU in
-        [0.1, ``iou``)). ``score`` in [0, 1] uses only the row's own evidence (prediction score,
-        IoU, box size), so it never changes with the slice around it.
+        [0.1, ``iou``)). ``score`` in [0, 1] estimates the chance that the row is a label error from
+        the row's own evidence only (prediction score, IoU, box size), so it never changes with the
+        slice around it.
 
         Args:
             per: ``"instance"``: one row per disagreement (ids, labels, IoU, both boxes);
-                ``"image"``: one row per media item of the slice, ``score`` the soft maximum
-                ``(1 - prod(1 - s**3)) ** (1/3)`` of its rows (0 when there are none) and counts per kind.
+                ``"image"``: one row per media item of the slice, ``score`` the noisy-or
+                ``1 - prod(1 - s)`` of its rows (0 when there are none) and counts per kind.
             slice: a media slice to look at (default: every media item).
             min_score: predictions below this score are ignored.
             complete_only: only media whose status in ``stage`` is complete.
@@ -134,7 +130,7 @@ class DebugMixin:
         """
         from ..debug._disagree import disagreements
 
-        return disagreements(self, run, iou, per=per, slice=slice, min_score=min_score,  # type: ignore[arg-type]
+        return disagreements(self._session, run, iou, per=per, slice=slice, min_score=min_score,
                              complete_only=complete_only, stage=stage, kinds=kinds)
 
     def compare(self, run_a: Any, run_b: Any, iou: float = 0.5, *, slice: MediaSlice | None = None,
@@ -158,5 +154,5 @@ class DebugMixin:
         """
         from ..debug._compare import compare_runs
 
-        return compare_runs(self, run_a, run_b, iou=iou, slice=slice,  # type: ignore[arg-type]
+        return compare_runs(self._session, run_a, run_b, iou=iou, slice=slice,
                             min_score=min_score, complete_only=complete_only, stage=stage)

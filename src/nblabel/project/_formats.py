@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ..io._report import ImportReport
-    from ..store import Store
+    from .._report import ImportReport
+    from ..store import Session
 
 PathLike = str | os.PathLike[str]
 
@@ -21,7 +21,7 @@ PathLike = str | os.PathLike[str]
 class FormatsMixin:
     """Project methods for import/export (COCO, YOLO, VOC, Parquet) and snapshots."""
 
-    store: Store
+    _session: Session
 
     # -- COCO --------------------------------------------------------------------------------
     def import_coco(self, json_path: PathLike, images: PathLike | None = None, *, complete: bool = True,
@@ -67,7 +67,7 @@ class FormatsMixin:
         """
         from ..io._coco import import_coco
 
-        return import_coco(self, json_path, images, complete=complete, errors=errors,  # type: ignore[arg-type]
+        return import_coco(self._session, json_path, images, complete=complete, errors=errors,
                            allow_outside_root=allow_outside_root, strict=strict)
 
     def export_coco(self, path: PathLike, slice: Any = None, *, include_incomplete: bool = False,
@@ -99,9 +99,10 @@ class FormatsMixin:
             >>> json.loads(out.read_text())["annotations"][0]["bbox"]
             [5.0, 5.0, 15.0, 25.0]
         """
-        from ..io._coco import export_coco, warn_notes
+        from ..io._coco import export_coco
+        from ..io._exports import warn_notes
 
-        info = export_coco(self, path, slice=slice, include_incomplete=include_incomplete,  # type: ignore[arg-type]
+        info = export_coco(self._session, path, slice=slice, include_incomplete=include_incomplete,
                            run=run)
         warn_notes(info)
         return info.path
@@ -143,7 +144,7 @@ class FormatsMixin:
         """
         from ..io._yolo import import_yolo
 
-        return import_yolo(self, labels_dir, images, names, task, complete=complete,  # type: ignore[arg-type]
+        return import_yolo(self._session, labels_dir, images, names, task, complete=complete,
                            errors=errors, kpt_shape=kpt_shape, allow_outside_root=allow_outside_root, strict=strict)
 
     def export_yolo(self, out_dir: PathLike, *, task: str = "detect", copy_images: bool = False, slice: Any = None,
@@ -164,10 +165,10 @@ class FormatsMixin:
             >>> sorted(f.name for f in out.iterdir())
             ['data.yaml', 'labels']
         """
-        from ..io._coco import warn_notes
+        from ..io._exports import warn_notes
         from ..io._yolo import export_yolo
 
-        info = export_yolo(self, out_dir, task=task, copy_images=copy_images, slice=slice,  # type: ignore[arg-type]
+        info = export_yolo(self._session, out_dir, task=task, copy_images=copy_images, slice=slice,
                            include_incomplete=include_incomplete)
         warn_notes(info)
         return info.path
@@ -203,7 +204,7 @@ class FormatsMixin:
         """
         from ..io._voc import import_voc
 
-        return import_voc(self, xml_dir, images, complete=complete, errors=errors,  # type: ignore[arg-type]
+        return import_voc(self._session, xml_dir, images, complete=complete, errors=errors,
                           allow_outside_root=allow_outside_root, strict=strict)
 
     def export_voc(self, out_dir: PathLike, *, slice: Any = None, include_incomplete: bool = False) -> Path:
@@ -222,10 +223,10 @@ class FormatsMixin:
             >>> len(list(out.glob("*.xml")))
             1
         """
-        from ..io._coco import warn_notes
+        from ..io._exports import warn_notes
         from ..io._voc import export_voc
 
-        info = export_voc(self, out_dir, slice=slice, include_incomplete=include_incomplete)  # type: ignore[arg-type]
+        info = export_voc(self._session, out_dir, slice=slice, include_incomplete=include_incomplete)
         warn_notes(info)
         return info.path
 
@@ -248,7 +249,7 @@ class FormatsMixin:
         """
         from ..io._parquet import export_parquet
 
-        return export_parquet(self, path, slice=slice, run=run).path  # type: ignore[arg-type]
+        return export_parquet(self._session, path, slice=slice, run=run).path
 
     def snapshot(self, name: str, format: str | None = None, **export_kwargs: Any) -> Path:
         """Freeze an export under a name; the same name always gives the same bytes.
@@ -273,10 +274,10 @@ class FormatsMixin:
             >>> p.snapshot("v1") == a, a.name
             (True, 'annotations.json')
         """
-        from ..io._coco import warn_notes
+        from ..io._exports import warn_notes
         from ..io._snapshot import snapshot
 
-        path, info = snapshot(self, name, format, export_kwargs)  # type: ignore[arg-type]
+        path, info = snapshot(self._session, name, format, export_kwargs)
         if info is not None:
             warn_notes(info)
         return path
@@ -292,4 +293,4 @@ class FormatsMixin:
         """
         from ..io._snapshot import list_snapshots
 
-        return list_snapshots(self)  # type: ignore[arg-type]
+        return list_snapshots(self._session)

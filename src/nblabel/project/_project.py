@@ -1,19 +1,21 @@
-"""A project: one DuckDB file holding schema, media, instances with history, statuses, snapshots."""
+"""A project: one DuckDB file holding schema, media, instances with history, statuses, snapshots.
+
+``Project`` is the facade users hold: a :class:`~nblabel.store.Session` plus methods that delegate
+to store/, io/, query/, debug/ and widgets/ (no SQL here).
+"""
 
 from __future__ import annotations
 
 import getpass
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from ..errors import ValidationError
 from ..query import InstanceSlice, MediaSlice
-from ..schema import Schema
-from ..store import Store
+from ..store import Schema, Session, Store, run_id
+from ..store import _runs as runs_rows
 from ._debug import DebugMixin
 from ._formats import FormatsMixin
 from ._gallery import GalleryMixin
@@ -45,18 +47,47 @@ class Project(MediaMixin, InstancesMixin, FormatsMixin, DebugMixin, WidgetsMixin
     def __init__(self, path: str | os.PathLike[str] = "nblabel.duckdb", *, author: str | None = None,
                  media_dir: str | os.PathLike[str] | None = None, timeout: float = 120.0,
                  read_only: bool | None = None) -> None:
-        self.store = Store(path, timeout=timeout, read_only=read_only)
-        self.path = self.store.path
-        self.author = author or _default_author()
+        store = Store(path, timeout=timeout, read_only=read_only)
         if media_dir is not None:
-            self.media_dir: Path | None = Path(media_dir)
-        elif self.path is not None:
-            self.media_dir = self.path.with_name(self.path.stem + ".media")
+            folder: Path | None = Path(media_dir)
+        elif store.path is not None:
+            folder = store.path.with_name(store.path.stem + ".media")
         else:  # an in-memory project keeps in-memory images in a temporary folder
             import tempfile
 
-            self.media_dir = Path(tempfile.mkdtemp(prefix="nblabel-media-"))
-        self.schema = Schema(self.store)
+            folder = Path(tempfile.mkdtemp(prefix="nblabel-media-"))
+        self._session = Session(store, author or _default_author(), folder)
+        self.schema = Schema(store)
+
+    # -- what the facade holds (the session's parts) -------------------------------------------
+    @property
+    def session(self) -> Session:
+        """What the lower layers receive: the store, the author and the media folder."""
+        return self._session
+
+    @property
+    def store(self) -> Store:
+        """The project file's connection manager."""
+        return self._session.store
+
+    @property
+    def path(self) -> Path | None:
+        """The project file (``None`` for ``":memory:"``)."""
+        return self._session.path
+
+    @property
+    def author(self) -> str:
+        """Who makes the changes (default: the OS user)."""
+        return self._session.author
+
+    @author.setter
+    def author(self, value: str) -> None:
+        self._session.author = value
+
+    @property
+    def media_dir(self) -> Path | None:
+        """Where in-memory images (arrays, PIL) are saved."""
+        return self._session.media_dir
 
     # -- reading -----------------------------------------------------------------------------
     def media(self) -> MediaSlice:
@@ -67,7 +98,7 @@ class Project(MediaMixin, InstancesMixin, FormatsMixin, DebugMixin, WidgetsMixin
             >>> nl.open(":memory:").media().count()
             0
         """
-        return MediaSlice(self)
+        return MediaSlice(self._session)
 
     def instances(self, run: Any = None) -> InstanceSlice:
         """Current instances as a lazy slice: ground truth (``run=None``), one run's predictions
@@ -80,7 +111,7 @@ class Project(MediaMixin, InstancesMixin, FormatsMixin, DebugMixin, WidgetsMixin
         """
         if isinstance(run, Run):
             run = run.name
-        return InstanceSlice(self, run=run)
+        return InstanceSlice(self._session, run=run)
 
     # -- runs --------------------------------------------------------------------------------
     def add_run(self, name: str, *, model: str | None = None, params: dict[str, Any] | None = None) -> Run:
@@ -91,15 +122,9 @@ class Project(MediaMixin, InstancesMixin, FormatsMixin, DebugMixin, WidgetsMixin
             >>> nl.open(":memory:").add_run("yolo-v8n@640", params={"conf": 0.25})
             <Run 'yolo-v8n@640' (id 1)>
         """
-        if not isinstance(name, str) or not name:
-            raise ValidationError(f"a run needs a non-empty name, got {name!r}")
         with self.store.transaction() as con:
-            if con.execute("SELECT 1 FROM runs WHERE name = ?", [name]).fetchall():
-                raise ValidationError(f"run {name!r} exists already; get it with proj.run({name!r})")
-            rid = int(con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM runs").fetchall()[0][0])
-            con.execute("INSERT INTO runs VALUES (?, ?, ?, ?, now())",
-                        [rid, name, model or name.split("@")[0], json.dumps(params or {})])
-        return Run(self, rid, name)
+            rid = runs_rows.add_run(con, name, model, params)
+        return Run(self._session, rid, name)
 
     def run(self, name: str) -> Run:
         """An existing run by name.
@@ -110,9 +135,9 @@ class Project(MediaMixin, InstancesMixin, FormatsMixin, DebugMixin, WidgetsMixin
             'm'
         """
         with self.store.read() as con:
-            rid = self._run_id(con, name)
+            rid = run_id(con, name)
         assert rid is not None
-        return Run(self, rid, name)
+        return Run(self._session, rid, name)
 
     def runs(self) -> pd.DataFrame:
         """All runs with their number of current predictions.
@@ -123,9 +148,7 @@ class Project(MediaMixin, InstancesMixin, FormatsMixin, DebugMixin, WidgetsMixin
             ['m']
         """
         with self.store.read() as con:
-            return con.execute(
-                "SELECT r.run_id, r.name, r.model, r.params, r.created_at, count(i.instance_id) AS n_predictions "
-                "FROM runs r LEFT JOIN current_instances i USING (run_id) GROUP BY ALL ORDER BY r.run_id").df()
+            return runs_rows.list_runs(con)
 
     # -- the file (delegates to the store) ---------------------------------------------------
     def close(self) -> None:
@@ -147,9 +170,7 @@ class Project(MediaMixin, InstancesMixin, FormatsMixin, DebugMixin, WidgetsMixin
 
     def __repr__(self) -> str:
         with self.store.read() as con:
-            nm = con.execute("SELECT count(*) FROM media").fetchall()[0][0]
-            ni = con.execute("SELECT count(*) FROM current_instances").fetchall()[0][0]
-            v = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()[0][0]
+            nm, ni, v = runs_rows.counts(con)
         where = ":memory:" if self.path is None else str(self.path)
         return f"<Project {where}: {nm} media, {ni} instances, schema v{v}>"
 

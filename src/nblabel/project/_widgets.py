@@ -1,4 +1,4 @@
-"""Project methods for the annotator, review queue and gallery widgets."""
+"""Project methods for the annotator and the review queue (widgets are imported when first shown)."""
 
 from __future__ import annotations
 
@@ -6,19 +6,20 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ValidationError
+from ..query import MediaSlice
+from ..store import latest_boxes, media_ids, run_id, run_name_of
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ..store import Store
+    from ..store import Session
     from ..widgets import Annotator
 
 
 class WidgetsMixin:
     """Project methods for the annotator, review queue and gallery widgets."""
 
-    store: Store
-    author: str
+    _session: Session
 
     def annotate(self, queue: Any = None, *, stage: str = "label", runs: list[str] | str | None = None,
                  author: str | None = None, max_display: int = 4096) -> Annotator:
@@ -41,26 +42,19 @@ class WidgetsMixin:
             >>> w.total, w.author == p.author
             (1, True)
         """
-        from ..query import MediaSlice
-        from ..widgets import Annotator
+        from ..widgets import Annotator  # deferred: ``import nblabel`` must not import anywidget
 
         if isinstance(runs, str):
             runs = [runs]
         if queue is None:
-            ids = self.media().status(["new", "in_progress", "in_review"], stage=stage).sort_by("media_id").ids()  # type: ignore[attr-defined]
+            ids = MediaSlice(self._session).status(["new", "in_progress", "in_review"], stage=stage).sort_by("media_id").ids()
         elif isinstance(queue, MediaSlice):
             ids = queue.ids()
         else:
             items = [queue] if isinstance(queue, (int, str)) else list(queue)
-            with self.store.read() as con:
-                resolved = iter(self._media_ids(con, items))  # type: ignore[attr-defined]
-            # _media_ids lists ids before names: put them back in the order given
-            numeric = [m for m in items if not isinstance(m, str)]
-            by_num = [next(resolved) for _ in numeric]
-            by_name = list(resolved)
-            num_it, name_it = iter(by_num), iter(by_name)
-            ids = [next(name_it) if isinstance(m, str) else next(num_it) for m in items]
-        return Annotator(self, [int(i) for i in ids], stage=stage, runs=runs, author=author,  # type: ignore[arg-type]
+            with self._session.store.read() as con:
+                ids = media_ids(con, items)
+        return Annotator(self._session, [int(i) for i in ids], stage=stage, runs=runs, author=author,
                          max_display=max_display)
 
     def review(self, disagreements: pd.DataFrame, run: Any = None, *, stage: str = "review",
@@ -106,16 +100,10 @@ class WidgetsMixin:
         rows = [(int(r.media_id), str(r.kind), _id(r.gt_id), _id(r.pred_id))
                 for r in disagreements[["media_id", "kind", "gt_id", "pred_id"]].itertuples(index=False)]
         inst_ids = sorted({i for r in rows for i in r[2:] if i is not None})
-        with self.store.read() as con:
-            found = con.execute(
-                "SELECT i.instance_id, i.x0, i.y0, i.x1, i.y1, i.run_id, r.name FROM instances i "
-                "LEFT JOIN runs r USING (run_id) WHERE i.instance_id IN (SELECT unnest(?)) "
-                "QUALIFY row_number() OVER (PARTITION BY i.instance_id ORDER BY i.version DESC) = 1",
-                [inst_ids]).fetchall()
-            run_id = self._run_id(con, run) if run is not None else None  # type: ignore[attr-defined]
-            run_name = None
-            if run is not None:
-                run_name = con.execute("SELECT name FROM runs WHERE run_id = ?", [run_id]).fetchall()[0][0]
+        with self._session.store.read() as con:
+            found = latest_boxes(con, inst_ids)
+            rid = run_id(con, run) if run is not None else None
+            run_name = run_name_of(con, rid) if rid is not None else None
         boxes = {int(f[0]): [float(f[1]), float(f[2]), float(f[3]), float(f[4])] for f in found}
         pred_runs = sorted({f[6] for f in found if f[6] is not None})
         focus: list[dict[str, Any] | None] = []
@@ -128,5 +116,5 @@ class WidgetsMixin:
                                     "gt": "gt" if gid is not None else None,
                                     "pred": "pred" if pid is not None else None}})
         runs = [run_name] if run_name is not None else (pred_runs or None)
-        return Annotator(self, [r[0] for r in rows], stage=stage, runs=runs, author=author,  # type: ignore[arg-type]
-                         max_display=max_display, mode="review", focus=focus, review_run_id=run_id)
+        return Annotator(self._session, [r[0] for r in rows], stage=stage, runs=runs, author=author,
+                         max_display=max_display, mode="review", focus=focus, review_run_id=rid)

@@ -55,7 +55,7 @@ class InstanceSlice(Slice):
         """
         opts = dict(self._options)
         opts["run"] = None if run is None else ("*" if run == "*" else _run_name(run))
-        return type(self)(self.project, self._q, **opts)
+        return type(self)(self.session, self._q, **opts)
 
     def labels(self, names: Sequence[str] | str, *, exclude: bool = False) -> InstanceSlice:
         """Instances of these labels (``exclude=True``: of any other label).
@@ -66,7 +66,7 @@ class InstanceSlice(Slice):
             >>> p.instances().labels("car").count()
             0
         """
-        state = self.project.schema.state()
+        state = self.session.schema_state()
         ids = [state.label(n).id for n in _names(names)]
         return self._filter(f"label_id {'NOT ' if exclude else ''}IN (SELECT unnest(?))", ids)
 
@@ -95,7 +95,7 @@ class InstanceSlice(Slice):
             >>> p.instances().attribute("color", ["red", "blue"]).count()
             0
         """
-        attr = self.project.schema.state().attribute(name)
+        attr = self.session.schema_state().attribute(name)
         cond, params = attribute_condition("attributes", name, value, multi=attr.kind == "multiselect")
         return self._filter(cond, *params)
 
@@ -163,7 +163,7 @@ class InstanceSlice(Slice):
             0
         """
         sql, params = self.sql()
-        return self.project.media()._filter(f"media_id IN (SELECT mi.media_id FROM ({sql}) AS mi)", *params)
+        return MediaSlice(self.session)._filter(f"media_id IN (SELECT mi.media_id FROM ({sql}) AS mi)", *params)
 
     def group_by_media(self, top: int | None = None, *, by: str = "n") -> pd.DataFrame:
         """Per media item: ``n`` instances of this slice, ``max_score``, ``mean_score``; sorted by
@@ -183,7 +183,7 @@ class InstanceSlice(Slice):
         if top is not None:
             q += " LIMIT ?"
             params.append(int(top))
-        with self.project.store.read() as con:
+        with self.session.store.read() as con:
             return con.execute(q, params).df()
 
 

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import ValidationError
-from ._datasets import _dataset_row, _new_dataset, slice_from_rule
+from ..store._datasets import add_members, new_dataset
+from ._datasets import _dataset_row, slice_from_rule
 from ._filters import attribute_condition, json_value_condition
 from ._slice import Slice, _names, _run_name
 
@@ -35,7 +36,7 @@ class MediaSlice(Slice):
         )
 
     def _label_ids(self, names: Sequence[str] | str) -> list[int]:
-        state = self.project.schema.state()
+        state = self.session.schema_state()
         return [state.label(n).id for n in _names(names)]
 
     def labels(self, names: Sequence[str] | str, *, how: str = "any") -> MediaSlice:
@@ -83,7 +84,7 @@ class MediaSlice(Slice):
             >>> p.media().attribute("color", "red").count()
             0
         """
-        attr = self.project.schema.state().attribute(name)
+        attr = self.session.schema_state().attribute(name)
         cond, params = attribute_condition("i.attributes", name, value, multi=attr.kind == "multiselect")
         sql = ("EXISTS (SELECT 1 FROM current_instances i WHERE i.media_id = b.media_id AND i.run_id IS NULL "
                f"AND {cond}")
@@ -205,13 +206,13 @@ class MediaSlice(Slice):
         """
         parts, params = [], []
         for n in _names(name):
-            kind, rule = _dataset_row(self.project, n)
+            kind, rule = _dataset_row(self.session, n)
             if kind == "static":
                 parts.append("media_id IN (SELECT dm.media_id FROM dataset_members dm JOIN datasets d "
                              "USING (dataset_id) WHERE d.name = ?)")
                 params.append(n)
             else:
-                sub = slice_from_rule(self.project, rule)
+                sub = slice_from_rule(self.session, rule)
                 if not isinstance(sub, MediaSlice):
                     raise ValidationError(f"dataset {n!r} is a rule over instances, not media")
                 sql, p = sub.sql()
@@ -228,7 +229,7 @@ class MediaSlice(Slice):
             >>> p.media().not_in_dataset("empty").count()
             0
         """
-        inner = self.project.media().in_dataset(name)
+        inner = MediaSlice(self.session).in_dataset(name)
         sql, params = inner.sql()
         return self._filter(f"media_id NOT IN (SELECT nd.media_id FROM ({sql}) AS nd)", *params)
 
@@ -294,7 +295,7 @@ class MediaSlice(Slice):
             >>> nl.open(":memory:").media().meta("camera", "front").instances().count()
             0
         """
-        return self.project.instances(run=run).in_media(self)
+        return InstanceSlice(self.session, run=getattr(run, "name", run)).in_media(self)
 
     def save(self, name: str, *, overwrite: bool = False, split_group: str | None = None) -> int:
         """Freeze the slice as a static dataset (its current members); returns the number of members.
@@ -306,11 +307,9 @@ class MediaSlice(Slice):
             1
         """
         sql, params = self.sql()
-        with self.project.store.transaction() as con:
-            did = _new_dataset(con, name, "static", None, split_group, overwrite)
-            con.execute(f"INSERT INTO dataset_members SELECT ?, sv.media_id FROM ({sql}) AS sv", [did, *params])
-            return int(con.execute("SELECT count(*) FROM dataset_members WHERE dataset_id = ?",
-                                   [did]).fetchall()[0][0])
+        with self.session.store.transaction() as con:
+            did = new_dataset(con, name, "static", None, split_group, overwrite)
+            return add_members(con, did, sql, params)
 
 
 from ._instances import InstanceSlice  # noqa: E402  (at the end: the two slice kinds refer to each other)

@@ -20,7 +20,7 @@ from ._filters import rule_to_json
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from ..project import Project
+    from ..store import Session
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,14 +38,14 @@ class Slice:
     _key = ""
     _kind = ""
 
-    def __init__(self, project: Project, query: _Query | None = None, **options: Any) -> None:
-        self.project = project
+    def __init__(self, session: Session, query: _Query | None = None, **options: Any) -> None:
+        self.session = session
         self._q = query or _Query()
         self._options = options
 
     # -- composing ---------------------------------------------------------------------------
     def _with(self, **changes: Any) -> Any:
-        return type(self)(self.project, dataclasses.replace(self._q, **changes), **self._options)
+        return type(self)(self.session, dataclasses.replace(self._q, **changes), **self._options)
 
     def _filter(self, sql: str, *params: Any) -> Any:
         return self._with(filters=(*self._q.filters, (sql, tuple(params))))
@@ -154,7 +154,7 @@ class Slice:
             ['media_id', 'file_name', 'uri']
         """
         sql, params = self.sql()
-        with self.project.store.read() as con:
+        with self.session.store.read() as con:
             return con.execute(sql, params).df()
 
     def arrow(self) -> pa.Table:
@@ -166,7 +166,7 @@ class Slice:
             0
         """
         sql, params = self.sql()
-        with self.project.store.read() as con:
+        with self.session.store.read() as con:
             return con.sql(sql, params=params).to_arrow_table()
 
     def count(self) -> int:
@@ -178,7 +178,7 @@ class Slice:
             0
         """
         sql, params = self.sql()
-        with self.project.store.read() as con:
+        with self.session.store.read() as con:
             return int(con.execute(f"SELECT count(*) FROM ({sql}) AS c", params).fetchall()[0][0])
 
     def ids(self) -> list[int]:
@@ -190,7 +190,7 @@ class Slice:
             []
         """
         sql, params = self.sql()
-        with self.project.store.read() as con:
+        with self.session.store.read() as con:
             return [int(r[0]) for r in con.execute(f"SELECT {self._key} FROM ({sql}) AS c", params).fetchall()]
 
     def __len__(self) -> int:

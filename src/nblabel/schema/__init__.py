@@ -1,15 +1,17 @@
-"""The schema: labels, attribute groups (typed questions) and keypoint templates, versioned."""
+"""The schema, pure: labels, attribute groups (typed questions), keypoint templates and value checks.
 
-from ._schema import Schema
-from ._state import ATTRIBUTE_KINDS, SPATIAL_TYPES, Attribute, Label, SchemaState, Template
+No SQL here; the store reads and writes the schema (``nblabel.store``: ``Schema``, ``load_state``).
+"""
+
+from ._state import ATTRIBUTE_KINDS, PALETTE, SPATIAL_TYPES, Attribute, Label, SchemaState, Template
 from ._values import check_attributes, check_value, missing_required
 
 __all__ = [
     "ATTRIBUTE_KINDS",
+    "PALETTE",
     "SPATIAL_TYPES",
     "Attribute",
     "Label",
-    "Schema",
     "SchemaState",
     "Template",
     "check_attributes",

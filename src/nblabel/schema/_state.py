@@ -1,12 +1,12 @@
-"""A read-only picture of the schema at one version, loaded from the store in a few queries."""
+"""A read-only picture of the schema at one version: labels, attribute groups, keypoint templates.
+
+Pure data with did-you-mean lookups; no SQL (the store builds it, see ``nblabel.store._schema_load``).
+"""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
-
-import duckdb
 
 from ..errors import SchemaError, did_you_mean
 
@@ -64,62 +64,14 @@ class Template:
     sigmas: tuple[float, ...] | None
 
 
-_CACHE: dict[tuple[str, int], SchemaState] = {}
-
-
-def _db_key(con: duckdb.DuckDBPyConnection) -> str:
-    # the database's identity: a random id written when the project was created
-    return str(con.execute("SELECT value FROM meta WHERE key = 'project_id'").fetchall()[0][0])
-
-
 @dataclass
 class SchemaState:
-    """Everything the schema says, at ``version``."""
+    """Everything the schema says, at ``version`` (read from the store by ``store.load_state``)."""
 
     version: int
     labels: dict[int, Label] = field(default_factory=dict)
     attributes: dict[int, Attribute] = field(default_factory=dict)
     templates: dict[int, Template] = field(default_factory=dict)
-
-    @classmethod
-    def load(cls, con: duckdb.DuckDBPyConnection) -> SchemaState:
-        """Load the schema; cached per database and version (every schema change bumps the version)."""
-        version = int(con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()[0][0])
-        key = (_db_key(con), version)
-        hit = _CACHE.get(key)
-        if hit is not None:
-            return hit
-        st = cls._load(con, version)
-        if len(_CACHE) > 64:
-            _CACHE.clear()
-        _CACHE[key] = st
-        return st
-
-    @classmethod
-    def _load(cls, con: duckdb.DuckDBPyConnection, version: int) -> SchemaState:
-        st = cls(version)
-        for r in con.execute(
-            "SELECT label_id, name, color, hotkey, spatial_types, guide, template_id, meta, "
-            "retired_at IS NOT NULL FROM labels ORDER BY label_id"
-        ).fetchall():
-            st.labels[r[0]] = Label(r[0], r[1], r[2], r[3], tuple(r[4]), r[5], r[6],
-                                    json.loads(r[7]) if r[7] else {}, bool(r[8]))
-        for r in con.execute(
-            "SELECT group_id, name, kind, options, min, max, step, required, label_ids, "
-            "parent_group_id, parent_option_id FROM attribute_groups WHERE retired_at IS NULL "
-            "ORDER BY group_id"
-        ).fetchall():
-            st.attributes[r[0]] = Attribute(
-                r[0], r[1], r[2], tuple(json.loads(r[3]) if r[3] else ()), r[4], r[5], r[6],
-                bool(r[7]), tuple(r[8]) if r[8] is not None else None, r[9], r[10])
-        for r in con.execute(
-            "SELECT template_id, label_id, points, skeleton, sigmas FROM keypoint_templates"
-        ).fetchall():
-            sig = json.loads(r[4]) if r[4] else None
-            st.templates[r[0]] = Template(
-                r[0], r[1], tuple(json.loads(r[2])), tuple(tuple(e) for e in json.loads(r[3])),
-                tuple(sig) if sig else None)
-        return st
 
     # -- lookups with did-you-mean errors -----------------------------------------------------
     def label(self, key: str | int, *, allow_retired: bool = False) -> Label:

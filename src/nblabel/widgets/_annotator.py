@@ -19,14 +19,16 @@ import traitlets
 
 from ..errors import ValidationError
 from ..schema import SchemaState
+from ..store import load_state
+from ._colors import run_color
 from ._display import DisplayCache, DisplayImage
-from ._messages import handle, read_instances
+from ._messages import COMMANDS, read_instances
+from ._protocol import dispatch, register
 
 if TYPE_CHECKING:
-    from ..project import Project
-    from ..store import Store
+    from ..store import Session, Store
 
-__all__ = ["RUN_COLORS", "Annotator", "schema_for_browser"]
+__all__ = ["Annotator", "schema_for_browser"]
 
 _STATIC = Path(__file__).resolve().parent.parent / "static"
 WIDGET_LINGER = 20.0  # seconds the project file stays open after a request while an annotator is shown
@@ -57,9 +59,6 @@ def _release_linger(store: Store) -> None:
         if ent[1] <= 0:
             store.linger = ent[0]
             del _LINGER_USERS[store]
-
-
-RUN_COLORS = ("#ff9800", "#00bcd4", "#e91e63", "#8bc34a", "#9c27b0", "#ffc107", "#03a9f4", "#795548")
 
 
 def schema_for_browser(state: SchemaState) -> dict[str, Any]:
@@ -111,6 +110,7 @@ class Annotator(anywidget.AnyWidget):
     """
 
     _esm = _STATIC / "annotator.js"
+    commands = COMMANDS  # the request kinds this widget answers (js/PROTOCOL.md)
 
     schema = traitlets.Dict().tag(sync=True)
     runs = traitlets.List(traitlets.Dict()).tag(sync=True)
@@ -122,7 +122,7 @@ class Annotator(anywidget.AnyWidget):
     focus = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
     mode = traitlets.Unicode("label").tag(sync=True)
 
-    def __init__(self, project: Project, media_ids: list[int], *, stage: str = "label",
+    def __init__(self, session: Session, media_ids: list[int], *, stage: str = "label",
                  runs: list[str] | None = None, author: str | None = None, max_display: int = 4096,
                  mode: str = "label", focus: list[dict[str, Any] | None] | None = None,
                  review_run_id: int | None = None) -> None:
@@ -130,7 +130,7 @@ class Annotator(anywidget.AnyWidget):
             raise ValidationError(f"mode must be 'label' or 'review', got {mode!r}")
         if focus is not None and len(focus) != len(media_ids):
             raise ValidationError("focus needs one entry per queue item")
-        self.project = project
+        self.session = session
         self.max_display = int(max_display)
         self._on_complete: list[Callable[[int], Any]] = []
         self._focus_list = focus
@@ -139,8 +139,8 @@ class Annotator(anywidget.AnyWidget):
         self._created: dict[str, int] = {}  # create cid -> instance id: a retried create is not inserted twice
         self._last_handler_ms = 0.0
         self._timings: deque[tuple[str, float]] = deque(maxlen=5000)  # (request kind, handler ms)
-        with project.store.read() as con:
-            state = SchemaState.load(con)
+        with session.store.read() as con:
+            state = load_state(con)
             rows = con.execute(
                 "SELECT media_id, uri, file_name, width, height, format, orientation FROM media "
                 "WHERE media_id IN (SELECT unnest(?))", [[int(m) for m in media_ids]]).fetchall()
@@ -153,6 +153,7 @@ class Annotator(anywidget.AnyWidget):
         self._queue: list[dict[str, Any]] = [dict(zip(keys, by_id[int(m)], strict=True)) for m in media_ids]
         self._state = state
         known = [r[1] for r in run_rows]
+        run_ids = {str(r[1]): int(r[0]) for r in run_rows}
         if runs is not None:
             unknown = [r for r in runs if r not in known]
             if unknown:
@@ -161,14 +162,14 @@ class Annotator(anywidget.AnyWidget):
         shown = self._runs if self._runs is not None else known
         super().__init__(
             schema=schema_for_browser(state),
-            runs=[{"name": n, "color": RUN_COLORS[known.index(n) % len(RUN_COLORS)]} for n in shown],
-            total=len(self._queue), stage=stage, author=author or project.author, mode=mode,
+            runs=[{"name": n, "color": run_color(run_ids[n])} for n in shown],
+            total=len(self._queue), stage=stage, author=author or session.author, mode=mode,
             focus=focus[0] if focus else None, index=0,
         )
-        with project.store.read() as con:
+        with session.store.read() as con:
             self.completed = self._count_completed(con)
-        self.on_msg(self._on_custom_msg)
-        self._linger_held = _hold_linger(project.store)
+        register(self)
+        self._linger_held = _hold_linger(session.store)
         if self._queue:  # the browser's first request is this preview: prepare it while the widget is shown
             self._prefetch_preview(0)
 
@@ -266,8 +267,8 @@ class Annotator(anywidget.AnyWidget):
             >>> w.refresh_schema(); [lab["name"] for lab in w.schema["labels"]]
             ['dog']
         """
-        with self.project.store.read() as con:
-            self._state = SchemaState.load(con)
+        with self.session.store.read() as con:
+            self._state = load_state(con)
         self.schema = schema_for_browser(self._state)
 
     # -- messages ----------------------------------------------------------------------------
@@ -281,17 +282,13 @@ class Annotator(anywidget.AnyWidget):
             >>> reply["ok"], reply["item"]["width"], bufs[0][:4] == b"\\x89PNG"
             (True, 6, True)
         """
-        return handle(self, msg)
-
-    def _on_custom_msg(self, _widget: Any, content: Any, buffers: list[bytes] | None = None) -> None:
-        reply, out = handle(self, content)
-        self.send(reply, buffers=out or None)
+        return dispatch(self, msg, buffers)
 
     # -- internals used by the handlers ------------------------------------------------------
     def _schema_state(self, refresh_if_missing: int | None = None) -> SchemaState:
         if refresh_if_missing is not None and refresh_if_missing not in self._state.labels:
-            with self.project.store.read() as con:
-                self._state = SchemaState.load(con)
+            with self.session.store.read() as con:
+                self._state = load_state(con)
         return self._state
 
     def _run_id_of(self, con: Any, pred_id: Any) -> int | None:
@@ -336,7 +333,7 @@ class Annotator(anywidget.AnyWidget):
     def _item(self, index: int, img: DisplayImage | None) -> dict[str, Any]:
         q = self._queue[index]
         mid = int(q["media_id"])
-        with self.project.store.read() as con:
+        with self.session.store.read() as con:
             gt, preds = read_instances(con, mid, self._runs)
             st = con.execute("SELECT state FROM status WHERE media_id = ? AND stage = ?", [mid, self.stage]).fetchall()
         item: dict[str, Any] = {
@@ -359,7 +356,7 @@ class Annotator(anywidget.AnyWidget):
         """
         if getattr(self, "_linger_held", False):
             self._linger_held = False
-            _release_linger(self.project.store)
+            _release_linger(self.session.store)
         self._display.close()
         super().close()
 
@@ -379,7 +376,7 @@ class Annotator(anywidget.AnyWidget):
 
                 mid = int(self._queue[self.index]["media_id"])
                 # small and fast (JPEG draft decoding, light PNG compression): it delays the widget's display
-                data["image/png"] = png_bytes(render_static(self.project, mid, runs=self._runs, max_side=480),
+                data["image/png"] = png_bytes(render_static(self.session, mid, runs=self._runs, max_side=480),
                                               compress_level=1)
             except Exception:  # the picture is a courtesy for frontends without widgets
                 pass

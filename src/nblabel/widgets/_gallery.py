@@ -1,17 +1,9 @@
 """The gallery widget: a virtual-scrolling thumbnail grid over a slice of media, with overlays.
 
 Python owns the data; the browser asks small questions with the request/response protocol of
-``js/PROTOCOL.md`` (``{id, kind, ...}`` → ``{id, ok, ...}`` + binary buffers):
-
-| JS → kernel | reply |
-|---|---|
-| ``{id, kind: "items"}`` | ``{n, runs, columns}`` + two Arrow IPC streams: items, boxes (see :mod:`nblabel.project._gallery`) |
-| ``{id, kind: "thumbs", ids: [media_id]}`` | ``{ids, offsets}`` + one buffer: the JPEGs end to end (``offsets`` has ``len(ids)+1`` entries; an empty slice = no image) |
-| ``{id, kind: "select", ids: [media_id]}`` | ``{count}``; sets :attr:`Gallery.selected` |
-| ``{id, kind: "open", media_id}`` | ``{}``; calls the :meth:`Gallery.on_open` callbacks (and shows the annotator) |
-| ``{id, kind: "action", action: "tag", label, ids}`` | ``{added}`` whole-image tag instances |
-| ``{id, kind: "action", action: "dataset", name, ids}`` | ``{added, dataset_id}`` static dataset members |
-| ``{id, kind: "action", action: "mark", ids, stage?}`` | ``{count}`` items set to ``in_review`` |
+``js/PROTOCOL.md`` (kinds ``items``, ``thumbs``, ``select``, ``open``, ``action``; registered in
+:attr:`Gallery.commands`, answered by :func:`nblabel.widgets._protocol.dispatch`). The tables the
+``items`` reply carries are built in :mod:`nblabel.widgets._gallery_tables`.
 
 Sorting happens in the browser on the typed arrays it already holds (an index permutation: a few
 milliseconds for 100k rows, no round trip, and the selection and scroll position survive); the
@@ -31,20 +23,25 @@ import numpy as np
 import pandas as pd
 import traitlets
 
-from ..errors import NblabelError, SchemaError, ValidationError, did_you_mean
-from ..project._gallery import check_columns, gallery_tables
+from ..errors import SchemaError, ValidationError, did_you_mean
+from ..query import MediaSlice
+from ..store import media_ids, run_id, run_name_of
+from ..store._datasets import add_static_members
+from ..store._edits import add_instances
+from ..store._media import set_status
+from ._colors import run_color
+from ._gallery_tables import check_columns, gallery_tables
+from ._protocol import Commands, Reply, dispatch, register
 from ._thumbs import thumbnails
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from ..project import Project
-    from ..query import MediaSlice
+    from ..store import Session
 
 __all__ = ["Gallery"]
 
 _STATIC = pathlib.Path(__file__).resolve().parent.parent / "static"
-RUN_COLORS = ("#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45")
 MAX_THUMBS_PER_REQUEST = 256
 
 
@@ -70,6 +67,7 @@ class Gallery(anywidget.AnyWidget):
     """
 
     _esm = _STATIC / "gallery.js"
+    commands = Commands("gallery")  # the request kinds this widget answers (js/PROTOCOL.md)
 
     size = traitlets.Int(160).tag(sync=True)
     count = traitlets.Int(0).tag(sync=True)
@@ -83,47 +81,46 @@ class Gallery(anywidget.AnyWidget):
     opened = traitlets.Int(None, allow_none=True)
     open_annotator = traitlets.Bool(False)
 
-    def __init__(self, project: Project, media_slice: MediaSlice | None = None, *,
+    def __init__(self, session: Session, media_slice: MediaSlice | None = None, *,
                  runs: Sequence[Any] | str | None = None, size: int = 160, sort: str | None = None,
                  columns: Sequence[str] | None = None, stage: str = "label") -> None:
-        from ..query import MediaSlice
-
         if media_slice is None:
-            media_slice = project.media()
+            media_slice = MediaSlice(session)
         if not isinstance(media_slice, MediaSlice):
             raise ValidationError(f"gallery() shows a media slice (proj.media()...), got {type(media_slice).__name__}")
         if not isinstance(size, (int, np.integer)) or not 16 <= int(size) <= 1024:
             raise ValidationError(f"size is the thumbnail's longest side in pixels (16–1024), got {size!r}")
         cols = check_columns(media_slice, columns, sort)
-        self.project = project
+        self.session = session
         self.media_slice = media_slice
         self._run_list = self._resolve_runs(runs)
         self._tables: tuple[pa.Table, pa.Table] | None = None
         self._open_callbacks: list[Callable[[int], Any]] = []
         self.output = ipywidgets.Output()
         self.annotator: Any = None  # the annotator last opened below the grid (open_annotator=True)
-        state = project.schema.state()
+        state = session.schema_state()
         super().__init__(
             size=int(size), sort=sort or "", columns=cols, stage=stage,
-            runs=[{"name": n, "color": RUN_COLORS[k % len(RUN_COLORS)]} for k, (_, n) in enumerate(self._run_list)],
+            runs=[{"name": n, "color": run_color(rid)} for rid, n in self._run_list],
             labels=[{"id": lab.id, "name": lab.name, "color": lab.color, "tag": "tag" in lab.spatial}
                     for lab in state.labels.values() if not lab.retired],
             count=media_slice.count(),
         )
-        self.on_msg(self._on_custom)
+        register(self)
 
     # -- setup -------------------------------------------------------------------------------
     def _resolve_runs(self, runs: Sequence[Any] | str | None) -> list[tuple[int, str]]:
         if runs is None:
             return []
-        with self.project.store.read() as con:
+        with self.session.store.read() as con:
             if isinstance(runs, str) and runs == "*":
                 return [(int(r), str(n)) for r, n in con.execute("SELECT run_id, name FROM runs ORDER BY run_id").fetchall()]
             items = [runs] if isinstance(runs, str) or not isinstance(runs, Sequence) else list(runs)
             out = []
             for r in items:
-                rid = self.project._run_id(con, r)
-                out.append((int(rid), str(con.execute("SELECT name FROM runs WHERE run_id = ?", [rid]).fetchall()[0][0])))
+                rid = run_id(con, r)
+                assert rid is not None  # run_id(con, None) is the only None
+                out.append((int(rid), run_name_of(con, int(rid))))
         return out
 
     def tables(self) -> tuple[pa.Table, pa.Table]:
@@ -136,7 +133,7 @@ class Gallery(anywidget.AnyWidget):
             1
         """
         if self._tables is None:
-            self._tables = gallery_tables(self.project.store, self.media_slice, self._run_list, self.columns,
+            self._tables = gallery_tables(self.session.store, self.media_slice, self._run_list, self.columns,
                                           self.sort or None)
         return self._tables
 
@@ -153,18 +150,7 @@ class Gallery(anywidget.AnyWidget):
         self.items_version += 1
 
     # -- the message protocol ------------------------------------------------------------------
-    def _on_custom(self, _widget: Any, content: Any, buffers: Any) -> None:
-        try:
-            reply, out = self.handle(content, buffers)
-        except Exception as e:  # never leave the browser waiting: an unexpected error is a reply too
-            import traceback
-
-            traceback.print_exc()
-            reply, out = {"id": content.get("id") if isinstance(content, dict) else None, "ok": False,
-                          "error": f"{type(e).__name__}: {e}"}, []
-        self.send(reply, out)
-
-    def handle(self, msg: dict[str, Any], buffers: Sequence[Any] | None = None) -> tuple[dict[str, Any], list[bytes]]:
+    def handle(self, msg: dict[str, Any], buffers: Sequence[Any] | None = None) -> Reply:
         """Answer one request from the browser: ``(reply, buffers)``; errors come back as ``ok: False``.
 
         Example:
@@ -173,40 +159,33 @@ class Gallery(anywidget.AnyWidget):
             >>> g.handle({"id": 7, "kind": "nope"})[0]["ok"]
             False
         """
-        mid = msg.get("id") if isinstance(msg, dict) else None
-        try:
-            if not isinstance(msg, dict):
-                raise ValidationError(f"a gallery message is a dict, got {type(msg).__name__}")
-            kind = msg.get("kind")
-            fn = {"items": self._msg_items, "thumbs": self._msg_thumbs, "select": self._msg_select,
-                  "open": self._msg_open, "action": self._msg_action}.get(str(kind))
-            if fn is None:
-                raise ValidationError(f"unknown gallery message kind {kind!r}")
-            reply, out = fn(msg)
-        except (NblabelError, ValueError, TypeError, KeyError) as e:
-            return {"id": mid, "ok": False, "error": str(e)}, []
-        return {"id": mid, "ok": True, **reply}, out
+        return dispatch(self, msg, buffers)
 
-    def _msg_items(self, msg: dict[str, Any]) -> tuple[dict[str, Any], list[bytes]]:
+    @commands.command("items")
+    def _msg_items(self, msg: dict[str, Any]) -> Reply:
         items, boxes = self.tables()
         return ({"n": items.num_rows, "runs": [n for _, n in self._run_list], "columns": list(self.columns),
                  "version": self.items_version}, [_ipc(items), _ipc(boxes)])
 
-    def _msg_thumbs(self, msg: dict[str, Any]) -> tuple[dict[str, Any], list[bytes]]:
+    @commands.command("thumbs")
+    def _msg_thumbs(self, msg: dict[str, Any]) -> Reply:
         ids = [int(i) for i in msg.get("ids", [])][:MAX_THUMBS_PER_REQUEST]
-        blobs = thumbnails(self.project.store, ids, self.size)
+        blobs = thumbnails(self.session.store, ids, self.size)
         offsets = np.concatenate([[0], np.cumsum([len(b) for b in blobs], dtype=np.int64)]).tolist()
         return {"ids": ids, "offsets": [int(o) for o in offsets]}, [b"".join(blobs)]
 
-    def _msg_select(self, msg: dict[str, Any]) -> tuple[dict[str, Any], list[bytes]]:
+    @commands.command("select")
+    def _msg_select(self, msg: dict[str, Any]) -> Reply:
         self.selected = [int(i) for i in msg.get("ids", [])]
         return {"count": len(self.selected)}, []
 
-    def _msg_open(self, msg: dict[str, Any]) -> tuple[dict[str, Any], list[bytes]]:
+    @commands.command("open")
+    def _msg_open(self, msg: dict[str, Any]) -> Reply:
         self.open_item(int(msg["media_id"]))
         return {}, []
 
-    def _msg_action(self, msg: dict[str, Any]) -> tuple[dict[str, Any], list[bytes]]:
+    @commands.command("action")
+    def _msg_action(self, msg: dict[str, Any]) -> Reply:
         ids = [int(i) for i in msg.get("ids", [])]
         action = msg.get("action")
         if action == "tag":
@@ -245,13 +224,14 @@ class Gallery(anywidget.AnyWidget):
         self.opened = int(media_id)
         for fn in list(self._open_callbacks):
             fn(int(media_id))
-        annotate = getattr(self.project, "annotate", None)
-        if self.open_annotator and callable(annotate):
+        if self.open_annotator:
             from IPython.display import display
+
+            from ._annotator import Annotator
 
             if self.annotator is not None:
                 self.annotator.close()
-            self.annotator = annotate(queue=[int(media_id)], stage=self.stage)
+            self.annotator = Annotator(self.session, [int(media_id)], stage=self.stage)
             self.output.clear_output(wait=True)
             with self.output:
                 display(self.annotator)
@@ -280,20 +260,20 @@ class Gallery(anywidget.AnyWidget):
             (1, 0)
         """
         ids = self._ids(ids)
-        labels = self.project.schema.state().labels
+        labels = self.session.schema_state().labels
         lab = next((x for x in labels.values() if x.name == label or x.id == label), None)
         if lab is None:
             raise SchemaError(f"label {label!r} is not in the schema{did_you_mean(str(label), [x.name for x in labels.values()])}")
         if "tag" not in lab.spatial:
             raise SchemaError(f"label {lab.name!r} is not a whole-image tag; allow it with "
                               f"proj.schema.add_label({lab.name!r}, spatial=[..., 'tag'])")
-        with self.project.store.transaction() as con:
+        with self.session.store.transaction() as con:
             have = {int(r[0]) for r in con.execute(
                 "SELECT DISTINCT media_id FROM current_instances WHERE run_id IS NULL AND kind = 'tag' "
                 "AND label_id = ? AND media_id IN (SELECT unnest(?))", [lab.id, ids]).fetchall()}
             todo = [i for i in dict.fromkeys(ids) if i not in have]
             if todo:
-                self.project.add_instances(pd.DataFrame({"media_id": todo, "label": lab.name, "kind": "tag"}))
+                add_instances(self.session, pd.DataFrame({"media_id": todo, "label": lab.name, "kind": "tag"}))
         return len(todo)
 
     def add_to_dataset(self, name: str, ids: Sequence[int] | None = None) -> int:
@@ -312,23 +292,9 @@ class Gallery(anywidget.AnyWidget):
         ids = self._ids(ids)
         if not isinstance(name, str) or not name.strip():
             raise ValidationError(f"a dataset needs a non-empty name, got {name!r}")
-        with self.project.store.transaction() as con:
-            self.project._media_ids(con, ids)  # every id must exist
-            rows = con.execute("SELECT dataset_id, kind FROM datasets WHERE name = ?", [name]).fetchall()
-            if rows:
-                did, kind = int(rows[0][0]), rows[0][1]
-                if kind != "static":
-                    raise ValidationError(f"dataset {name!r} is {kind} (a saved filter); add items to a static dataset")
-            else:
-                did = int(con.execute("SELECT coalesce(max(dataset_id), 0) + 1 FROM datasets").fetchall()[0][0])
-                con.execute("INSERT INTO datasets VALUES (?, ?, 'static', NULL, NULL, now())", [did, name])
-            new = con.execute(
-                "SELECT DISTINCT u.m FROM (SELECT unnest(?) AS m) u WHERE u.m NOT IN "
-                "(SELECT media_id FROM dataset_members WHERE dataset_id = ?)", [list(ids), did]).fetchall()
-            new_ids = [int(r[0]) for r in new]
-            if new_ids:
-                con.execute("INSERT INTO dataset_members SELECT ?, unnest(?)", [did, new_ids])
-        return len(new_ids), did
+        with self.session.store.transaction() as con:
+            media_ids(con, ids)  # every id must exist
+            return add_static_members(con, name, ids)
 
     def mark_for_review(self, ids: Sequence[int] | None = None, *, stage: str | None = None) -> int:
         """Set the items (default: the selection) to ``in_review`` in ``stage`` (default: the gallery's).
@@ -341,7 +307,9 @@ class Gallery(anywidget.AnyWidget):
             'in_review'
         """
         ids = list(dict.fromkeys(self._ids(ids)))
-        self.project.set_status(ids, "in_review", stage=stage or self.stage)
+        with self.session.store.transaction() as con:
+            set_status(con, ids, "in_review", stage=stage or self.stage, reason=None, seconds_active=0.0,
+                       author=self.session.author)
         return len(ids)
 
     def __repr__(self) -> str:

@@ -1,35 +1,36 @@
-"""Request handlers of the annotator (see ``js/PROTOCOL.md``): load, save and the dispatcher.
+"""Request handlers of the annotator (see ``js/PROTOCOL.md``): load, save, and the table of its kinds.
 
 Each handler takes the widget and one request from the browser and returns ``(reply, buffers)``.
 Every change is committed to the store in ONE transaction before the handler returns, so an
-acknowledged change survives a kernel crash. Handlers raise on bad input; :func:`handle` turns
-any exception into ``{id, ok: false, error}`` so a bad message never breaks the widget.
+acknowledged change survives a kernel crash. Handlers raise on bad input; the one dispatcher
+(:func:`nblabel.widgets._protocol.dispatch`) turns any exception into the error envelope
+``{id, ok: false, error, error_type}`` so a bad message never breaks the widget.
 The shared helpers live in :mod:`nblabel.widgets._messages_common`, the review / queue handlers
 in :mod:`nblabel.widgets._messages_queue`.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ValidationError
+from ..store import _edits
 from ._messages_common import (
     INST_COLUMNS,
     Reply,
     _media_of,
-    fast_create,
-    fast_update,
     inst_from_row,
     read_instances,
+    save_create,
+    save_update,
 )
 from ._messages_queue import on_accept, on_copy_to_next, on_nav, on_reject, on_status, on_tags, on_verdict
+from ._protocol import Commands
 
 if TYPE_CHECKING:
     from ._annotator import Annotator
 
-__all__ = ["INST_COLUMNS", "handle", "inst_from_row", "read_instances"]
+__all__ = ["COMMANDS", "INST_COLUMNS", "inst_from_row", "read_instances"]
 
 
 def _index_of(w: Annotator, msg: dict[str, Any]) -> int:
@@ -72,7 +73,6 @@ def on_load_full(w: Annotator, msg: dict[str, Any]) -> Reply:
 
 def on_save(w: Annotator, msg: dict[str, Any]) -> Reply:
     op = msg.get("op")
-    proj = w.project
     if op == "create":
         inst = dict(msg.get("instance") or {})
         cid = inst.get("cid")
@@ -80,7 +80,7 @@ def on_save(w: Annotator, msg: dict[str, Any]) -> Reply:
         if key is not None and key in w._created:  # a retried create (its reply was lost or late)
             iid = w._created[key]
         else:
-            iid = fast_create(w, _media_of(w, msg), inst)
+            iid = save_create(w, _media_of(w, msg), inst)
             if key is not None:
                 w._created[key] = iid
         out: dict[str, Any] = {"instance_id": iid, "version": 1}
@@ -92,47 +92,32 @@ def on_save(w: Annotator, msg: dict[str, Any]) -> Reply:
         if inst.get("id") is None:
             raise ValidationError("an update needs instance.id")
         iid = int(inst["id"])
-        version = fast_update(w, inst)
+        version = save_update(w, inst)
         return {"instance_id": iid, "version": int(version)}, []
     if op == "delete":
         if msg.get("instance_id") is None:
             raise ValidationError("a delete needs instance_id")
         iid = int(msg["instance_id"])
-        version = proj.delete_instance(iid, author=w.author)
+        version = _edits.delete_instance(w.session, iid, author=w.author)
         return {"instance_id": iid, "version": int(version)}, []
     raise ValidationError(f"save op {op!r} is unknown; use create, update or delete")
 
 
-HANDLERS: dict[str, Callable[[Any, dict[str, Any]], Reply]] = {
-    "load": on_load, "load_full": on_load_full, "save": on_save, "accept": on_accept, "reject": on_reject, "verdict": on_verdict,
-    "tags": on_tags, "status": on_status, "nav": on_nav, "copy_to_next": on_copy_to_next,
-}
+def _record_timing(w: Annotator, kind: str, ms: float) -> None:
+    w._last_handler_ms = ms
+    w._timings.append((kind, ms))
 
 
-def handle(w: Annotator, msg: Any) -> Reply:
-    """Answer one request: ``({id, ok: true, ...}, buffers)`` or ``({id, ok: false, error}, [])``; never raises.
+COMMANDS = Commands("annotator", {
+    "load": on_load, "load_full": on_load_full, "save": on_save, "accept": on_accept, "reject": on_reject,
+    "verdict": on_verdict, "tags": on_tags, "status": on_status, "nav": on_nav, "copy_to_next": on_copy_to_next,
+}, on_answered=_record_timing)
+"""The annotator's request kinds (``js/PROTOCOL.md``), answered by :func:`nblabel.widgets._protocol.dispatch`.
 
-    Example:
-        >>> import nblabel as nl, numpy as np
-        >>> p = nl.open(":memory:"); _ = p.add_images([np.zeros((4, 6, 3), np.uint8)])
-        >>> w = p.annotate()
-        >>> handle(w, {"id": "a", "kind": "nav", "action": "next"})[0]
-        {'index': 0, 'id': 'a', 'ok': True}
-    """
-    mid = msg.get("id") if isinstance(msg, dict) else None
-    t0 = time.perf_counter()
-    try:
-        if not isinstance(msg, dict):
-            raise ValidationError(f"a request must be a JSON object, got {type(msg).__name__}")
-        kind = msg.get("kind")
-        fn = HANDLERS.get(str(kind))
-        if fn is None:
-            raise ValidationError(f"request kind {kind!r} is unknown; known: {sorted(HANDLERS)}")
-        reply, buffers = fn(w, msg)
-        reply.update(id=mid, ok=True)
-    except Exception as e:
-        msg_text = str(e) or type(e).__name__
-        reply, buffers = {"id": mid, "ok": False, "error": msg_text}, []
-    w._last_handler_ms = (time.perf_counter() - t0) * 1000.0
-    w._timings.append((str(msg.get("kind")) if isinstance(msg, dict) else "?", w._last_handler_ms))
-    return reply, buffers
+Example:
+    >>> import nblabel as nl, numpy as np
+    >>> from nblabel.widgets._protocol import dispatch
+    >>> p = nl.open(":memory:"); _ = p.add_images([np.zeros((4, 6, 3), np.uint8)])
+    >>> dispatch(p.annotate(), {"id": "a", "kind": "nav", "action": "next"})[0]
+    {'index': 0, 'id': 'a', 'ok': True}
+"""

@@ -1,4 +1,7 @@
-"""Shared pieces of the annotator's request handlers: rows as protocol dicts, checked writes.
+"""Shared pieces of the annotator's request handlers: rows as protocol dicts, saves through the store.
+
+Saves call the store's one write path (:mod:`nblabel.store._edits`); nothing here writes SQL for
+instances.
 
 Used by :mod:`nblabel.widgets._messages` (load / save / dispatch) and
 :mod:`nblabel.widgets._messages_queue` (review, tags, status, navigation).
@@ -10,23 +13,25 @@ import json
 import math
 from typing import TYPE_CHECKING, Any
 
-from ..errors import NblabelError, ValidationError
-from ..schema import SchemaState, check_attributes
+from ..errors import NotFoundError, ValidationError
+from ..store import _edits
+from ..store._caches import add_verdict
 
 if TYPE_CHECKING:
     from ._annotator import Annotator
 
-__all__ = ["INST_COLUMNS", "fast_create", "fast_update", "geometry_kwargs", "inst_from_row", "read_instances"]
+__all__ = ["INST_COLUMNS", "geometry_kwargs", "inst_from_row", "read_instances", "save_create", "save_update"]
 
 Reply = tuple[dict[str, Any], list[bytes]]
 
 INST_COLUMNS = "i.instance_id, i.version, i.label_id, i.kind, i.x0, i.y0, i.x1, i.y1, i.points, i.attributes, r.name AS run, i.score, i.author, i.media_id, i.run_id, i.extra"
-_BY_MEDIA = ("SELECT i.instance_id, i.version, i.label_id, i.kind, i.x0, i.y0, i.x1, i.y1, i.points, i.attributes, r.name AS run, i.score, i.author, i.media_id, i.run_id, i.extra"
-             " FROM current_instances i LEFT JOIN runs r USING (run_id) WHERE i.media_id = ? ORDER BY i.instance_id")
-_BY_ID = ("SELECT i.instance_id, i.version, i.label_id, i.kind, i.x0, i.y0, i.x1, i.y1, i.points, i.attributes, r.name AS run, i.score, i.author, i.media_id, i.run_id, i.extra"
-          " FROM current_instances i LEFT JOIN runs r USING (run_id) WHERE i.instance_id = ?")
-_TAGS = ("SELECT i.instance_id, i.version, i.label_id, i.kind, i.x0, i.y0, i.x1, i.y1, i.points, i.attributes, r.name AS run, i.score, i.author, i.media_id, i.run_id, i.extra"
-         " FROM current_instances i LEFT JOIN runs r USING (run_id) WHERE i.media_id = ? AND i.run_id IS NULL AND i.kind = 'tag' ORDER BY i.instance_id")
+# the three reads below compose a code-owned column list with fixed SQL; values are parameters
+_BY_MEDIA = (
+    "SELECT " + INST_COLUMNS + " FROM current_instances i LEFT JOIN runs r USING (run_id) WHERE i.media_id = ? ORDER BY i.instance_id")  # noqa: S608
+_BY_ID = (
+    "SELECT " + INST_COLUMNS + " FROM current_instances i LEFT JOIN runs r USING (run_id) WHERE i.instance_id = ?")  # noqa: S608
+_TAGS = (
+    "SELECT " + INST_COLUMNS + " FROM current_instances i LEFT JOIN runs r USING (run_id) WHERE i.media_id = ? AND i.run_id IS NULL AND i.kind = 'tag' ORDER BY i.instance_id")  # noqa: S608
 
 
 def _num(v: Any) -> float | None:
@@ -120,7 +125,7 @@ def _media_of(w: Annotator, msg: dict[str, Any]) -> int:
 def _row(con: Any, instance_id: Any) -> tuple:
     rows = con.execute(_BY_ID, [int(instance_id)]).fetchall()
     if not rows:
-        raise NblabelError(f"instance {instance_id} does not exist (or was deleted); reload the item")
+        raise NotFoundError.from_key("instance", instance_id, hint="it may have been deleted; reload the item")
     return rows[0]
 
 
@@ -134,142 +139,55 @@ def _copy(w: Annotator, con: Any, row: tuple, media_id: int, extra: dict[str, An
         pts = json.loads(row[8]) if isinstance(row[8], str) else row[8]
         geom = {"polygon": pts}
     name = w._schema_state(refresh_if_missing=int(row[2])).labels[int(row[2])].name
-    return w.project.add_instance(media_id, name, attributes=inst["attributes"] or None, author=w.author,
-                                  extra=extra, **geom)
+    return _edits.add_instance(w.session, media_id, name, attributes=inst["attributes"] or None, author=w.author,
+                               extra=extra, quiet=True, **geom)
 
 
 def _verdict_row(w: Annotator, con: Any, media_id: int, run_id: Any, gt_id: Any, pred_id: Any, verdict: str) -> None:
-    con.execute("INSERT INTO verdicts VALUES (?, ?, ?, ?, ?, ?, now())",
-                [int(media_id), None if run_id is None else int(run_id), None if gt_id is None else int(gt_id),
-                 None if pred_id is None else int(pred_id), verdict, w.author])
+    add_verdict(con, media_id, run_id, gt_id, pred_id, verdict, w.author)
 
 
-# -- the hot path: one instance from the browser, written without the batch (pandas) pipeline -----
-# Same checks and the same row as ``proj.add_instance`` / ``proj.update_instance`` (the tests compare
-# both), but ~1 ms instead of tens: the point checks are the store's own (``_check_points_row``),
-# boxes outside the image are clipped (the browser clamps them already), attributes are checked
-# with ``check_attributes``.
-_INSERT = ("INSERT INTO instances VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::JSON, ?::JSON, ?, ?, ?, ?, ?::JSON, "
-           "?, ?, now(), NULL, false)")
+# -- saves from the browser: the store's one write path (its one-row branch) ---------------------
+def save_create(w: Annotator, media_id: int, inst: dict[str, Any]) -> int:
+    """Add one ground-truth instance from a browser ``Inst``; committed when this returns.
 
-
-def _state(w: Annotator, con: Any) -> SchemaState:
-    v = int(con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()[0][0])
-    if w._state.version != v:
-        w._state = SchemaState.load(con)
-    return w._state
-
-
-def _media_size(w: Annotator, con: Any, media_id: int) -> tuple[float, float]:
-    for q in w._queue:
-        if int(q["media_id"]) == media_id:
-            return float(q["width"]), float(q["height"])
-    r = con.execute("SELECT width, height FROM media WHERE media_id = ?", [media_id]).fetchall()
-    if not r:
-        raise NblabelError(f"media id {media_id} is not in the project")
-    return float(r[0][0]), float(r[0][1])
-
-
-def _checked(w: Annotator, con: Any, media_id: int, label_id: Any, kind: str, inst: dict[str, Any] | None,
-             attributes: Any, more_rings: list | None = None) -> tuple[int, list[float], Any, Any]:
-    """(label_id, [x0, y0, x1, y1], points, attributes) checked like the store's import pipeline
-    (``inst=None``: the geometry is unchanged, check the label and attributes only)."""
-    from ..project._prepare import _check_points_row
-
-    st = _state(w, con)
-    try:
-        lid = int(label_id)
-    except (TypeError, ValueError):
-        raise ValidationError(f"label_id must be an integer, got {label_id!r}") from None
-    lab = st.labels.get(lid)
-    if lab is None or lab.retired:
-        raise ValidationError(f"label id {lid} is not in the schema; the labels are "
-                              f"{sorted(k for k, v in st.labels.items() if not v.retired)}")
-    if {"mask": "polygon"}.get(kind, kind) not in lab.spatial:
-        raise ValidationError(f"label {lab.name!r} does not allow {kind}s (it allows {list(lab.spatial)}); "
-                              f"allow it with proj.schema.update_label({lab.name!r}, spatial=[...])")
-    if inst is None:
-        return lid, [], None, check_attributes(st, lid, attributes) or None
-    width, height = _media_size(w, con, media_id)
-    geom = geometry_kwargs({**inst, "kind": kind})
-    points: Any = None
-    if kind == "tag":
-        box = [0.0, 0.0, width, height]
-    elif kind == "box":
-        x0, y0, x1, y1 = geom["box"]
-        if not (x1 > x0 and y1 > y0):
-            raise ValidationError(f"box {[x0, y0, x1, y1]} has no area (x1 <= x0 or y1 <= y0)")
-        if x1 <= 0 or y1 <= 0 or x0 >= width or y0 >= height:
-            raise ValidationError(f"box {[x0, y0, x1, y1]} lies entirely outside the {int(width)}x{int(height)} image")
-        box = [min(max(x0, 0.0), width), min(max(y0, 0.0), height), min(max(x1, 0.0), width), min(max(y1, 0.0), height)]
-    else:
-        raw = [geom["point"]] if kind == "point" else geom[kind]
-        if kind == "polygon" and more_rings:
-            raw = [raw, *more_rings]
-        tpl = st.template_for(lid) if kind == "keypoints" else None
-        try:
-            points, box, _msgs = _check_points_row(kind, raw, width, height, False, len(tpl.points) if tpl else None)
-        except (NblabelError, ValueError, TypeError) as e:
-            raise ValidationError(f"{kind}: {e}") from None
-        box = [float(v) for v in box]
-    attrs = check_attributes(st, lid, attributes) or None
-    return lid, box, points, attrs
-
-
-def fast_create(w: Annotator, media_id: int, inst: dict[str, Any]) -> int:
-    """Add one ground-truth instance from a browser ``Inst``; committed when this returns."""
+    Boxes reaching past the border are clipped without a warning (the browser clamps them already).
+    """
     kind = inst.get("kind") or "box"
-    with w.project.store.transaction() as con:
-        lid, box, points, attrs = _checked(w, con, media_id, inst.get("label_id"), kind, inst, inst.get("attributes"))
-        iid = int(con.execute("SELECT coalesce(max(instance_id), 0) + 1 FROM instances").fetchall()[0][0])
-        con.execute(_INSERT, [iid, 1, media_id, None, lid, kind, *box,
-                              None if points is None else json.dumps(points),
-                              None if attrs is None else json.dumps(attrs),
-                              None, None, None, False, None, w.author, w._state.version])
-    return iid
+    name = _label_name(w, inst.get("label_id"))
+    geom = geometry_kwargs({**inst, "kind": kind})
+    return _edits.add_instance(w.session, int(media_id), name, attributes=inst.get("attributes") or None,
+                               author=w.author, quiet=True, **geom)
 
 
-def fast_update(w: Annotator, inst: dict[str, Any]) -> int:
-    """Apply a browser ``Inst`` update (label, geometry, attributes) as a new version; returns it."""
+def save_update(w: Annotator, inst: dict[str, Any]) -> int:
+    """Apply a browser ``Inst`` update (label, geometry, attributes) as a new version; returns it.
+
+    The browser edits a polygon's first ring: the instance's other rings are kept.
+    """
     iid = int(inst["id"])
-    with w.project.store.transaction() as con:
-        old = con.execute("SELECT version, media_id, run_id, label_id, kind, x0, y0, x1, y1, points, attributes, "
-                          "score, track_id, area, iscrowd, extra, deleted FROM instances "
-                          "WHERE instance_id = ? AND superseded_at IS NULL", [iid]).fetchall()
-        if not old:
-            raise NblabelError(f"instance {iid} does not exist; reload the item")
-        (version, media_id, run_id, label_id, kind, x0, y0, x1, y1, points, attributes, score, track_id, area,
-         iscrowd, extra, deleted) = old[0]
-        if deleted:
-            raise NblabelError(f"instance {iid} is deleted; restore it first with proj.restore()")
-        expected = inst.get("version")
-        if expected is not None and int(version) != int(expected):
-            raise NblabelError(f"instance {iid} is at version {version}, not {expected}: "
-                               "someone else changed it; reload and retry")
-        new_kind = inst.get("kind") or kind
-        geometry_given = inst.get("box") is not None or inst.get("points") is not None
-        if new_kind != kind and not geometry_given:
-            raise ValidationError(f"changing instance {iid} from {kind} to {new_kind} needs its new geometry")
-        old_pts = json.loads(points) if isinstance(points, str) else None
-        more_rings = None  # the browser edits a polygon's first ring: keep the others
-        if kind == "polygon" == new_kind and old_pts and isinstance(old_pts[0], list) and old_pts[0] \
-                and isinstance(old_pts[0][0], list) and len(old_pts) > 1:
-            more_rings = old_pts[1:]
-        attrs_in = inst["attributes"] if "attributes" in inst else (json.loads(attributes) if attributes else None)
-        lid_in = inst.get("label_id") if inst.get("label_id") is not None else label_id
-        if geometry_given:
-            lid, box, pts, attrs = _checked(w, con, int(media_id), lid_in, new_kind, inst, attrs_in, more_rings)
-            area = None
-        else:  # geometry unchanged: check the label and the attributes only
-            lid, _, _, attrs = _checked(w, con, int(media_id), lid_in, kind, None, attrs_in)
-            box, pts = [x0, y0, x1, y1], old_pts
-        new_version = int(version) + 1
-        con.execute("UPDATE instances SET superseded_at = now() WHERE instance_id = ? AND superseded_at IS NULL", [iid])
-        con.execute(_INSERT, [iid, new_version, int(media_id), run_id, lid, new_kind, *box,
-                              None if pts is None else json.dumps(pts),
-                              None if attrs is None else json.dumps(attrs),
-                              score, track_id, area, bool(iscrowd), extra, w.author, w._state.version])
-    return new_version
+    changes: dict[str, Any] = {"author": w.author}
+    if inst.get("label_id") is not None:
+        changes["label"] = _label_name(w, inst["label_id"])
+    if "attributes" in inst:
+        changes["attributes"] = inst["attributes"]
+    if inst.get("box") is not None or inst.get("points") is not None:
+        with w.session.store.read() as con:
+            old = con.execute("SELECT kind, points FROM current_instances WHERE instance_id = ?", [iid]).fetchall()
+        kind = inst.get("kind") or (old[0][0] if old else "box")
+        if kind != "tag":  # a tag covers the whole image: it has no geometry to change
+            geom = geometry_kwargs({**inst, "kind": kind})
+            old_pts = json.loads(old[0][1]) if old and isinstance(old[0][1], str) else None
+            if kind == "polygon" and old and old[0][0] == "polygon" and old_pts and isinstance(old_pts[0], list) \
+                    and old_pts[0] and isinstance(old_pts[0][0], list) and len(old_pts) > 1:
+                geom = {"polygon": [geom["polygon"], *old_pts[1:]]}
+            changes.update(geom)
+    elif inst.get("kind") is not None:
+        with w.session.store.read() as con:
+            old = con.execute("SELECT kind FROM current_instances WHERE instance_id = ?", [iid]).fetchall()
+        if old and old[0][0] != inst["kind"]:
+            raise ValidationError(f"changing instance {iid} from {old[0][0]} to {inst['kind']} needs its new geometry")
+    return _edits.update_instance(w.session, iid, expected_version=inst.get("version"), quiet=True, **changes)
 
 
 def _accept(w: Annotator, con: Any, pred_id: Any) -> tuple[dict[str, Any], tuple]:

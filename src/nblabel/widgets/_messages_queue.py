@@ -13,7 +13,9 @@ import traceback
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ValidationError
-from ..schema import SchemaState, missing_required
+from ..schema import missing_required
+from ..store import _edits, load_state
+from ..store._media import set_status
 from ._messages_common import (
     _TAGS,
     Reply,
@@ -33,14 +35,14 @@ __all__ = ["on_accept", "on_copy_to_next", "on_nav", "on_reject", "on_status", "
 
 
 def on_accept(w: Annotator, msg: dict[str, Any]) -> Reply:
-    with w.project.store.transaction() as con:
+    with w.session.store.transaction() as con:
         inst, row = _accept(w, con, msg.get("pred_id"))
         _verdict_row(w, con, int(row[13]), row[14], inst["id"], row[0], "accept")
     return {"instance": inst}, []
 
 
 def on_reject(w: Annotator, msg: dict[str, Any]) -> Reply:
-    with w.project.store.transaction() as con:
+    with w.session.store.transaction() as con:
         row = _row(con, msg.get("pred_id"))
         if row[10] is None:
             raise ValidationError(f"instance {row[0]} is ground truth, not a prediction")
@@ -52,7 +54,7 @@ def on_verdict(w: Annotator, msg: dict[str, Any]) -> Reply:
     verdict = msg.get("verdict")
     gt_id, pred_id = msg.get("gt_id"), msg.get("pred_id")
     out: dict[str, Any] = {}
-    with w.project.store.transaction() as con:
+    with w.session.store.transaction() as con:
         pred = _row(con, pred_id) if pred_id is not None and verdict == "accept_pred" else None
         run_id = pred[14] if pred is not None else w._run_id_of(con, pred_id)
         media_id = _media_of(w, msg)
@@ -64,7 +66,7 @@ def on_verdict(w: Annotator, msg: dict[str, Any]) -> Reply:
             if gt_id is None:
                 raise ValidationError("delete_gt needs gt_id")
             media_id = int(_row(con, gt_id)[13])
-            w.project.delete_instance(int(gt_id), author=w.author)
+            _edits.delete_instance(w.session, int(gt_id), author=w.author)
         elif verdict == "accept_pred":
             if pred_id is None:
                 raise ValidationError("accept_pred needs pred_id")
@@ -80,8 +82,7 @@ def on_tags(w: Annotator, msg: dict[str, Any]) -> Reply:
     tags = msg.get("tags") or []
     names = {int(t): _label_name(w, t) for t in tags}
     media_id = _media_of(w, msg)
-    proj = w.project
-    with proj.store.transaction() as con:
+    with w.session.store.transaction() as con:
         have = con.execute("SELECT instance_id, label_id FROM current_instances WHERE media_id = ? "
                            "AND run_id IS NULL AND kind = 'tag'", [media_id]).fetchall()
         kept = set()
@@ -89,10 +90,10 @@ def on_tags(w: Annotator, msg: dict[str, Any]) -> Reply:
             if int(lid) in names and int(lid) not in kept:
                 kept.add(int(lid))
             else:
-                proj.delete_instance(int(iid), author=w.author)
+                _edits.delete_instance(w.session, int(iid), author=w.author)
         for lid, name in names.items():
             if lid not in kept:
-                proj.add_instance(media_id, name, tag=True, author=w.author)
+                _edits.add_instance(w.session, media_id, name, tag=True, author=w.author, quiet=True)
         rows = con.execute(_TAGS, [media_id]).fetchall()
     return {"instances": [inst_from_row(r) for r in rows]}, []
 
@@ -105,10 +106,9 @@ def on_status(w: Annotator, msg: dict[str, Any]) -> Reply:
     seconds = float(msg.get("seconds_active") or 0.0)
     if not math.isfinite(seconds) or seconds < 0:
         raise ValidationError(f"seconds_active must be a non-negative number, got {msg.get('seconds_active')!r}")
-    proj = w.project
-    with proj.store.transaction() as con:
+    with w.session.store.transaction() as con:
         if state == "complete":
-            st = SchemaState.load(con)
+            st = load_state(con)
             problems = []
             for iid, lid, attrs in con.execute(
                     "SELECT instance_id, label_id, attributes FROM current_instances WHERE media_id = ? "
@@ -121,8 +121,8 @@ def on_status(w: Annotator, msg: dict[str, Any]) -> Reply:
             if problems:
                 raise ValidationError("cannot complete: required attributes are missing: " + "; ".join(problems[:5])
                                       + (f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""))
-        proj.set_status(media_id, state, stage=w.stage, reason=msg.get("reason") or None,
-                        seconds_active=seconds, author=w.author)
+        set_status(con, media_id, state, stage=w.stage, reason=msg.get("reason") or None,
+                   seconds_active=seconds, author=w.author)
         completed = w._count_completed(con)
     w.completed = completed
     out: dict[str, Any] = {"completed": completed}
@@ -167,7 +167,7 @@ def on_copy_to_next(w: Annotator, msg: dict[str, Any]) -> Reply:
         raise ValidationError("there is no next item in the queue to copy to")
     target = int(w._queue[pos + 1]["media_id"])
     ids = [int(i) for i in (msg.get("instance_ids") or [])]
-    with w.project.store.transaction() as con:
+    with w.session.store.transaction() as con:
         for iid in ids:
             _copy(w, con, _row(con, iid), target, {"copied_from": iid})
     return {"count": len(ids)}, []

@@ -12,15 +12,15 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image, ImageDraw, ImageFont
 
+from ..store import media_ids
+from ..store._media import media_info
+from ._colors import run_color
 from ._display import _decode, display_size
 
 if TYPE_CHECKING:
-    from ..project import Project
+    from ..store import Session
 
 __all__ = ["StaticView", "png_bytes", "render_static"]
-
-_RUN_COLORS = ("#ff9800", "#00bcd4", "#e91e63", "#8bc34a", "#9c27b0", "#ffc107", "#03a9f4", "#795548")
-
 
 def png_bytes(im: Image.Image, compress_level: int = 6) -> bytes:
     """Encode a PIL image as PNG bytes.
@@ -45,7 +45,7 @@ def _rgb(color: str | None, default: tuple[int, int, int] = (255, 64, 64)) -> tu
         return default
 
 
-def render_static(proj: Project, media: int | str, runs: list[str] | None = None, *,
+def render_static(proj: Any, media: int | str, runs: list[str] | None = None, *,
                   max_side: int = 1024) -> Image.Image:
     """Draw one media item with its ground truth (and the given runs' predictions) into a PIL image.
 
@@ -63,14 +63,15 @@ def render_static(proj: Project, media: int | str, runs: list[str] | None = None
     """
     from ._messages import read_instances
 
-    with proj.store.read() as con:
-        (mid,) = proj._media_ids(con, media)
+    session: Session = getattr(proj, "session", proj)  # a Project or its Session
+    with session.store.read() as con:
+        (mid,) = media_ids(con, media)
         m = con.execute("SELECT uri, width, height, orientation FROM media WHERE media_id = ?", [mid]).fetchall()[0]
         gt, preds = read_instances(con, mid, runs)
         state_labels = {int(r[0]): (r[1], r[2]) for r in con.execute("SELECT label_id, name, color FROM labels").fetchall()}
         tpl = {int(r[0]): json.loads(r[1]) for r in con.execute(
             "SELECT l.label_id, t.skeleton FROM labels l JOIN keypoint_templates t USING (template_id)").fetchall()}
-        run_names = [r[0] for r in con.execute("SELECT name FROM runs ORDER BY run_id").fetchall()]
+        run_ids = {str(r[1]): int(r[0]) for r in con.execute("SELECT run_id, name FROM runs").fetchall()}
     uri, w, h, orientation = m[0], int(m[1]), int(m[2]), int(m[3] or 1)
     dw, dh, s = display_size(w, h, max(16, int(max_side)))
     im = _decode(uri, orientation, (dw, dh) if s < 1 else None)
@@ -97,8 +98,7 @@ def render_static(proj: Project, media: int | str, runs: list[str] | None = None
     for inst, is_pred in [(i, False) for i in gt] + [(p, True) for p in preds]:
         name, lcolor = state_labels.get(inst["label_id"], (f"label {inst['label_id']}", None))
         if is_pred:
-            idx = run_names.index(inst["run"]) if inst["run"] in run_names else 0
-            color = _rgb(_RUN_COLORS[idx % len(_RUN_COLORS)])
+            color = _rgb(run_color(run_ids.get(inst["run"], 1)))
             caption = f"{name} {inst['score']:.2f}" if inst["score"] is not None else name
             width = max(1, lw - 1)
         else:
@@ -142,8 +142,9 @@ class StaticView:
         ['image/png', 'text/plain']
     """
 
-    def __init__(self, proj: Project, media: int | str, runs: list[str] | None = None, *, max_side: int = 1024) -> None:
-        self.project, self.media, self.runs, self.max_side = proj, media, runs, max_side
+    def __init__(self, proj: Any, media: int | str, runs: list[str] | None = None, *, max_side: int = 1024) -> None:
+        self.session: Session = getattr(proj, "session", proj)
+        self.media, self.runs, self.max_side = media, runs, max_side
 
     def image(self) -> Image.Image:
         """The picture as a PIL image.
@@ -154,10 +155,11 @@ class StaticView:
             >>> StaticView(p, 1).image().size
             (60, 40)
         """
-        return render_static(self.project, self.media, self.runs, max_side=self.max_side)
+        return render_static(self.session, self.media, self.runs, max_side=self.max_side)
 
     def __repr__(self) -> str:
-        info = self.project.media_info(self.media)
+        with self.session.store.read() as con:
+            info = media_info(con, self.media)
         return f"<nblabel picture of media {info['media_id']} ({info['file_name']}, {info['width']}x{info['height']})>"
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from PIL import Image
 
 from ..errors import MediaError, ValidationError
 from ..io import _images
+from ..store._caches import cached_thumbnails, put_thumbnails
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -77,9 +78,7 @@ def thumbnails(store: Store, media_ids: Sequence[int], size: int, *, workers: in
         return []
     size = int(size)
     with store.read() as con:
-        cached = dict(con.execute(
-            "SELECT media_id, any_value(data) FROM thumbnails WHERE size = ? AND media_id IN (SELECT unnest(?)) "
-            "GROUP BY media_id", [size, ids]).fetchall())
+        cached = cached_thumbnails(con, size, ids)
         missing = [i for i in dict.fromkeys(ids) if i not in cached]
         rows = con.execute(
             "SELECT media_id, uri, coalesce(orientation, 1) FROM media WHERE media_id IN (SELECT unnest(?))",
@@ -89,10 +88,8 @@ def thumbnails(store: Store, media_ids: Sequence[int], size: int, *, workers: in
             made = list(ex.map(_make_or_empty, [(uri, size, int(o)) for _, uri, o in rows]))
         new = {int(r[0]): b for r, b in zip(rows, made, strict=True) if b}
         if new:
-            keys, blobs = list(new), list(new.values())
             with store.transaction() as con:
                 # another gallery (or process) may have cached some meanwhile: replace, never duplicate
-                con.execute("DELETE FROM thumbnails WHERE size = ? AND media_id IN (SELECT unnest(?))", [size, keys])
-                con.execute("INSERT INTO thumbnails SELECT unnest(?), ?, unnest(?)", [keys, size, blobs])
+                put_thumbnails(con, size, new)
             cached.update(new)
     return [bytes(cached.get(i, b"")) for i in ids]

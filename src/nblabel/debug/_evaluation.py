@@ -1,16 +1,12 @@
-"""Read ground truth and a run's predictions from the store as evaluation frames.
+"""Evaluating a run against the store's ground truth: the :class:`Evaluation` result, ``evaluate_project``,
+``evaluate_coco`` (two COCO files) and ``ap_from_matches`` (AP of any grouping of the matches).
 
-Two shapes: plain arrays sorted by media (for disagreement ranking, :func:`load_boxes`) and the
-COCO-style frames the evaluation engine takes (:func:`gt_eval_frame`, :func:`dt_eval_frame`):
-``image_id`` is the media id, ``category_id`` the label id, ``gt_id`` / ``dt_id`` the instance id;
-boxes are ``x, y, w, h`` from the stored ``x0..y1``; ``area`` and ``iscrowd`` as stored (a COCO
-import keeps COCO's area), the box or polygon area where none was stored.
+The frames come from :mod:`._reads`; the engine is :mod:`._cocoeval` (equal to pycocotools).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -18,247 +14,14 @@ import pandas as pd
 
 from ..errors import ValidationError
 from ..query import MediaSlice
-from ..query._filters import boxes_sql, media_sql
+from ._reads import dt_eval_frame, gt_eval_frame, load_media
 
 if TYPE_CHECKING:
-    from ..project import Project
+    from ..store import Session
 
-__all__ = ["Boxes", "dt_eval_frame", "gt_eval_frame", "load_boxes", "load_media", "run_id_of"]
-
-
-def run_id_of(project: Project, run: Any) -> int:
-    """The id of a run given by name or :class:`~nblabel.Run`.
-
-    Example:
-        >>> import nblabel as nl
-        >>> p = nl.open(":memory:"); _ = p.add_run("m"); run_id_of(p, "m")
-        1
-    """
-    rid = getattr(run, "run_id", None)
-    if rid is not None:
-        return int(rid)
-    if run is None:
-        raise ValidationError("give the model run to compare with the ground truth (its name or Run), not None")
-    with project.store.read() as con:
-        out = project._run_id(con, run)  # type: ignore[attr-defined]
-    assert out is not None
-    return int(out)
+__all__ = ["Evaluation", "ap_from_matches", "evaluate_coco", "evaluate_project"]
 
 
-def _slice_sql(slice: MediaSlice | None) -> tuple[str | None, list[Any]]:
-    if slice is None:
-        return None, []
-    if not isinstance(slice, MediaSlice):
-        raise ValidationError(f"slice must be a media slice (proj.media()...), got {type(slice).__name__}; "
-                              "for an instance slice use its .media()")
-    return slice.sql()
-
-
-@dataclass
-class Boxes:
-    """Instances as arrays sorted by (media_id, instance_id).
-
-    Example:
-        >>> Boxes.__name__
-        'Boxes'
-    """
-
-    id: np.ndarray
-    media: np.ndarray
-    label: np.ndarray
-    box: np.ndarray  # (n, 4) xyxy
-    score: np.ndarray
-    crowd: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.id)
-
-
-def load_boxes(project: Project, *, run: Any = None, slice: MediaSlice | None = None,
-               complete_stage: str | None = None, min_score: float | None = None) -> Boxes:
-    """GT (``run=None``) or a run's predictions of the media in ``slice`` as :class:`Boxes`.
-
-    Example:
-        >>> import nblabel as nl
-        >>> len(load_boxes(nl.open(":memory:")))
-        0
-    """
-    rid = None if run is None else run_id_of(project, run)
-    msql, mparams = _slice_sql(slice)
-    sql, params = boxes_sql(msql, mparams, run_id=rid, complete_stage=complete_stage)
-    with project.store.read() as con:
-        tbl = con.sql(sql, params=params).to_arrow_table()
-    cols = {c: tbl.column(c).to_numpy() for c in ("instance_id", "media_id", "label_id", "x0", "y0", "x1", "y1")}
-    score = np.asarray(tbl.column("score").to_pandas().to_numpy(dtype=float, na_value=np.nan), dtype=float)
-    crowd = np.asarray(tbl.column("iscrowd").to_numpy(zero_copy_only=False), dtype=bool)
-    out = Boxes(cols["instance_id"].astype(np.int64), cols["media_id"].astype(np.int64),
-                cols["label_id"].astype(np.int64),
-                np.stack([cols[c].astype(float) for c in ("x0", "y0", "x1", "y1")], axis=1).reshape(-1, 4),
-                score, crowd)
-    if min_score is not None and len(out):
-        keep = np.nan_to_num(out.score, nan=1.0) >= float(min_score)
-        out = Boxes(out.id[keep], out.media[keep], out.label[keep], out.box[keep], out.score[keep], out.crowd[keep])
-    return out
-
-
-def load_media(project: Project, slice: MediaSlice | None = None, *,
-               complete_stage: str | None = None) -> pd.DataFrame:
-    """``media_id, file_name, width, height`` of the media in ``slice`` (sorted by id).
-
-    Example:
-        >>> import nblabel as nl
-        >>> load_media(nl.open(":memory:")).columns.tolist()
-        ['media_id', 'file_name', 'width', 'height']
-    """
-    msql, mparams = _slice_sql(slice)
-    sql, params = media_sql(msql, mparams, complete_stage=complete_stage)
-    with project.store.read() as con:
-        return con.execute(sql, params).df()
-
-
-def _read(project: Project, run_id: int | None, slice: MediaSlice | None, complete_stage: str | None,
-          kinds: tuple[str, ...]) -> pd.DataFrame:
-    msql, mparams = _slice_sql(slice)
-    sql, params = boxes_sql(msql, mparams, run_id=run_id, complete_stage=complete_stage, kinds=kinds,
-                            extra_columns=True)
-    with project.store.read() as con:
-        return con.execute(sql, params).df()
-
-
-def _loads(v: Any) -> Any:
-    if isinstance(v, str):
-        return json.loads(v)
-    return v
-
-
-def _polygon_area(rings: Any) -> float:
-    total = 0.0
-    for ring in rings or []:
-        a = np.asarray(ring, dtype=float).reshape(-1, 2)
-        if len(a) >= 3:
-            x, y = a[:, 0], a[:, 1]
-            total += 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
-    return total
-
-
-def _segmentation(kind: str, points: Any, extra: Any) -> Any:
-    ex = _loads(extra) or {}
-    coco = ex.get("coco") if isinstance(ex, dict) else None
-    if isinstance(coco, dict) and coco.get("segmentation") is not None:
-        return coco["segmentation"]
-    pts = _loads(points)
-    if kind == "mask":
-        return pts
-    if kind == "polygon":
-        return [np.asarray(r, dtype=float).reshape(-1).tolist() for r in pts]
-    return None
-
-
-def _segmentations(df: pd.DataFrame) -> list[Any]:
-    """Segmentations of the rows; a box becomes its rectangle polygon (as ``COCO.loadRes`` does)."""
-    segs = [_segmentation(k, p, e) for k, p, e in
-            zip(df["kind"].to_list(), df["points"].to_list(), df["extra"].to_list(), strict=True)]
-    b = df[["x0", "y0", "x1", "y1"]].to_numpy(float)
-    for i in np.flatnonzero(np.array([s is None for s in segs], dtype=bool)):
-        x0, y0, x1, y1 = b[i].tolist()
-        segs[i] = [[x0, y0, x0, y1, x1, y1, x1, y0]]
-    return segs
-
-
-def _keypoints(kind: str, points: Any, extra: Any) -> Any:
-    ex = _loads(extra) or {}
-    coco = ex.get("coco") if isinstance(ex, dict) else None
-    if isinstance(coco, dict) and coco.get("keypoints") is not None:
-        return coco["keypoints"]
-    if kind != "keypoints":
-        return None
-    return np.asarray(_loads(points), dtype=float).reshape(-1).tolist()
-
-
-_KINDS = {"bbox": ("box", "polygon", "mask", "keypoints"), "segm": ("polygon", "mask", "box"),
-          "keypoints": ("keypoints",)}
-
-
-def _base_frame(df: pd.DataFrame, id_col: str) -> pd.DataFrame:
-    x0, y0 = df["x0"].to_numpy(float), df["y0"].to_numpy(float)
-    return pd.DataFrame({
-        id_col: df["instance_id"].to_numpy(np.int64),
-        "image_id": df["media_id"].to_numpy(np.int64),
-        "category_id": df["label_id"].to_numpy(np.int64),
-        "x": x0, "y": y0, "w": df["x1"].to_numpy(float) - x0, "h": df["y1"].to_numpy(float) - y0,
-    })
-
-
-def gt_eval_frame(project: Project, *, iou_type: str = "bbox", slice: MediaSlice | None = None,
-                  complete_stage: str | None = "label") -> pd.DataFrame:
-    """Ground truth of (completed) media in ``slice`` as the evaluation engine's gt frame.
-
-    Example:
-        >>> import nblabel as nl
-        >>> gt_eval_frame(nl.open(":memory:")).columns.tolist()[:4]
-        ['gt_id', 'image_id', 'category_id', 'x']
-    """
-    if iou_type not in _KINDS:
-        raise ValidationError(f"iou_type must be 'bbox', 'segm' or 'keypoints', got {iou_type!r}")
-    df = _read(project, None, slice, complete_stage, _KINDS[iou_type])
-    out = _base_frame(df, "gt_id")
-    area = df["area"].to_numpy(dtype=float, na_value=np.nan)
-    kinds = df["kind"].to_numpy(dtype=object)
-    missing = np.isnan(area)
-    if missing.any():
-        box_area = (out["w"] * out["h"]).to_numpy()
-        poly = np.array([_polygon_area(_loads(p)) if k == "polygon" and m else 0.0
-                         for k, p, m in zip(kinds, df["points"].to_list(), missing, strict=True)])
-        area = np.where(missing, np.where(kinds == "polygon", poly, box_area), area)
-    out["area"] = area
-    out["iscrowd"] = df["iscrowd"].fillna(False).astype(bool).to_numpy().astype(np.int64)
-    if iou_type == "segm":
-        out["segmentation"] = _segmentations(df)
-        out = _with_sizes(project, out)
-    elif iou_type == "keypoints":
-        kps = [_keypoints(k, p, e) for k, p, e in zip(kinds, df["points"].to_list(), df["extra"].to_list(), strict=True)]
-        out["keypoints"] = kps
-        out["num_keypoints"] = [int((np.asarray(k, dtype=float).reshape(-1, 3)[:, 2] > 0).sum()) if k else 0
-                                for k in kps]
-    return out
-
-
-def dt_eval_frame(project: Project, run: Any, *, iou_type: str = "bbox", slice: MediaSlice | None = None,
-                  complete_stage: str | None = "label") -> pd.DataFrame:
-    """A run's predictions on (completed) media in ``slice`` as the evaluation engine's dt frame.
-
-    Example:
-        >>> import nblabel as nl
-        >>> p = nl.open(":memory:"); _ = p.add_run("m")
-        >>> dt_eval_frame(p, "m").columns.tolist()[-1]
-        'score'
-    """
-    if iou_type not in _KINDS:
-        raise ValidationError(f"iou_type must be 'bbox', 'segm' or 'keypoints', got {iou_type!r}")
-    df = _read(project, run_id_of(project, run), slice, complete_stage, _KINDS[iou_type])
-    out = _base_frame(df, "dt_id")
-    out["score"] = df["score"].to_numpy(dtype=float, na_value=np.nan)
-    kinds = df["kind"].to_numpy(dtype=object)
-    if iou_type == "segm":
-        out["segmentation"] = _segmentations(df)
-        # COCO.loadRes gives a box result the box area even when evaluating masks
-        is_box = (kinds == "box") & ~np.array([isinstance(_loads(e), dict) and "segmentation" in
-                                               (_loads(e) or {}).get("coco", {}) for e in df["extra"].to_list()],
-                                              dtype=bool)
-        out["area"] = np.where(is_box, out["w"] * out["h"], np.nan)
-        out = _with_sizes(project, out)
-    elif iou_type == "keypoints":
-        out["keypoints"] = [_keypoints(k, p, e) for k, p, e in
-                            zip(kinds, df["points"].to_list(), df["extra"].to_list(), strict=True)]
-    return out
-
-
-def _with_sizes(project: Project, frame: pd.DataFrame) -> pd.DataFrame:
-    sizes = load_media(project)[["media_id", "height", "width"]].rename(columns={"media_id": "image_id"})
-    return frame.merge(sizes, on="image_id", how="left")
-
-
-# -- evaluation through the store ---------------------------------------------------------------
 def ap_from_matches(matches: pd.DataFrame, by: str | list[str] | None = None, *,
                     rec_thresholds: np.ndarray | None = None) -> pd.DataFrame:
     """COCO-style AP per group from a matches table (one IoU threshold or several, averaged).
@@ -325,9 +88,9 @@ class Evaluation:
         'Evaluation'
     """
 
-    def __init__(self, project: Project, run: Any, result: Any, *, iou_type: str, slice: MediaSlice | None,
+    def __init__(self, session: Session, run: Any, result: Any, *, iou_type: str, slice: MediaSlice | None,
                  complete_only: bool, stage: str) -> None:
-        self.project = project
+        self.session = session
         self.run = run
         self.result = result
         self.iou_type = iou_type
@@ -373,7 +136,7 @@ class Evaluation:
         return f"<Evaluation of {name!r} ({self.iou_type}): AP {self.stats[0]:.3f}>"
 
     def _names(self) -> dict[int, str]:
-        return {lab.id: lab.name for lab in self.project.schema.state().labels.values()}
+        return {lab.id: lab.name for lab in self.session.schema_state().labels.values()}
 
     @property
     def per_class(self) -> pd.DataFrame:
@@ -411,7 +174,7 @@ class Evaluation:
         if self._to_media is not None:
             m["media_id"] = m["media_id"].map(self._to_media)
         m["media_id"] = m["media_id"].astype(np.int64)
-        media = load_media(self.project)
+        media = load_media(self.session)
         names = pd.Series(media["file_name"].to_numpy(), index=media["media_id"].to_numpy())
         m.insert(2, "file_name", names.reindex(m["media_id"].to_numpy(dtype=np.int64)).to_numpy())
         lab = self._names()
@@ -441,7 +204,7 @@ class Evaluation:
                                       f"{sorted(set(self.matches['iou_threshold']))}")
         keys = [] if by is None else ([by] if isinstance(by, str) else list(by))
         if meta is not None:
-            info = self.project.media().df()[["media_id", "meta"]]
+            info = MediaSlice(self.session).df()[["media_id", "meta"]]
             vals = info["meta"].map(lambda s: (json.loads(s) if isinstance(s, str) else (s or {})).get(meta))
             m = m.merge(pd.DataFrame({"media_id": info["media_id"], meta: vals}), on="media_id", how="left")
             keys.append(meta)
@@ -460,7 +223,7 @@ class Evaluation:
             [0]
         """
         m = self.matches.assign(status=self.matches["status"].astype(str))
-        with self.project.store.read() as con:
+        with self.session.store.read() as con:
             con.register("matches", m)
             try:
                 return con.execute(query, params or []).df()
@@ -524,9 +287,11 @@ class Evaluation:
         return iou_histogram(self, bins=bins, min_score=min_score)
 
 
-def evaluate_project(project: Project, run: Any, *, iou_type: str = "bbox", slice: MediaSlice | None = None,
+def evaluate_project(project: Any, run: Any, *, iou_type: str = "bbox", slice: MediaSlice | None = None,
                      complete_only: bool = True, stage: str = "label", **params: Any) -> Evaluation:
     """Build the frames from the store and run the COCO engine (see :meth:`nblabel.Project.evaluate`).
+
+    ``project`` is a :class:`~nblabel.Project` or the :class:`~nblabel.store.Session` it holds.
 
     Example:
         >>> import nblabel as nl
@@ -536,14 +301,15 @@ def evaluate_project(project: Project, run: Any, *, iou_type: str = "bbox", slic
     """
     from ._cocoeval import evaluate_frames
 
+    session: Session = getattr(project, "session", project)
     cstage = stage if complete_only else None
-    gt = gt_eval_frame(project, iou_type=iou_type, slice=slice, complete_stage=cstage)
-    dt = dt_eval_frame(project, run, iou_type=iou_type, slice=slice, complete_stage=cstage)
-    media = load_media(project, slice, complete_stage=cstage)
-    labels = sorted(lab.id for lab in project.schema.state().labels.values())
+    gt = gt_eval_frame(session, iou_type=iou_type, slice=slice, complete_stage=cstage)
+    dt = dt_eval_frame(session, run, iou_type=iou_type, slice=slice, complete_stage=cstage)
+    media = load_media(session, slice, complete_stage=cstage)
+    labels = sorted(lab.id for lab in session.schema_state().labels.values())
     image_ids = media["media_id"].to_numpy(np.int64)
     to_media = None
-    coco = _coco_image_ids(project, image_ids)
+    coco = _coco_image_ids(session, image_ids)
     if coco is not None:
         # COCO-imported media: evaluate under the COCO image ids, so that images sort (and score
         # ties across images break) exactly as in pycocotools
@@ -555,19 +321,19 @@ def evaluate_project(project: Project, run: Any, *, iou_type: str = "bbox", slic
     params.setdefault("images", image_ids.tolist())
     params.setdefault("categories", labels)
     if iou_type == "keypoints" and params.get("sigmas") is None:
-        sig = _template_sigmas(project, gt)
+        sig = _template_sigmas(session, gt)
         if sig is not None:
             params["sigmas"] = sig
     result = evaluate_frames(gt, dt, iou_type=iou_type, **params)
-    ev = Evaluation(project, run, result, iou_type=iou_type, slice=slice, complete_only=complete_only,
+    ev = Evaluation(session, run, result, iou_type=iou_type, slice=slice, complete_only=complete_only,
                     stage=stage)
     ev._to_media = to_media
     return ev
 
 
-def _template_sigmas(project: Project, gt: pd.DataFrame) -> list[float] | None:
+def _template_sigmas(session: Session, gt: pd.DataFrame) -> list[float] | None:
     """The OKS sigmas of the keypoint template of the labels in ``gt`` (None: use COCO's)."""
-    state = project.schema.state()
+    state = session.schema_state()
     sig = set()
     for lid in sorted(set(gt["category_id"].tolist())):
         tpl = state.template_for(int(lid))
@@ -585,11 +351,11 @@ def _template_sigmas(project: Project, gt: pd.DataFrame) -> list[float] | None:
     return list(next(iter(sig))) if sig else None
 
 
-def _coco_image_ids(project: Project, media_ids: np.ndarray) -> np.ndarray | None:
+def _coco_image_ids(session: Session, media_ids: np.ndarray) -> np.ndarray | None:
     """The COCO image ids of these media when every one has a distinct ``meta.coco_id``, else None."""
     if not len(media_ids):
         return None
-    with project.store.read() as con:
+    with session.store.read() as con:
         df = con.execute("SELECT media_id, TRY_CAST(json_extract_string(meta, '$.coco_id') AS BIGINT) AS cid "
                          "FROM media WHERE media_id IN (SELECT unnest(?))", [media_ids.tolist()]).df()
     cid = df.set_index("media_id")["cid"].reindex(media_ids)

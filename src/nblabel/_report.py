@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import FormatError
+from .errors import FormatError
 
 __all__ = ["ImportReport", "Problem"]
 

@@ -1,27 +1,27 @@
-"""The project's schema: labels, attribute groups and keypoint templates, versioned."""
+"""The project's schema as users change it: labels, attribute groups and keypoint templates, versioned.
+
+``proj.schema`` is a :class:`Schema`: every change is one store transaction that writes the rows and
+bumps the schema version. The read-only picture (:class:`~nblabel.schema.SchemaState`) is pure and
+lives in :mod:`nblabel.schema`; :func:`~nblabel.store._schema_load.load_state` reads it.
+"""
 
 from __future__ import annotations
 
 import builtins
 import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import duckdb
 import pandas as pd
 
 from ..errors import SchemaError, ValidationError, did_you_mean
-from ._state import ATTRIBUTE_KINDS, PALETTE, SPATIAL_TYPES, SchemaState
-
-if TYPE_CHECKING:
-    from ..store import Store
+from ..schema import ATTRIBUTE_KINDS, PALETTE, SPATIAL_TYPES, SchemaState
+from ._lookup import next_id, schema_version
+from ._schema_load import load_state
+from ._store import Store
 
 __all__ = ["Schema"]
-
-
-def _next_id(con: duckdb.DuckDBPyConnection, table: str, column: str) -> int:
-    # table/column are code constants, never user input
-    return int(con.execute(f"SELECT coalesce(max({column}), 0) + 1 FROM {table}").fetchall()[0][0])  # noqa: S608
 
 
 class Schema:
@@ -55,13 +55,13 @@ class Schema:
             ('box',)
         """
         with self._store.read() as con:
-            return SchemaState.load(con)
+            return load_state(con)
 
     @property
     def version(self) -> int:
         """The schema version: bumped by every change."""
         with self._store.read() as con:
-            return int(con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()[0][0])
+            return schema_version(con)
 
     def labels(self, *, retired: bool = False) -> pd.DataFrame:
         """Labels as a DataFrame (id, name, color, hotkey, spatial, guide).
@@ -105,7 +105,7 @@ class Schema:
 
     # -- changing ----------------------------------------------------------------------------
     def _bump(self, con: duckdb.DuckDBPyConnection, change: str) -> int:
-        v = int(con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()[0][0]) + 1
+        v = schema_version(con) + 1
         con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(v)])
         con.execute("INSERT INTO schema_versions VALUES (?, now(), ?)", [v, change])
         return v
@@ -145,10 +145,10 @@ class Schema:
             if s not in SPATIAL_TYPES:
                 raise ValidationError(f"spatial type {s!r} of label {name!r} is unknown{did_you_mean(s, SPATIAL_TYPES)}")
         with self._store.transaction() as con:
-            st = SchemaState.load(con)
+            st = load_state(con)
             if name in st.label_ids_by_name():
                 raise SchemaError(f"label {name!r} already exists; rename it with proj.schema.rename_label")
-            lid = _next_id(con, "labels", "label_id")
+            lid = next_id(con, "labels")
             if hotkey is None and lid <= 9:
                 hotkey = str(lid)
             color = color or PALETTE[(lid - 1) % len(PALETTE)]
@@ -171,7 +171,7 @@ class Schema:
             ['vehicle']
         """
         with self._store.transaction() as con:
-            st = SchemaState.load(con)
+            st = load_state(con)
             lab = st.label(old)
             if new in st.label_ids_by_name():
                 raise SchemaError(f"cannot rename {old!r} to {new!r}: a label {new!r} exists already")
@@ -189,7 +189,7 @@ class Schema:
             ['car', 'auto']
         """
         with self._store.read() as con:
-            lab = SchemaState.load(con).label(name, allow_retired=True)
+            lab = load_state(con).label(name, allow_retired=True)
             return con.execute(
                 "SELECT name, from_version, renamed_at FROM label_names WHERE label_id = ? ORDER BY from_version",
                 [lab.id]).df()
@@ -204,7 +204,7 @@ class Schema:
             >>> p.schema.update_label("car", spatial=["box", "polygon"])
         """
         with self._store.transaction() as con:
-            lab = SchemaState.load(con).label(name)
+            lab = load_state(con).label(name)
             sp = list(spatial) if spatial is not None else list(lab.spatial)
             for s in sp:
                 if s not in SPATIAL_TYPES:
@@ -225,7 +225,7 @@ class Schema:
             0
         """
         with self._store.transaction() as con:
-            lab = SchemaState.load(con).label(name)
+            lab = load_state(con).label(name)
             con.execute("UPDATE labels SET retired_at = now() WHERE label_id = ?", [lab.id])
             self._bump(con, json.dumps({"op": "retire_label", "label_id": lab.id}))
 
@@ -276,7 +276,7 @@ class Schema:
         if min is not None and max is not None and min > max:
             raise ValidationError(f"attribute {name!r}: min {min} is above max {max}")
         with self._store.transaction() as con:
-            st = SchemaState.load(con)
+            st = load_state(con)
             if any(a.name == name for a in st.attributes.values()):
                 raise SchemaError(f"attribute {name!r} already exists")
             label_ids = None if labels is None else [st.label(lbl).id for lbl in labels]
@@ -297,7 +297,7 @@ class Schema:
             if options:
                 first = builtins.max([o["id"] for a in st.attributes.values() for o in a.options] or [0]) + 1
                 opt_rows = [{"id": first + i, "name": str(o)} for i, o in enumerate(options)]
-            gid = _next_id(con, "attribute_groups", "group_id")
+            gid = next_id(con, "attribute_groups")
             con.execute(
                 "INSERT INTO attribute_groups VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now(), NULL)",
                 [gid, name, kind, json.dumps(opt_rows), min, max, step, bool(required), label_ids,
@@ -338,12 +338,12 @@ class Schema:
                 raise ValidationError(
                     f"sigmas of {label!r} need one positive number per point ({len(points)}), got {sigmas}")
         with self._store.transaction() as con:
-            st = SchemaState.load(con)
+            st = load_state(con)
             if label not in st.label_ids_by_name():
                 self.add_label(label, spatial=["keypoints"])
-                st = SchemaState.load(con)
+                st = load_state(con)
             lab = st.label(label)
-            tid = _next_id(con, "keypoint_templates", "template_id")
+            tid = next_id(con, "keypoint_templates")
             con.execute("INSERT INTO keypoint_templates VALUES (?, ?, ?, ?, ?, now())",
                         [tid, lab.id, json.dumps(points), json.dumps(edges),
                          json.dumps(sigmas) if sigmas else None])
@@ -432,8 +432,6 @@ class Schema:
             >>> list(s.labels()["name"])
             ['car']
         """
-        from ..store import Store
-
         s = cls(Store(":memory:"))
         s.load_dict(d)
         return s

@@ -1,24 +1,28 @@
-"""Turn user input (one instance, a DataFrame, an import) into checked rows for the store.
+"""Turn instance input (one instance, a DataFrame, an import) into checked rows for the store.
 
-The one pipeline every writer uses (add_instance, add_instances, predictions, COCO/YOLO/VOC
-imports): resolve media and labels, check the spatial type against the schema, validate and clip
-geometry, check attribute values. Boxes are checked vectorised; rows with points or attributes
-are checked one by one (they are few on the hot paths).
+The first half of the one write path every writer uses (``add_instance``, ``add_instances``,
+predictions, the COCO/YOLO/VOC imports, the annotator): resolve media and labels, check the
+spatial type against the schema, validate and clip geometry, check attribute values. Boxes and
+point geometry are checked vectorised (:mod:`._check_points`); attribute values row by row.
+:mod:`._instances` writes what comes out.
 """
 
 from __future__ import annotations
 
 import json
-import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..errors import GeometryError, NblabelError, SchemaError, ValidationError, did_you_mean
-from ..geometry import extent, validate_points
-from ..io._report import ImportReport
+from .._report import ImportReport
+from .._warnings import warn
+from ..errors import SchemaError, ValidationError, did_you_mean
 from ..schema import SchemaState, check_attributes
+from ._check_points import POINT_KINDS, check_points
+
+__all__ = ["COLUMNS", "KINDS", "check_box_array", "check_boxes", "kind_problem", "prepare_instances", "prepare_one",
+           "resolve_labels", "resolve_media"]
 
 KINDS = ("box", "polygon", "keypoints", "point", "line", "tag", "mask")
 # kind -> the spatial type a label must allow for it (an imported RLE mask counts as a polygon)
@@ -87,44 +91,51 @@ def resolve_labels(state: SchemaState, df: pd.DataFrame, report: ImportReport, r
     return df[ok].astype({"label_id": "int64"})
 
 
+def kind_problem(state: SchemaState, label_id: int, kind: Any) -> str | None:
+    """Why ``kind`` is refused for the label (unknown kind, or a spatial type the label does not allow)."""
+    if kind not in KINDS:
+        return f"kind {kind!r} is unknown{did_you_mean(str(kind), KINDS)}"
+    lab = state.labels[int(label_id)]
+    if KIND_NEEDS.get(kind, kind) in lab.spatial:
+        return None
+    return (f"label {lab.name!r} does not allow {kind}s (it allows {list(lab.spatial)}); "
+            f"allow it with proj.schema.update_label({lab.name!r}, spatial=[...])")
+
+
 def _check_kinds(state: SchemaState, df: pd.DataFrame, report: ImportReport) -> np.ndarray:
     ok = np.ones(len(df), dtype=bool)
     kinds = df["kind"].to_numpy()
     lids = df["label_id"].to_numpy()
     for (lid, kind), idx in pd.DataFrame({"l": lids, "k": kinds}).groupby(["l", "k"]).indices.items():
-        if kind not in KINDS:
-            reason = f"kind {kind!r} is unknown{did_you_mean(str(kind), KINDS)}"
-        else:
-            lab = state.labels[int(lid)]
-            need = KIND_NEEDS.get(kind, kind)
-            if need in lab.spatial:
-                continue
-            reason = (f"label {lab.name!r} does not allow {kind}s (it allows {list(lab.spatial)}); "
-                      f"allow it with proj.schema.update_label({lab.name!r}, spatial=[...])")
+        reason = kind_problem(state, int(lid), kind)
+        if reason is None:
+            continue
         ok[idx] = False
         for i in idx[:100]:
             report.add_problem(f"row {df.index[i]}", reason)
     return ok
 
 
-def check_boxes(df: pd.DataFrame, report: ImportReport, strict: bool) -> tuple[np.ndarray, list[str], np.ndarray]:
-    """Vectorised box checks on x0..y1 against width/height; returns (ok, warnings, clipped boxes)."""
-    b = df[["x0", "y0", "x1", "y1"]].to_numpy(dtype=float, copy=True)
-    w = df["width"].to_numpy(dtype=float)
-    h = df["height"].to_numpy(dtype=float)
-    ok = np.ones(len(df), dtype=bool)
-    tag = (df["kind"] == "tag").to_numpy()
+def check_box_array(b: np.ndarray, w: np.ndarray, h: np.ndarray, tag: np.ndarray, strict: bool,
+                    names: Any) -> tuple[np.ndarray, list[tuple[str, str]], list[str], np.ndarray]:
+    """Vectorised box checks of ``b`` (n × 4 xyxy) against the image sizes; tags are not checked.
+
+    Returns ``(ok, problems, warnings, clipped boxes)``; ``problems`` are ``("row <name>", reason)``.
+    """
+    b = np.array(b, dtype=float)
+    ok = np.ones(len(b), dtype=bool)
     finite = np.isfinite(b).all(axis=1)
     size = (b[:, 2] > b[:, 0]) & (b[:, 3] > b[:, 1])
     eps = 1e-6
     outside = (b[:, 0] < -eps) | (b[:, 1] < -eps) | (b[:, 2] > w + eps) | (b[:, 3] > h + eps)
     no_overlap = (b[:, 2] <= 0) | (b[:, 3] <= 0) | (b[:, 0] >= w) | (b[:, 1] >= h)
+    problems: list[tuple[str, str]] = []
     msgs: list[str] = []
 
     def fail(mask: np.ndarray, reason: str) -> None:
         for i in np.flatnonzero(mask & ok)[:1000]:
-            report.add_problem(f"row {df.index[i]}", reason.format(box=np.round(b[i], 3).tolist(),
-                                                                  w=int(w[i]), h=int(h[i])))
+            problems.append((f"row {names[i]}", reason.format(box=np.round(b[i], 3).tolist(), w=int(w[i]),
+                                                              h=int(h[i]))))
         ok[mask] = False
 
     fail(~tag & ~finite, "box {box} has NaN or infinite coordinates; drop the row or fix its coordinates")
@@ -139,58 +150,20 @@ def check_boxes(df: pd.DataFrame, report: ImportReport, strict: bool) -> tuple[n
         if clip.any():
             n = int(clip.sum())
             msgs.append(f"{n} box(es) extended outside their image and were clipped to it "
-                        f"(first: row {df.index[np.flatnonzero(clip)[0]]}); pass strict=True to refuse them")
+                        f"(first: row {names[np.flatnonzero(clip)[0]]}); pass strict=True to refuse them")
             b[clip, 0::2] = np.clip(b[clip, 0::2], 0, w[clip, None])
             b[clip, 1::2] = np.clip(b[clip, 1::2], 0, h[clip, None])
+    return ok, problems, msgs, b
+
+
+def check_boxes(df: pd.DataFrame, report: ImportReport, strict: bool) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Vectorised box checks on x0..y1 against width/height; returns (ok, warnings, clipped boxes)."""
+    ok, problems, msgs, b = check_box_array(
+        df[["x0", "y0", "x1", "y1"]].to_numpy(dtype=float), df["width"].to_numpy(dtype=float),
+        df["height"].to_numpy(dtype=float), (df["kind"] == "tag").to_numpy(), strict, df.index)
+    for item, reason in problems:
+        report.add_problem(item, reason)
     return ok, msgs, b
-
-
-def _as_rings(pts: Any) -> list:
-    """Polygon input as a list of rings: flat [x0, y0, ...], [[x, y], ...] or a list of either."""
-    if not isinstance(pts, (list, tuple, np.ndarray)) or len(pts) == 0:
-        raise GeometryError(f"polygon needs a list of points, got {pts!r}")
-    first = pts[0]
-    if np.isscalar(first):
-        return [pts]  # one flat ring
-    if len(first) and np.isscalar(first[0]) and len(first) == 2:
-        return [pts]  # one ring of [x, y] pairs
-    return list(pts)  # several rings
-
-
-def _check_points_row(kind: str, pts: Any, w: float, h: float, strict: bool, n_kp: int | None) -> tuple[list, list[float], list[str]]:
-    if kind == "mask":
-        if not isinstance(pts, dict) or "counts" not in pts or "size" not in pts:
-            raise GeometryError("a mask needs a COCO RLE dict with 'size' and 'counts'")
-        return pts, None, []  # type: ignore[return-value]
-    if kind == "polygon":
-        rings = _as_rings(pts)
-        out, msgs = [], []
-        for ring in rings:
-            a = np.asarray(ring, dtype=float)
-            if a.ndim == 1:
-                if a.size % 2:
-                    raise GeometryError(f"polygon ring has an odd number of coordinates ({a.size})")
-                a = a.reshape(-1, 2)
-            a, m = validate_points(a, w, h, strict=strict, what="polygon")
-            msgs += m
-            out.append(a.tolist())
-        allpts = np.concatenate([np.asarray(r) for r in out])
-        return out, extent(allpts).tolist(), msgs
-    a = np.asarray(pts, dtype=float)
-    if kind == "keypoints":
-        if a.ndim == 1:
-            a = a.reshape(-1, 3)
-        if a.ndim == 2 and a.shape[1] == 2:
-            a = np.column_stack([a, np.full(len(a), 2.0)])
-        if n_kp is not None and len(a) != n_kp:
-            raise GeometryError(f"keypoints have {len(a)} points but the label's template has {n_kp}; "
-                                "give every template point (v=0 for unlabeled)")
-    elif a.ndim == 1:
-        a = a.reshape(-1, 2)
-    a, msgs = validate_points(a, w, h, strict=strict, what=kind)
-    vis = a if kind != "keypoints" else a[a[:, 2] > 0]
-    ext = extent(vis[:, :2]).tolist() if len(vis) else [0.0, 0.0, 0.0, 0.0]
-    return a.tolist(), ext, msgs
 
 
 def prepare_instances(
@@ -219,7 +192,7 @@ def prepare_instances(
     for c in ("x0", "y0", "x1", "y1"):
         if c not in df.columns:
             df[c] = np.nan
-    has_pts = df["kind"].isin(["polygon", "keypoints", "point", "line", "mask"]).to_numpy()
+    has_pts = df["kind"].isin(list(POINT_KINDS)).to_numpy()
     tag = (df["kind"] == "tag").to_numpy()
     if tag.any():
         df.loc[tag, ["x0", "y0"]] = 0.0
@@ -230,28 +203,31 @@ def prepare_instances(
     if has_pts.any():
         if "points" not in df.columns:
             raise ValidationError("rows of kind polygon/keypoints/point/line need a 'points' column")
-        pts_out = df["points"].to_list()
-        pts_in = df["points"].to_list()
         idx = np.flatnonzero(has_pts)
+        pts_in = df["points"].to_list()
         kinds, lids = df["kind"].to_numpy(), df["label_id"].to_numpy()
-        widths, heights = df["width"].to_numpy(float), df["height"].to_numpy(float)
-        given = df[["x0", "y0", "x1", "y1"]].to_numpy(float)
-        new_box = given.copy()
-        for i in idx:
-            tpl = state.template_for(int(lids[i])) if kinds[i] == "keypoints" else None
-            try:
-                p, ext, m = _check_points_row(kinds[i], pts_in[i], widths[i], heights[i], strict,
-                                              len(tpl.points) if tpl else None)
-            except (NblabelError, ValueError, TypeError) as e:
-                report.add_problem(f"row {df.index[i]}", f"{kinds[i]}: {e}")
-                ok[i] = False
-                continue
-            msgs += m
-            pts_out[i] = p
-            if ext is not None and not np.isfinite(given[i]).all():
-                new_box[i] = ext
+        n_kp = np.full(len(idx), -1, dtype=np.int64)
+        for lid in np.unique(lids[idx][kinds[idx] == "keypoints"]):
+            tpl = state.template_for(int(lid))
+            if tpl is not None:
+                n_kp[(lids[idx] == lid) & (kinds[idx] == "keypoints")] = len(tpl.points)
+        checked, ext, problems, m = check_points(
+            kinds[idx].astype(str), [pts_in[i] for i in idx], df["width"].to_numpy(float)[idx],
+            df["height"].to_numpy(float)[idx], n_kp, strict)
+        for j, reason in problems:
+            report.add_problem(f"row {df.index[idx[j]]}", reason)
+            ok[idx[j]] = False
+        msgs += m
+        pts_out = list(pts_in)
+        for j, i in enumerate(idx):
+            if checked[j] is not None:
+                pts_out[i] = checked[j]
+        given = df[["x0", "y0", "x1", "y1"]].to_numpy(float, copy=True)
+        # the extent of the points becomes the box, unless a full box was given (or there is no extent: masks)
+        take = ~np.isnan(ext).any(axis=1) & ~np.isfinite(given[idx]).all(axis=1)
+        given[idx[take]] = ext[take]
         df["points"] = pd.Series(pts_out, index=df.index, dtype=object)
-        df[["x0", "y0", "x1", "y1"]] = new_box
+        df[["x0", "y0", "x1", "y1"]] = given
     # rows with points were checked point by point (a point or line may have a zero-size extent)
     box_ok, m, clipped = check_boxes(df.assign(kind=np.where(has_pts, "tag", df["kind"])), report, strict)
     df[["x0", "y0", "x1", "y1"]] = clipped
@@ -277,9 +253,9 @@ def prepare_instances(
             report.add_problem(f"row {df.index[i]}", f"score {df['score'].iloc[i]!r} is not a finite number")
         ok &= ~bad
     for m in msgs[:5]:
-        warnings.warn(m, UserWarning, stacklevel=4)
+        warn(m)
     if len(msgs) > 5:
-        warnings.warn(f"... and {len(msgs) - 5} more geometry warnings", UserWarning, stacklevel=4)
+        warn(f"... and {len(msgs) - 5} more geometry warnings")
     out = df[ok].copy()
     out["run_id"] = run_id
     for c, default in (("points", None), ("attributes", None), ("score", np.nan), ("track_id", pd.NA),
@@ -290,55 +266,70 @@ def prepare_instances(
     return out[COLUMNS]
 
 
-def _dumps(col: pd.Series) -> list[str | None]:
-    return [None if v is None or (isinstance(v, float) and np.isnan(v)) else json.dumps(v)
-            for v in col.to_list()]
+def prepare_one(state: SchemaState, row: dict[str, Any], width: float, height: float, *,
+                strict: bool = False) -> tuple[dict[str, Any], list[str]]:
+    """The one-row branch of :func:`prepare_instances` (the annotator's save, ``add_instance``,
+    ``update_instance``): the same rules and messages without a DataFrame.
 
+    ``row`` has ``label_id`` (a label of ``state``), ``kind``, ``x0..y1`` (NaN for point kinds),
+    ``points``, ``attributes`` and optionally ``score``; the media item is ``width`` × ``height``.
+    Returns the checked row and the clipping warnings; a refused row raises
+    :class:`~nblabel.errors.ValidationError` with the reason :func:`prepare_instances` would report.
 
-def write_instances(con: Any, frame: pd.DataFrame, *, author: str | None, schema_version: int) -> np.ndarray:
-    """Append checked rows as version 1 of new instances; returns their new ids (in row order)."""
-    n = len(frame)
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    start = int(con.execute("SELECT coalesce(max(instance_id), 0) + 1 FROM instances").fetchall()[0][0])
-    ids = np.arange(start, start + n, dtype=np.int64)
-    out = pd.DataFrame({
-        "instance_id": ids,
-        "version": np.ones(n, dtype=np.int32),
-        "media_id": frame["media_id"].to_numpy(np.int64),
-        "run_id": pd.array(frame["run_id"], dtype="Int32"),
-        "label_id": frame["label_id"].to_numpy(np.int32),
-        "kind": frame["kind"].astype(str).to_numpy(),
-        "x0": frame["x0"].to_numpy(float), "y0": frame["y0"].to_numpy(float),
-        "x1": frame["x1"].to_numpy(float), "y1": frame["y1"].to_numpy(float),
-        "points": _dumps(frame["points"]) if frame["points"].notna().any() else [None] * n,
-        "attributes": _dumps(frame["attributes"]) if frame["attributes"].notna().any() else [None] * n,
-        "score": pd.to_numeric(frame["score"], errors="coerce").to_numpy(float),
-        "track_id": pd.array(frame["track_id"], dtype="Int64"),
-        "area": pd.to_numeric(frame["area"], errors="coerce").to_numpy(float),
-        "iscrowd": frame["iscrowd"].fillna(False).astype(bool).to_numpy(),
-        "extra": _dumps(frame["extra"]) if frame["extra"].notna().any() else [None] * n,
-    })
-    if n == 1:  # the annotator's path: one parameterised INSERT, no DataFrame registration
-        r = out.iloc[0]
-        con.execute(
-            "INSERT INTO instances VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?::JSON, ?::JSON, ?, ?, ?, ?, ?::JSON, ?, ?, "
-            "now(), NULL, false)",
-            [int(r["instance_id"]), int(r["media_id"]), None if pd.isna(r["run_id"]) else int(r["run_id"]),
-             int(r["label_id"]), r["kind"], float(r["x0"]), float(r["y0"]), float(r["x1"]), float(r["y1"]),
-             r["points"], r["attributes"], None if np.isnan(r["score"]) else float(r["score"]),
-             None if pd.isna(r["track_id"]) else int(r["track_id"]), None if np.isnan(r["area"]) else float(r["area"]),
-             bool(r["iscrowd"]), r["extra"], author, schema_version])
-        return ids
-    con.register("_nbl_new_instances", out)
-    try:
-        con.execute(
-            "INSERT INTO instances SELECT instance_id, version, media_id, run_id, label_id, kind, "
-            "x0, y0, x1, y1, points::JSON, attributes::JSON, CASE WHEN isnan(score) THEN NULL ELSE score END, "
-            "track_id, CASE WHEN isnan(area) THEN NULL ELSE area END, iscrowd, extra::JSON, ?, ?, now(), NULL, "
-            "false FROM _nbl_new_instances",
-            [author, schema_version],
-        )
-    finally:
-        con.unregister("_nbl_new_instances")
-    return ids
+    Example:
+        >>> from nblabel.schema import Label, SchemaState
+        >>> st = SchemaState(1, {1: Label(1, "car", "#fff", None, ("box",), None, None, {}, False)})
+        >>> r, warns = prepare_one(st, {"label_id": 1, "kind": "box", "x0": 5, "y0": 5, "x1": 90, "y1": 9},
+        ...                        60, 40)
+        >>> [r[k] for k in ("x0", "y0", "x1", "y1")], len(warns)
+        ([5.0, 5.0, 60.0, 9.0], 1)
+    """
+    lid, kind = int(row["label_id"]), row.get("kind") or "box"
+    if lid not in state.labels:
+        raise ValidationError(f"label {lid!r} is not in the schema{did_you_mean(str(lid), state.label_ids_by_name())}")
+    reason = kind_problem(state, lid, kind)
+    if reason is not None:
+        raise ValidationError(reason)
+    out = {**row, "kind": kind}
+    box = np.array([[float(row.get(c, np.nan)) if row.get(c) is not None else np.nan
+                     for c in ("x0", "y0", "x1", "y1")]])
+    msgs: list[str] = []
+    if kind == "tag":
+        box[0] = (0.0, 0.0, float(width), float(height))
+    elif kind in POINT_KINDS:
+        if row.get("points") is None:
+            raise ValidationError("rows of kind polygon/keypoints/point/line need a 'points' column")
+        tpl = state.template_for(lid) if kind == "keypoints" else None
+        checked, ext, problems, msgs = check_points(
+            np.array([kind]), [row["points"]], np.array([float(width)]), np.array([float(height)]),
+            np.array([len(tpl.points) if tpl else -1]), strict)
+        if problems:
+            raise ValidationError(problems[0][1])
+        out["points"] = checked[0]
+        if not np.isnan(ext[0]).any() and not np.isfinite(box[0]).all():
+            box[0] = ext[0]
+    tag = np.array([kind in POINT_KINDS or kind == "tag"])
+    ok, problems_b, m, clipped = check_box_array(box, np.array([float(width)]), np.array([float(height)]), tag,
+                                                  strict, [0])
+    if not ok[0]:
+        raise ValidationError(problems_b[0][1])
+    msgs += m
+    out.update(zip(("x0", "y0", "x1", "y1"), clipped[0].tolist(), strict=True))
+    attrs = row.get("attributes")
+    if isinstance(attrs, str):
+        attrs = json.loads(attrs)
+    if attrs is not None:
+        try:
+            attrs = check_attributes(state, lid, attrs) or None
+        except (ValidationError, SchemaError) as e:
+            raise ValidationError(str(e)) from None
+    out["attributes"] = attrs
+    score = row.get("score")
+    if score is not None and not (isinstance(score, float) and np.isnan(score)):
+        try:
+            ok_score = np.isfinite(float(score))
+        except (TypeError, ValueError):
+            ok_score = False
+        if not ok_score:
+            raise ValidationError(f"score {score!r} is not a finite number")
+    return out, msgs

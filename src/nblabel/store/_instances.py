@@ -1,0 +1,155 @@
+"""Writing instance rows: new instances, new versions, tombstones and restores — all append-only.
+
+The one place that writes the ``instances`` table. Every INSERT names its columns (:data:`COLUMNS`),
+so adding a column means changing this module only. An edit supersedes the current row and
+appends the next version; a delete appends a tombstone; nothing is overwritten or erased.
+Callers hold the transaction (``store.transaction()``); rows arrive checked by :mod:`._prepare`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import NotFoundError
+from ._lookup import next_id
+
+__all__ = ["COLUMNS", "append_version", "copy_version", "current_row", "insert_one", "insert_rows", "version_row"]
+
+# every column of ``instances`` that a write sets; created_at is now(), superseded_at starts NULL
+COLUMNS = ("instance_id", "version", "media_id", "run_id", "label_id", "kind", "x0", "y0", "x1", "y1", "points",
+           "attributes", "score", "track_id", "area", "iscrowd", "extra", "author", "schema_version", "deleted")
+_JSON = {"points", "attributes", "extra"}
+_NAMES = ", ".join(COLUMNS)
+_VALUES = ", ".join("?::JSON" if c in _JSON else "?" for c in COLUMNS)
+_INSERT_ONE = f"INSERT INTO instances ({_NAMES}, created_at) VALUES ({_VALUES}, now())"  # noqa: S608
+# a new version copied from a stored one: only the version, author, schema version and deleted flag change
+_COPIED = ", ".join({"version": "?", "author": "?", "schema_version": "?", "deleted": "?"}.get(c, c) for c in COLUMNS)
+_INSERT_COPY = (f"INSERT INTO instances ({_NAMES}, created_at) SELECT {_COPIED}, now() FROM instances "  # noqa: S608
+                "WHERE instance_id = ? AND version = ?")
+_SELECT_FRAME = ", ".join(
+    {"points": "points::JSON", "attributes": "attributes::JSON", "extra": "extra::JSON",
+     "score": "CASE WHEN isnan(score) THEN NULL ELSE score END",
+     "area": "CASE WHEN isnan(area) THEN NULL ELSE area END", "author": "?", "schema_version": "?",
+     "deleted": "false"}.get(c, c) for c in COLUMNS)
+_INSERT_FRAME = f"INSERT INTO instances ({_NAMES}, created_at) SELECT {_SELECT_FRAME}, now() FROM _nbl_new_instances"  # noqa: S608
+
+
+def _json(v: Any) -> str | None:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return None
+    return v if isinstance(v, str) else json.dumps(v)
+
+
+def _num(v: Any, cast: type) -> Any:
+    return None if v is None or pd.isna(v) else cast(v)
+
+
+def _flag(v: Any) -> bool:
+    return False if v is None or (not isinstance(v, (bool, np.bool_)) and pd.isna(v)) else bool(v)
+
+
+def insert_one(con: Any, row: dict[str, Any], *, instance_id: int, version: int, author: str | None,
+               schema_version: int, deleted: bool = False) -> None:
+    """Append one row (a checked instance as a dict, keys as :data:`COLUMNS`) as ``version`` of ``instance_id``."""
+    con.execute(_INSERT_ONE, [
+        int(instance_id), int(version), int(row["media_id"]), _num(row.get("run_id"), int), int(row["label_id"]),
+        row["kind"], float(row["x0"]), float(row["y0"]), float(row["x1"]), float(row["y1"]),
+        _json(row.get("points")), _json(row.get("attributes")), _num(row.get("score"), float),
+        _num(row.get("track_id"), int), _num(row.get("area"), float), _flag(row.get("iscrowd")),
+        _json(row.get("extra")), author, int(schema_version), bool(deleted)])
+
+
+def _dumps(col: pd.Series) -> list[str | None]:
+    return [_json(v) for v in col.to_list()]
+
+
+def insert_rows(con: Any, frame: pd.DataFrame, *, author: str | None, schema_version: int) -> np.ndarray:
+    """Append checked rows (``prepare_instances`` output) as version 1 of new instances; returns their ids."""
+    n = len(frame)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    start = next_id(con, "instances")
+    ids = np.arange(start, start + n, dtype=np.int64)
+    if n == 1:  # one parameterised INSERT, no DataFrame registration
+        insert_one(con, frame.iloc[0].to_dict(), instance_id=int(ids[0]), version=1, author=author,
+                   schema_version=schema_version)
+        return ids
+    out = pd.DataFrame({
+        "instance_id": ids,
+        "version": np.ones(n, dtype=np.int32),
+        "media_id": frame["media_id"].to_numpy(np.int64),
+        "run_id": pd.array(frame["run_id"], dtype="Int32"),
+        "label_id": frame["label_id"].to_numpy(np.int32),
+        "kind": frame["kind"].astype(str).to_numpy(),
+        "x0": frame["x0"].to_numpy(float), "y0": frame["y0"].to_numpy(float),
+        "x1": frame["x1"].to_numpy(float), "y1": frame["y1"].to_numpy(float),
+        "points": _dumps(frame["points"]) if frame["points"].notna().any() else [None] * n,
+        "attributes": _dumps(frame["attributes"]) if frame["attributes"].notna().any() else [None] * n,
+        "score": pd.to_numeric(frame["score"], errors="coerce").to_numpy(float),
+        "track_id": pd.array(frame["track_id"], dtype="Int64"),
+        "area": pd.to_numeric(frame["area"], errors="coerce").to_numpy(float),
+        "iscrowd": frame["iscrowd"].fillna(False).astype(bool).to_numpy(),
+        "extra": _dumps(frame["extra"]) if frame["extra"].notna().any() else [None] * n,
+    })
+    con.register("_nbl_new_instances", out)
+    try:
+        con.execute(_INSERT_FRAME, [author, schema_version])
+    finally:
+        con.unregister("_nbl_new_instances")
+    return ids
+
+
+def _fetch(con: Any, sql: str, params: list[Any]) -> dict[str, Any] | None:
+    cur = con.execute(sql, params)
+    rows = cur.fetchall()
+    if not rows:
+        return None
+    return dict(zip([d[0] for d in cur.description], rows[0], strict=True))
+
+
+def current_row(con: Any, instance_id: Any) -> dict[str, Any]:
+    """The current version of an instance (a tombstone included) as a dict; NotFoundError if there is none."""
+    row = _fetch(con, "SELECT * FROM instances WHERE instance_id = ? AND superseded_at IS NULL", [int(instance_id)])
+    if row is None:
+        raise NotFoundError.from_key("instance", instance_id, hint="list instances with proj.instances().df()")
+    return row
+
+
+def version_row(con: Any, instance_id: int, version: int) -> dict[str, Any]:
+    """One stored version of an instance; NotFoundError if it has no such version."""
+    row = _fetch(con, "SELECT * FROM instances WHERE instance_id = ? AND version = ?", [int(instance_id), int(version)])
+    if row is None:
+        raise NotFoundError(f"instance {instance_id} has no version {version}; see proj.history({instance_id})")
+    return row
+
+
+def _supersede(con: Any, instance_id: int) -> None:
+    con.execute("UPDATE instances SET superseded_at = now() WHERE instance_id = ? AND superseded_at IS NULL",
+                [int(instance_id)])
+
+
+def append_version(con: Any, old: dict[str, Any], row: dict[str, Any], *, author: str | None,
+                   schema_version: int) -> int:
+    """Supersede ``old`` (the current row) with the checked ``row`` as the next version; returns its number.
+
+    The run stays the old row's; ``row`` gives everything else (media, label, geometry, attributes...).
+    """
+    version = int(old["version"]) + 1
+    _supersede(con, old["instance_id"])
+    insert_one(con, {**row, "run_id": old["run_id"]}, instance_id=int(old["instance_id"]), version=version,
+               author=author, schema_version=schema_version)
+    return version
+
+
+def copy_version(con: Any, current: dict[str, Any], source_version: int, *, deleted: bool, author: str | None,
+                 schema_version: int) -> int:
+    """Supersede ``current`` with a copy of ``source_version`` (a tombstone, or a restore); returns the new number."""
+    version = int(current["version"]) + 1
+    _supersede(con, current["instance_id"])
+    con.execute(_INSERT_COPY, [version, author, int(schema_version), bool(deleted), int(current["instance_id"]),
+                               int(source_version)])
+    return version

@@ -1,0 +1,132 @@
+"""Media rows and per-stage status: inserting probed images, setting and reading status.
+
+Status is the one table written by upsert (``ON CONFLICT DO UPDATE``): a media item has one
+current state per stage, and ``seconds_active`` accumulates. Everything else is append-only.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._report import ImportReport
+from ..errors import ValidationError, did_you_mean
+from ._lookup import media_ids, next_id, schema_version
+
+__all__ = ["STATES", "insert_media", "media_info", "set_status", "status", "status_summary"]
+
+STATES = ("new", "in_progress", "skipped", "complete", "in_review")
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and np.isnan(v):
+        return None
+    if isinstance(v, (pd.Timestamp,)):
+        return v.isoformat()
+    return v
+
+
+def insert_media(con: Any, good: list[tuple[int, Any]], meta: Any, meta_rows: pd.DataFrame | None,
+                 report: ImportReport) -> int:
+    """Insert probed images (``(position, ImageInfo)``), skipping exact duplicates; returns how many went in.
+
+    ``meta``: a dict for every image; ``meta_rows``: per-position metadata. New and duplicate ids
+    are appended to ``report.ids`` in input order.
+    """
+    have = dict(con.execute("SELECT sha256, media_id FROM media").fetchall()) if good else {}
+    rows, seen = [], {}
+    start = next_id(con, "media")
+    for i, info in good:
+        mid = have.get(info.sha256) or seen.get(info.sha256)
+        if mid is not None:
+            report.duplicates += 1
+            report.skipped += 1
+            report.ids.append(int(mid))
+            continue
+        m: dict[str, Any] = dict(meta) if isinstance(meta, dict) else {}
+        if meta_rows is not None and i < len(meta_rows):
+            m.update({k: _jsonable(v) for k, v in meta_rows.iloc[i].items()})
+        mid = start + len(rows)
+        seen[info.sha256] = mid
+        rows.append((mid, info.uri, info.file_name, info.sha256, info.width, info.height, info.format,
+                     info.orientation, info.nbytes, json.dumps(m)))
+        report.ids.append(mid)
+    if rows:
+        df = pd.DataFrame(rows, columns=["media_id", "uri", "file_name", "sha256", "width", "height",
+                                         "format", "orientation", "bytes", "meta"])
+        con.register("_nbl_new_media", df)
+        try:
+            con.execute("INSERT INTO media (media_id, uri, file_name, sha256, width, height, format, orientation, "
+                        "bytes, meta, added_at) SELECT media_id, uri, file_name, sha256, width, height, format, "
+                        "orientation, bytes, meta::JSON, now() FROM _nbl_new_media")
+        finally:
+            con.unregister("_nbl_new_media")
+    return len(rows)
+
+
+def set_status(con: Any, media: Any, state: str, *, stage: str, reason: str | None, seconds_active: float,
+               author: str) -> None:
+    """Set the status of media items in a stage (see ``Project.set_status``)."""
+    if state not in STATES:
+        raise ValidationError(f"state {state!r} is unknown{did_you_mean(state, STATES)}")
+    if state == "skipped" and not reason:
+        raise ValidationError("skipping needs a reason, e.g. set_status(m, 'skipped', reason='blurry')")
+    ids = media_ids(con, media)
+    con.execute(
+        """INSERT INTO status AS s (media_id, stage, state, reason, author, schema_version, started_at,
+                                    finished_at, seconds_active, updated_at)
+           SELECT unnest(?), ?, ?, ?, ?, ?, now(), CASE WHEN ? IN ('complete', 'skipped') THEN now() END, ?, now()
+           ON CONFLICT (media_id, stage) DO UPDATE SET state = excluded.state,
+               reason = excluded.reason, author = excluded.author,
+               schema_version = excluded.schema_version,
+               started_at = coalesce(s.started_at, excluded.started_at),
+               finished_at = excluded.finished_at,
+               seconds_active = s.seconds_active + excluded.seconds_active,
+               updated_at = excluded.updated_at""",
+        [ids, stage, state, reason, author, schema_version(con), state, float(seconds_active)],
+    )
+
+
+def media_info(con: Any, media: Any) -> dict[str, Any]:
+    """One media item as a dict (see ``Project.media_info``)."""
+    (mid,) = media_ids(con, media)
+    r = con.execute("SELECT * FROM media WHERE media_id = ?", [mid]).df().iloc[0].to_dict()
+    r["meta"] = json.loads(r["meta"]) if r.get("meta") else {}
+    return r
+
+
+def status(con: Any, media: Any, stage: str) -> dict[str, Any]:
+    """The status of one media item in a stage (see ``Project.status``)."""
+    (mid,) = media_ids(con, media)
+    sv = schema_version(con)
+    df = con.execute("SELECT * FROM status WHERE media_id = ? AND stage = ?", [mid, stage]).df()
+    if df.empty:
+        return {"media_id": mid, "stage": stage, "state": "new", "stale": False}
+    r = df.iloc[0].to_dict()
+    r["stale"] = r["state"] == "complete" and int(r["schema_version"]) < sv
+    return r
+
+
+def status_summary(con: Any, stage: str | None) -> pd.DataFrame:
+    """Counts of media per stage and state (see ``Project.status_summary``)."""
+    df = con.execute(
+        """WITH sv AS (SELECT CAST(value AS INTEGER) v FROM meta WHERE key = 'schema_version'),
+           stages AS (SELECT DISTINCT stage FROM status WHERE ? IS NULL OR stage = ?
+                      UNION SELECT coalesce(?, 'label')),
+           grid AS (SELECT m.media_id, st.stage FROM media m, stages st)
+           SELECT g.stage,
+                  CASE WHEN s.state IS NULL THEN 'new'
+                       WHEN s.state = 'complete' AND s.schema_version < (SELECT v FROM sv) THEN 'stale'
+                       ELSE s.state END AS state,
+                  count(*) AS count, sum(coalesce(s.seconds_active, 0)) AS seconds_active
+           FROM grid g LEFT JOIN status s USING (media_id, stage)
+           GROUP BY ALL ORDER BY 1, 2""",
+        [stage, stage, stage],
+    ).df()
+    df["count"] = df["count"].astype("int64")
+    return df
