@@ -96,6 +96,9 @@ class Store:
         self._watching = False  # a linger thread is running (set and cleared under _rlock)
         self._lock: FileLock | None = None
         self._mem: duckdb.DuckDBPyConnection | None = None  # the DuckDB instance the file attaches to
+        # Facts valid while this store holds the file (next ids, the loaded schema...): nobody else
+        # can write meanwhile. Emptied whenever the file is taken anew and after a rollback.
+        self.turn_cache: dict[str, object] = {}
         self.read_only = bool(read_only)
         if self.memory:
             self._con = duckdb.connect(":memory:")
@@ -185,6 +188,7 @@ class Store:
                     self._lock.release()
                     raise
                 self._turn_start = time.monotonic()
+                self.turn_cache.clear()
                 # a turn lasts at least twice what opening cost, so hand-offs stay a third of the time
                 self._turn_len = max(self.turn, 2 * (self._turn_start - t0))
                 _OPEN.add(self)
@@ -310,6 +314,7 @@ class Store:
                 yield con
             except BaseException as e:
                 self._in_tx = False
+                self.turn_cache.clear()
                 con.execute("ROLLBACK")
                 if self.read_only and isinstance(e, duckdb.Error) and "read-only" in str(e):
                     raise StoreError(
