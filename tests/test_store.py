@@ -4,6 +4,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import duckdb
@@ -246,4 +247,27 @@ def test_close_and_the_context_manager_release_the_file_at_once(tmp_path):
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "2"
     assert p.schema.labels()["name"].tolist() == ["car", "bus"]  # a closed project reopens on use
+    p.close()
+
+
+def test_without_the_per_write_checkpoint_the_idle_holder_checkpoints_soon(tmp_path):
+    path = tmp_path / "p.duckdb"
+    p = nl.open(path)
+    p.store.checkpoint_each_write = False
+    p.store.linger = 20.0
+    with p.store.transaction() as con:
+        con.execute("INSERT INTO meta VALUES ('later', 'yes')")
+    wal = Path(str(path) + ".wal")
+    assert wal.exists() and wal.stat().st_size > 0  # acknowledged, not yet in the main file
+    deadline = time.monotonic() + 30
+    while wal.exists() and wal.stat().st_size > 0:  # the linger thread checkpoints once idle
+        assert time.monotonic() < deadline, "no checkpoint while idle"
+        time.sleep(0.01)
+    assert p.store._con is not None  # ...and keeps lingering
+    shutil.copyfile(path, tmp_path / "copy.duckdb")
+    con = duckdb.connect(str(tmp_path / "copy.duckdb"), read_only=True)
+    try:
+        assert con.execute("SELECT value FROM meta WHERE key = 'later'").fetchall() == [("yes",)]
+    finally:
+        con.close()
     p.close()

@@ -78,7 +78,9 @@ class Store:
 
     turn = 0.02  # seconds (at least; twice the open cost) a holder keeps the file once someone waits
     gap = 0.004  # ... provided the next operation starts within this many seconds
-    checkpoint_each_write = True  # keep the .duckdb file complete after every write (False: only on close)
+    # keep the .duckdb file complete after every write; False: checkpoint from the linger thread once
+    # idle for `gap` (and on let-go), off the acknowledgement path (see docs/concurrency.md)
+    checkpoint_each_write = True
 
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = 120.0, linger: float = 0.5,
                  read_only: bool | None = None) -> None:
@@ -201,17 +203,24 @@ class Store:
                     self._checkpoint()
                     self._after_operation()
 
-    def _checkpoint(self) -> None:
-        """Move committed changes from the WAL into the main file (so a copy of it is complete)."""
-        if self.read_only or self._con is None or self._in_tx or not self.checkpoint_each_write:
+    def _checkpoint(self, *, idle: bool = False) -> None:
+        """Move committed changes from the WAL into the main file (so a copy of it is complete).
+
+        Runs after every operation that wrote, or (``checkpoint_each_write = False``) from the linger
+        thread once the process has been idle for ``gap`` seconds (``idle=True``).
+        """
+        if self.read_only or self._con is None or self._in_tx or self.checkpoint_each_write == idle:
             return
-        try:
-            if os.path.getsize(str(self.path) + ".wal") == 0:
-                return
-        except OSError:  # no WAL: nothing was written
+        if not self._wal_dirty():
             return
         with contextlib.suppress(duckdb.Error):  # the commit is safe in the WAL; the next close retries
             self._con.execute("CHECKPOINT")
+
+    def _wal_dirty(self) -> bool:
+        try:
+            return os.path.getsize(str(self.path) + ".wal") > 0
+        except OSError:  # no WAL: nothing was written
+            return False
 
     def _after_operation(self) -> None:
         """Decide, as an operation ends, whether to keep the file for the next one. Caller holds _rlock."""
@@ -265,6 +274,12 @@ class Store:
                             self._let_go()
                             self._watching = False
                             return
+                        elif not self.checkpoint_each_write and not self.read_only and self._wal_dirty():
+                            if idle >= self.gap:
+                                self._checkpoint(idle=True)
+                                timeout = self.linger - idle
+                            else:
+                                timeout = self.gap - idle
                         else:
                             timeout = self.linger - idle
                 lock.wait_bell(timeout)
