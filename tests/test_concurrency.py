@@ -112,3 +112,55 @@ def test_killed_mid_import_leaves_project_as_before(shared):
     assert after.equals(before)
     assert p.add_instance(1, "car", box=[2, 2, 9, 9]) == keep[-1] + 1  # the file still takes writes
     assert p.media().count() == 3
+
+
+WAITER = textwrap.dedent("""
+    import sys, nblabel as nl
+    nl.open(sys.argv[1]).media().count()
+""")
+
+
+def test_a_waiter_killed_with_9_and_a_reused_pid_do_not_fool_the_holder(shared):
+    p = nl.open(shared)
+    p.store.linger = 20.0
+    queue = shared.parent / (shared.name + ".waiting")
+    with p.store.transaction():
+        waiter = _spawn(WAITER, shared)  # it queues for the file this process holds
+        deadline = time.monotonic() + 120
+        while not (queue.exists() and any(n.endswith(".token") for n in os.listdir(queue))):
+            assert time.monotonic() < deadline and waiter.poll() is None, waiter.stderr.read()
+            time.sleep(0.01)
+        assert p.store._lock.others_waiting()  # a live waiter is seen...
+        os.kill(waiter.pid, signal.SIGKILL)
+        waiter.wait(30)
+        assert [n for n in os.listdir(queue) if n.endswith(".token")]  # ...kill -9 left its token behind
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
+    try:
+        (queue / str(sleeper.pid)).touch()  # an old-style waiter file whose pid number is alive
+        for _ in range(3):
+            p.instances().count()
+            assert p.store._con is not None  # the holder keeps its connection: nobody really waits
+        assert not p.store._lock.others_waiting()
+        assert os.listdir(queue) == []  # both leftovers were recognised as stale and removed
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    p.close()
+
+
+def test_a_reader_gets_the_file_between_two_busy_writers_turns(shared):
+    """Queries queue ahead of waiting writers, so a polling notebook is not starved."""
+    procs = [_spawn(WRITER, shared, who, 60, 1) for who in ("ana", "ben")]
+    p = nl.open(shared)
+    try:
+        counts = []
+        while all(pr.poll() is None for pr in procs):
+            counts.append(p.instances().count())
+            p.close()  # every read queues for the file anew
+            time.sleep(0.05)
+    finally:
+        outs = [pr.communicate(timeout=240) for pr in procs]
+    for (_, err), pr in zip(outs, procs):
+        assert pr.returncode == 0, err
+    assert len(counts) >= 3 and counts == sorted(counts)
+    assert p.instances().count() == 120

@@ -45,8 +45,9 @@ class Project(MediaMixin, InstancesMixin, FormatsMixin, DebugMixin, WidgetsMixin
     """
 
     def __init__(self, path: str | os.PathLike[str] = "nblabel.duckdb", *, author: str | None = None,
-                 media_dir: str | os.PathLike[str] | None = None, timeout: float = 120.0) -> None:
-        store = Store(path, timeout=timeout)
+                 media_dir: str | os.PathLike[str] | None = None, timeout: float = 120.0,
+                 read_only: bool | None = None) -> None:
+        store = Store(path, timeout=timeout, read_only=read_only)
         if media_dir is not None:
             folder: Path | None = Path(media_dir)
         elif store.path is not None:
@@ -149,6 +150,24 @@ class Project(MediaMixin, InstancesMixin, FormatsMixin, DebugMixin, WidgetsMixin
         with self.store.read() as con:
             return runs_rows.list_runs(con)
 
+    # -- the file (delegates to the store) ---------------------------------------------------
+    def close(self) -> None:
+        """Release the project file now (another process can open it at once); reopens on next use.
+
+        Example:
+            >>> import nblabel as nl
+            >>> with nl.open(":memory:") as proj:
+            ...     proj.media().count()
+            0
+        """
+        self.store.close()
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def __repr__(self) -> str:
         with self.store.read() as con:
             nm, ni, v = runs_rows.counts(con)
@@ -157,7 +176,8 @@ class Project(MediaMixin, InstancesMixin, FormatsMixin, DebugMixin, WidgetsMixin
 
 
 def open(path: str | os.PathLike[str] | None = None, *, author: str | None = None,
-         media_dir: str | os.PathLike[str] | None = None, timeout: float = 120.0) -> Project:
+         media_dir: str | os.PathLike[str] | None = None, timeout: float = 120.0,
+         read_only: bool | None = None) -> Project:
     """Open (or create) a project file; ``":memory:"`` makes a throw-away project.
 
     Args:
@@ -165,6 +185,8 @@ def open(path: str | os.PathLike[str] | None = None, *, author: str | None = Non
         author: who makes the changes (default: the OS user).
         media_dir: where in-memory images (arrays, PIL) are saved (default ``<file>.media/``).
         timeout: seconds to wait for another process holding the file.
+        read_only: open for queries and exports only (writes raise :class:`StoreError`). The default
+            opens read-only, with a warning, when the file or its folder is not writable.
 
     Example:
         >>> import nblabel as nl
@@ -173,4 +195,4 @@ def open(path: str | os.PathLike[str] | None = None, *, author: str | None = Non
         'ana'
     """
     return Project(path if path is not None else "nblabel.duckdb", author=author, media_dir=media_dir,
-                   timeout=timeout)
+                   timeout=timeout, read_only=read_only)
