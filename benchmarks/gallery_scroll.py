@@ -100,7 +100,7 @@ def kernel_side(n: int, n_thumbs: int) -> None:
                         "NULL, NULL, false, NULL, 'b', 0, now(), NULL, false FROM range(?)",
                         [3 * n + 1, n, n, n, 8 * n, 4 * n])
         t0 = time.perf_counter()
-        g = Gallery(proj, runs="m")
+        g = Gallery(proj.session, runs="m")
         items, boxes = g.tables()
         a, b = _ipc(items), _ipc(boxes)
         dt = time.perf_counter() - t0

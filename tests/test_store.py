@@ -114,6 +114,7 @@ def test_linger_releases_for_another_process(tmp_path):
 def test_a_copy_taken_while_the_connection_lingers_has_every_acknowledged_write(tmp_path):
     path = tmp_path / "p.duckdb"
     p = nl.open(path)
+    p.store.checkpoint_each_write = True  # the strict mode: complete at the acknowledgement itself
     p.schema.add_label("car")
     p.store.linger = 20.0  # as while an annotator is shown
     with p.store.transaction() as con:
