@@ -8,7 +8,6 @@ Callers hold the transaction (``store.transaction()``); rows arrive checked by :
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import numpy as np
@@ -16,6 +15,7 @@ import pandas as pd
 
 from ..errors import NotFoundError
 from ._lookup import next_id
+from ._points_json import dumps
 
 __all__ = ["COLUMNS", "append_version", "copy_version", "current_row", "insert_one", "insert_rows", "version_row"]
 
@@ -38,12 +38,6 @@ _SELECT_FRAME = ", ".join(
 _INSERT_FRAME = f"INSERT INTO instances ({_NAMES}, created_at) SELECT {_SELECT_FRAME}, now() FROM _nbl_new_instances"  # noqa: S608
 
 
-def _json(v: Any) -> str | None:
-    if v is None or (isinstance(v, float) and np.isnan(v)):
-        return None
-    return v if isinstance(v, str) else json.dumps(v)
-
-
 def _num(v: Any, cast: type) -> Any:
     return None if v is None or pd.isna(v) else cast(v)
 
@@ -58,13 +52,14 @@ def insert_one(con: Any, row: dict[str, Any], *, instance_id: int, version: int,
     con.execute(_INSERT_ONE, [
         int(instance_id), int(version), int(row["media_id"]), _num(row.get("run_id"), int), int(row["label_id"]),
         row["kind"], float(row["x0"]), float(row["y0"]), float(row["x1"]), float(row["y1"]),
-        _json(row.get("points")), _json(row.get("attributes")), _num(row.get("score"), float),
+        dumps(row.get("points")), dumps(row.get("attributes")), _num(row.get("score"), float),
         _num(row.get("track_id"), int), _num(row.get("area"), float), _flag(row.get("iscrowd")),
-        _json(row.get("extra")), author, int(schema_version), bool(deleted)])
+        dumps(row.get("extra")), author, int(schema_version), bool(deleted)])
 
 
-def _dumps(col: pd.Series) -> list[str | None]:
-    return [_json(v) for v in col.to_list()]
+def _dumps(col: pd.Series) -> pd.Series:
+    # object dtype: DuckDB reads the str objects as they are (pandas would first copy them into Arrow)
+    return pd.Series([v if isinstance(v, str) else dumps(v) for v in col.to_list()], dtype=object)
 
 
 def insert_rows(con: Any, frame: pd.DataFrame, *, author: str | None, schema_version: int) -> np.ndarray:
