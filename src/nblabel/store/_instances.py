@@ -17,7 +17,8 @@ from ..errors import NotFoundError
 from ._lookup import next_id
 from ._points_json import dumps
 
-__all__ = ["COLUMNS", "append_version", "copy_version", "current_row", "insert_one", "insert_rows", "version_row"]
+__all__ = ["COLUMNS", "append_version", "copy_version", "current_row", "insert_new", "insert_one", "insert_rows",
+           "version_row"]
 
 # every column of ``instances`` that a write sets; created_at is now(), superseded_at starts NULL
 COLUMNS = ("instance_id", "version", "media_id", "run_id", "label_id", "kind", "x0", "y0", "x1", "y1", "points",
@@ -49,12 +50,28 @@ def _flag(v: Any) -> bool:
 def insert_one(con: Any, row: dict[str, Any], *, instance_id: int, version: int, author: str | None,
                schema_version: int, deleted: bool = False) -> None:
     """Append one row (a checked instance as a dict, keys as :data:`COLUMNS`) as ``version`` of ``instance_id``."""
-    con.execute(_INSERT_ONE, [
-        int(instance_id), int(version), int(row["media_id"]), _num(row.get("run_id"), int), int(row["label_id"]),
+    con.execute(_INSERT_ONE, _params(row, int(instance_id), version, author, schema_version, deleted))
+
+
+def _params(row: dict[str, Any], instance_id: int | None, version: int, author: str | None, schema_version: int,
+            deleted: bool) -> list[Any]:
+    """The values of :data:`COLUMNS` for one row, in order."""
+    return [
+        instance_id, int(version), int(row["media_id"]), _num(row.get("run_id"), int), int(row["label_id"]),
         row["kind"], float(row["x0"]), float(row["y0"]), float(row["x1"]), float(row["y1"]),
         dumps(row.get("points")), dumps(row.get("attributes")), _num(row.get("score"), float),
         _num(row.get("track_id"), int), _num(row.get("area"), float), _flag(row.get("iscrowd")),
-        dumps(row.get("extra")), author, int(schema_version), bool(deleted)])
+        dumps(row.get("extra")), author, int(schema_version), bool(deleted)]
+
+
+_INSERT_NEW = (f"INSERT INTO instances ({_NAMES}, created_at) SELECT coalesce(max(instance_id), 0) + 1, "  # noqa: S608
+               f"{_VALUES.split(', ', 1)[1]}, now() FROM instances RETURNING instance_id")
+
+
+def insert_new(con: Any, row: dict[str, Any], *, author: str | None, schema_version: int) -> int:
+    """Append one row as version 1 of a new instance; returns its id (the next free one, taken in the
+    same statement: one round trip for the annotator's save)."""
+    return int(con.execute(_INSERT_NEW, _params(row, None, 1, author, schema_version, False)[1:]).fetchall()[0][0])
 
 
 def _dumps(col: pd.Series) -> pd.Series:
