@@ -107,11 +107,34 @@ SHAPES = [
 ]
 
 
+@pytest.mark.parametrize("as_given", ["lists", "tuples", "arrays", "mixed"])
 @pytest.mark.parametrize(("row", "dim", "several"), SHAPES)
-def test_flatten_of_uniform_rows_equals_the_walk(row, dim, several):
-    rows = [row, row, row]
+def test_flatten_of_uniform_rows_equals_the_walk(row, dim, several, as_given):
+    def tuples(x):
+        return tuple(tuples(v) for v in x) if isinstance(x, list) else x
+
+    shaped = {"lists": row, "tuples": tuples(row), "arrays": np.asarray(row)}
+    rows = [shaped["lists"], shaped["tuples"], shaped["arrays"]] if as_given == "mixed" else [shaped[as_given]] * 3
     got, walked = flatten(rows, dim, several=several), _walk(rows, dim, several)
     for a, b in zip(got, walked, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("rows", [
+    [[[1, 2], [3, 4], [5, 6]], [[1, 2], [3, 4]]],  # different lengths
+    [[[1, 2], [3, 4], [5, 6]], [[1, 2], [3, 4], [5, 6, 7]]],
+    [[[1, 2], [3, 4], [5, 6]], [[1, 2], [3, 4], "56"]],  # a string is not a point
+    [[[1, 2], [3, 4], [5, 6]], [[1, 2], [3, 4], [5, None]]],
+    [[[1, 2], [3, 4], [5, 6]], [[1, 2], [3, 4], [5, [6]]]],
+])
+def test_flatten_of_irregular_rows_is_the_walk(rows):
+    try:
+        walked = _walk(rows, 2, True)
+    except (TypeError, ValueError) as e:
+        with pytest.raises(type(e)):
+            flatten(rows, 2, several=True)
+        return
+    for a, b in zip(flatten(rows, 2, several=True), walked, strict=True):
         np.testing.assert_array_equal(a, b)
 
 

@@ -119,8 +119,9 @@ def _fast_rows(kind: str, rows: list[Any], w: np.ndarray, h: np.ndarray, n_kp: n
         return clean, None, np.zeros((n, 4))
     # drop rings of rows already sent to the reference, then view as (points, stride)
     keep_ring = clean[ring_row]
-    keep_coord = np.repeat(keep_ring, counts)
-    coords, counts, ring_row = coords[keep_coord], counts[keep_ring], ring_row[keep_ring]
+    if not keep_ring.all():
+        keep_coord = np.repeat(keep_ring, counts)
+        coords, counts, ring_row = coords[keep_coord], counts[keep_ring], ring_row[keep_ring]
     pts = coords.reshape(-1, stride)
     npts = counts // stride
     pt_ring = np.repeat(np.arange(len(npts)), npts)
@@ -131,7 +132,7 @@ def _fast_rows(kind: str, rows: list[Any], w: np.ndarray, h: np.ndarray, n_kp: n
     if kind == "keypoints":
         v = pts[:, 2]
         active = v > 0
-        good_pt = np.isin(v, (0.0, 1.0, 2.0)) & (~active | (np.isfinite(x) & np.isfinite(y)))
+        good_pt = ((v == 0) | (v == 1) | (v == 2)) & (~active | (np.isfinite(x) & np.isfinite(y)))
         per_row_n = np.bincount(pt_row, minlength=n)
         has_tpl = n_kp >= 0
         clean &= ~has_tpl | (per_row_n == n_kp)
@@ -162,14 +163,23 @@ def _fast_rows(kind: str, rows: list[Any], w: np.ndarray, h: np.ndarray, n_kp: n
         clean &= ~on_border
     # clean rows: clip within the tolerance (as the reference does), extent over active points
     out = pts.copy()
-    out[active, 0] = np.clip(x[active], 0, pw[active])
-    out[active, 1] = np.clip(y[active], 0, ph[active])
-    ext_pt = active & clean[pt_row]
-    ext = _row_extents(pt_row[ext_pt], out[ext_pt, 0], out[ext_pt, 1], n).T
+    for c, (v_, lim) in enumerate(((x, pw), (y, ph))):
+        edge = active & ((v_ <= 0) | (v_ >= lim))  # np.clip changes only these (-0.0 becomes 0.0 too)
+        if edge.any():
+            out[edge, c] = np.clip(v_[edge], 0, lim[edge])
+    row_clean = clean[pt_row]
+    ext_pt = active & row_clean
+    if ext_pt.all():
+        ext = _row_extents(pt_row, out[:, 0], out[:, 1], n).T
+    else:
+        ext = _row_extents(pt_row[ext_pt], out[ext_pt, 0], out[ext_pt, 1], n).T
     ext[~np.isfinite(ext).all(axis=1)] = 0.0  # keypoints with no visible point: the reference's [0, 0, 0, 0]
     keep_ring = clean[ring_row]
-    flat = FlatPoints(out[clean[pt_row]], npts[keep_ring], np.bincount(ring_row[keep_ring], minlength=n)[clean],
-                      nested=kind == "polygon")
+    if row_clean.all():
+        flat = FlatPoints(out, npts, np.bincount(ring_row, minlength=n), nested=kind == "polygon")
+    else:
+        flat = FlatPoints(out[row_clean], npts[keep_ring], np.bincount(ring_row[keep_ring], minlength=n)[clean],
+                          nested=kind == "polygon")
     return clean, flat, ext
 
 

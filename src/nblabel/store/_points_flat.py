@@ -4,8 +4,9 @@ Instances with point geometry (polygons, keypoints, points, lines) arrive as nes
 arrays, one per row, in several shapes: flat ``[x0, y0, ...]``, points ``[[x, y], ...]``, or a list
 of rings of either (polygons). :func:`flatten` turns the rows of one kind into one coordinate array
 plus offsets (rings of a row, coordinates of a ring), as :func:`nblabel.geometry.polygon_areas` does;
-rows of one shape (the common case: every row an equal-length list) go through one ``np.asarray``,
-other inputs through a walk that tells the shapes apart row by row. :class:`CheckedPoints` holds the
+rows of one shape holding only numbers (the common case: every row an equal-length list) are
+flattened level by level in C (``chain`` / ``map``, no Python per row), other inputs go through a
+walk that tells the shapes apart row by row. :class:`CheckedPoints` holds the
 result of the checks: most rows still as flat arrays (:class:`FlatPoints`), the rest as the Python
 values the reference check returned; it turns into lists (one row) or JSON text (a batch write,
 :mod:`._points_json`) without a per-point Python step.
@@ -88,6 +89,41 @@ def _uniform_shape(shape: tuple[int, ...], dim: int, several: bool) -> tuple[int
     return None
 
 
+_LISTS = {list, tuple}
+
+
+def _first_shape(row: Any) -> tuple[int, ...] | None:
+    """The nesting of ``row`` read along its first items (``[[x, y], ...]`` → ``(k, 2)``); None if it
+    has an empty level, more than three, or no number at the bottom."""
+    shape: list[int] = []
+    x = row
+    while isinstance(x, SEQ):
+        if len(x) == 0 or len(shape) == 3:
+            return None
+        shape.append(len(x))
+        x = x[0]
+    return tuple(shape) if np.isscalar(x) and not isinstance(x, (str, bytes)) else None
+
+
+def _uniform(rows: list[Any], shape: tuple[int, ...]) -> np.ndarray | None:
+    """All coordinates of ``rows`` in order if every row is nested lists/tuples of ``shape`` (or every row
+    an array of that shape); else None. One pass per level in C, no Python per row. The numbers are
+    read as the walk reads them (``np.fromiter``), so a value that is no number raises the same way."""
+    if all(isinstance(r, np.ndarray) for r in rows):
+        try:
+            a = np.asarray(rows)
+        except ValueError:  # arrays of different shapes
+            return None
+        return a.astype(float).ravel() if a.shape[1:] == shape and a.dtype.kind in "fiub" else None
+    level: list[Any] = rows
+    for depth, size in enumerate(shape):
+        if not set(map(type, level)) <= _LISTS or set(map(len, level)) != {size}:
+            return None
+        if depth < len(shape) - 1:
+            level = list(chain.from_iterable(level))
+    return np.fromiter(chain.from_iterable(level), dtype=float, count=len(level) * shape[-1])
+
+
 def flatten(rows: list[Any], dim: int, *, several: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Flatten rows into ``(coords, ring_counts, ring_row, ok)``; ``ok[i]`` False: row i has an unknown shape.
 
@@ -101,17 +137,14 @@ def flatten(rows: list[Any], dim: int, *, several: bool) -> tuple[np.ndarray, np
         ([0.0, 0.0, 4.0, 0.0, 4.0, 3.0, 1.0, 1.0, 5.0, 1.0, 5.0, 4.0], [6, 6], [0, 1], [True, True])
     """
     n = len(rows)
-    if n and all(isinstance(r, SEQ) for r in rows) and len({len(r) for r in rows}) == 1:
-        try:
-            a = np.asarray(rows)
-        except (ValueError, TypeError, OverflowError):  # rows of different shapes (or no numbers): walk them
-            a = None
-        if a is not None and a.dtype.kind in "fiu" and a.ndim >= 2:
-            got = _uniform_shape(a.shape[1:], dim, several)
-            if got is not None:
-                rings, per_ring = got
-                return (a.astype(float).ravel(), np.full(n * rings, per_ring, dtype=np.int64),
-                        np.repeat(np.arange(n, dtype=np.int64), rings), np.ones(n, dtype=bool))
+    shape = _first_shape(rows[0]) if n else None
+    got = _uniform_shape(shape, dim, several) if shape is not None else None
+    if got is not None:
+        coords = _uniform(rows, shape)
+        if coords is not None:
+            rings, per_ring = got
+            return (coords, np.full(n * rings, per_ring, dtype=np.int64),
+                    np.repeat(np.arange(n, dtype=np.int64), rings), np.ones(n, dtype=bool))
     return _walk(rows, dim, several)
 
 
