@@ -6,17 +6,25 @@ through the store's one write path; this measures the batch branch per geometry 
 one-row branch behind a ``save`` request. Goal (issue 7): polygons ≤ 4× the cost of boxes.
 
 Run:  .venv/bin/python benchmarks/instances_write.py [--quick] [--n N] [--repeat R]
+      .venv/bin/python benchmarks/instances_write.py --save-vs OLD_CHECKOUT [--rounds K]
+The second form times only the save handler, alternating K rounds between this checkout's nblabel
+and OLD_CHECKOUT/src (e.g. ``git worktree add /tmp/old 3775e77``), each round a fresh process, and
+prints both medians: on a shared machine only runs taken side by side compare.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -68,8 +76,9 @@ def bench_batch(kind: str, n: int, n_images: int, repeat: int, tmp: Path) -> flo
     return statistics.median(ts)
 
 
-def bench_save(n: int, tmp: Path) -> tuple[float, float]:
-    """Median and p95 (ms) of the annotator's ``save`` handler creating boxes in a file project."""
+def bench_save(n: int, tmp: Path, all_times: bool = False) -> Any:
+    """Median and p95 (ms) of the annotator's ``save`` handler creating boxes in a file project
+    (``all_times``: every time, in ms)."""
     proj = nl.open(tmp / "save.duckdb", author="bench")
     proj.add_images([np.zeros((H, W, 3), np.uint8)])
     car = proj.schema.add_label("car")
@@ -84,8 +93,37 @@ def bench_save(n: int, tmp: Path) -> tuple[float, float]:
         w._handle_msg({"content": {"data": {"method": "custom", "content": content}}, "buffers": []})
         ts.append((time.perf_counter() - t) * 1000)
         assert sent[-1]["ok"], sent[-1]
+    if all_times:
+        return ts
     ts.sort()
     return statistics.median(ts), ts[int(0.95 * (len(ts) - 1))]
+
+
+def _save_round(src: Path | None, saves: int) -> list[float]:
+    """One fresh process timing ``saves`` saves with the nblabel of ``src`` (None: this one); all times in ms."""
+    env = dict(os.environ)
+    if src is not None:
+        env["PYTHONPATH"] = str(src)
+    out = subprocess.run([sys.executable, __file__, "--save-times", str(saves)], env=env, check=True,
+                         capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def save_vs(old: Path, rounds: int, saves: int) -> None:
+    """Alternate rounds of the save handler between the old checkout and this one; print both medians."""
+    src = old / "src"
+    if not (src / "nblabel").is_dir():
+        raise SystemExit(f"{src} has no nblabel package")
+    times: dict[str, list[float]] = {"old": [], "new": []}
+    for r in range(rounds):
+        for name in (("old", "new") if r % 2 == 0 else ("new", "old")):
+            ts = _save_round(src if name == "old" else None, saves)
+            times[name] += ts
+            print(f"round {r + 1} {name}: median {statistics.median(ts):.2f} ms", flush=True)
+    for name, ts in times.items():
+        ts.sort()
+        print(f"save handler {name} ({old if name == 'old' else 'this checkout'}): median {statistics.median(ts):.2f} ms, "
+              f"p95 {ts[int(0.95 * (len(ts) - 1))]:.2f} ms over {len(ts)} saves in {rounds} rounds")
 
 
 def main() -> None:
@@ -93,7 +131,20 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="2,000 rows per kind, 3 repeats, 50 saves")
     ap.add_argument("--n", type=int, default=20_000)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--save-vs", type=Path, metavar="OLD_CHECKOUT", help="compare the save handler with an old checkout")
+    ap.add_argument("--rounds", type=int, default=6, help="alternating rounds for --save-vs")
+    ap.add_argument("--save-times", type=int, help=argparse.SUPPRESS)  # one round of --save-vs: print the times
     a = ap.parse_args()
+    if a.save_times:
+        with tempfile.TemporaryDirectory(prefix="nbl-save-") as d:
+            print(json.dumps(bench_save(a.save_times, Path(d), all_times=True)))
+        return
+    if a.save_vs:
+        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+              f"load {os.getloadavg()[0]:.1f}")
+        save_vs(a.save_vs, a.rounds, 50 if a.quick else 300)
+        print(f"load after: {os.getloadavg()[0]:.1f}")
+        return
     n, repeat, saves = (2_000, 3, 50) if a.quick else (a.n, a.repeat, 300)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"load {os.getloadavg()[0]:.1f}")

@@ -58,7 +58,7 @@ def put_thumbnails(con: Any, size: int, blobs: dict[int, bytes]) -> None:
 def snapshot_row(con: Any, name: str) -> tuple[str, str | None, str, str] | None:
     """``(format, query JSON, sha256, path)`` of the snapshot ``name``, or ``None``."""
     rows = con.execute("SELECT format, query, sha256, path FROM snapshots WHERE name = ?", [name]).fetchall()
-    return tuple(rows[0]) if rows else None  # type: ignore[return-value]  # a 4-column row
+    return (str(rows[0][0]), rows[0][1], str(rows[0][2]), str(rows[0][3])) if rows else None
 
 
 def snapshot_rows(con: Any) -> Any:

@@ -11,18 +11,17 @@ the vectorised branch changes speed, never results.
 
 from __future__ import annotations
 
-from itertools import chain
 from typing import Any
 
 import numpy as np
 
 from ..errors import GeometryError, NblabelError
 from ..geometry import TOLERANCE, extent, validate_points
+from ._points_flat import SEQ, CheckedPoints, FlatPoints, flatten
 
 __all__ = ["POINT_KINDS", "check_points", "check_points_row"]
 
 POINT_KINDS = ("polygon", "keypoints", "point", "line", "mask")
-_SEQ = (list, tuple, np.ndarray)
 # a clean polygon's area (px²) must clear this before the vectorised branch accepts it; smaller ones
 # get the reference check, so float rounding between the two can never change a decision
 _MIN_FAST_AREA = 1e-3
@@ -30,7 +29,7 @@ _MIN_FAST_AREA = 1e-3
 
 def _as_rings(pts: Any) -> list:
     """Polygon input as a list of rings: flat [x0, y0, ...], [[x, y], ...] or a list of either."""
-    if not isinstance(pts, _SEQ) or len(pts) == 0:
+    if not isinstance(pts, SEQ) or len(pts) == 0:
         raise GeometryError(f"polygon needs a list of points, got {pts!r}")
     first = pts[0]
     if np.isscalar(first):
@@ -82,64 +81,31 @@ def check_points_row(kind: str, pts: Any, w: float, h: float, strict: bool,
     return a.tolist(), ext, msgs
 
 
-# -- flattening: rows -> one coordinate array ----------------------------------------------------
-def _ring_parts(pts: Any, dim: int, several: bool) -> tuple[list, list[int]] | None:
-    """The rings of one row (each a flat or a point list) and their coordinate counts; ``None``: a shape
-    the reference should judge. Rings are told apart from points exactly as :func:`_as_rings` does."""
-    if not isinstance(pts, _SEQ) or len(pts) == 0:
-        return None
-    first = pts[0]
-    if np.isscalar(first) or (isinstance(first, _SEQ) and len(first) and np.isscalar(first[0]) and (len(first) == 2 or not several)):
-        rings = [pts]
-    elif several:
-        rings = list(pts)
-    else:
-        return None
-    counts = []
-    for ring in rings:
-        if not isinstance(ring, _SEQ) or len(ring) == 0:
-            return None
-        if np.isscalar(ring[0]):
-            counts.append(len(ring))
-        elif all(isinstance(p, _SEQ) and len(p) == dim for p in ring):
-            counts.append(dim * len(ring))
-        else:
-            return None
-    return rings, counts
-
-
-def _flatten(rows: list[Any], dim: int, *, several: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Flatten rows into ``(coords, ring_counts, ring_row, ok)``; ``ok[i]`` False: row i has an unknown shape.
-
-    ``several=False``: a row is one point set (``[[x, y], ...]`` or flat), not a list of rings.
-    """
-    ok = np.ones(len(rows), dtype=bool)
-    parts: list[Any] = []
-    counts: list[int] = []
-    ring_row: list[int] = []
-    for i, pts in enumerate(rows):
-        got = _ring_parts(pts, dim, several)
-        if got is None:
-            ok[i] = False
-            continue
-        rings, cs = got
-        parts.extend(rings)
-        counts.extend(cs)
-        ring_row.extend([i] * len(cs))
-    flat = chain.from_iterable(r if np.isscalar(r[0]) else chain.from_iterable(r) for r in parts)
-    coords = np.fromiter(flat, dtype=float, count=int(sum(counts)))
-    return coords, np.asarray(counts, dtype=np.int64), np.asarray(ring_row, dtype=np.int64), ok
+def _row_extents(pt_row: np.ndarray, x: np.ndarray, y: np.ndarray, n: int) -> np.ndarray:
+    """``(4, n)``: per row the min x, min y, max x, max y of its points (``pt_row`` sorted); ±inf for a row
+    without points."""
+    out = np.empty((4, n))
+    out[:2], out[2:] = np.inf, -np.inf
+    if len(pt_row):
+        starts = np.flatnonzero(np.concatenate([[True], pt_row[1:] != pt_row[:-1]]))
+        rows = pt_row[starts]
+        out[0, rows] = np.minimum.reduceat(x, starts)
+        out[1, rows] = np.minimum.reduceat(y, starts)
+        out[2, rows] = np.maximum.reduceat(x, starts)
+        out[3, rows] = np.maximum.reduceat(y, starts)
+    return out
 
 
 def _fast_rows(kind: str, rows: list[Any], w: np.ndarray, h: np.ndarray, n_kp: np.ndarray,
-               strict: bool) -> tuple[np.ndarray, list[Any], np.ndarray]:
-    """The vectorised branch for one kind: ``(clean, points, extents)``; rows not ``clean`` need the reference."""
+               strict: bool) -> tuple[np.ndarray, FlatPoints | None, np.ndarray]:
+    """The vectorised branch for one kind: ``(clean, points of the clean rows, extents)``; rows not
+    ``clean`` need the reference."""
     n = len(rows)
     dim = 3 if kind == "keypoints" else 2
     try:
-        coords, counts, ring_row, shaped = _flatten(rows, dim, several=kind == "polygon")
+        coords, counts, ring_row, shaped = flatten(rows, dim, several=kind == "polygon")
     except (TypeError, ValueError):  # a value that is not a number somewhere: every row on its own
-        return np.zeros(n, dtype=bool), [None] * n, np.zeros((n, 4))
+        return np.zeros(n, dtype=bool), None, np.zeros((n, 4))
     clean = shaped.copy()
     if kind == "keypoints":  # a flat row or [[x, y], ...] pairs: the reference adds v = 2, so it decides
         flat_pairs = counts % 3 != 0
@@ -150,11 +116,12 @@ def _fast_rows(kind: str, rows: list[Any], w: np.ndarray, h: np.ndarray, n_kp: n
         clean[ring_row[odd]] = False
         stride = 2
     if not clean.any() or len(coords) == 0:
-        return clean, [None] * n, np.zeros((n, 4))
+        return clean, None, np.zeros((n, 4))
     # drop rings of rows already sent to the reference, then view as (points, stride)
     keep_ring = clean[ring_row]
-    keep_coord = np.repeat(keep_ring, counts)
-    coords, counts, ring_row = coords[keep_coord], counts[keep_ring], ring_row[keep_ring]
+    if not keep_ring.all():
+        keep_coord = np.repeat(keep_ring, counts)
+        coords, counts, ring_row = coords[keep_coord], counts[keep_ring], ring_row[keep_ring]
     pts = coords.reshape(-1, stride)
     npts = counts // stride
     pt_ring = np.repeat(np.arange(len(npts)), npts)
@@ -165,7 +132,7 @@ def _fast_rows(kind: str, rows: list[Any], w: np.ndarray, h: np.ndarray, n_kp: n
     if kind == "keypoints":
         v = pts[:, 2]
         active = v > 0
-        good_pt = np.isin(v, (0.0, 1.0, 2.0)) & (~active | (np.isfinite(x) & np.isfinite(y)))
+        good_pt = ((v == 0) | (v == 1) | (v == 2)) & (~active | (np.isfinite(x) & np.isfinite(y)))
         per_row_n = np.bincount(pt_row, minlength=n)
         has_tpl = n_kp >= 0
         clean &= ~has_tpl | (per_row_n == n_kp)
@@ -190,49 +157,34 @@ def _fast_rows(kind: str, rows: list[Any], w: np.ndarray, h: np.ndarray, n_kp: n
         clean &= npr >= 2
         # zero length, or every point on one border: the reference decides (it may refuse)
         with np.errstate(invalid="ignore"):
-            xmin = np.full(n, np.inf)
-            xmax = np.full(n, -np.inf)
-            ymin = np.full(n, np.inf)
-            ymax = np.full(n, -np.inf)
-            np.minimum.at(xmin, pt_row, x)
-            np.maximum.at(xmax, pt_row, x)
-            np.minimum.at(ymin, pt_row, y)
-            np.maximum.at(ymax, pt_row, y)
+            xmin, ymin, xmax, ymax = _row_extents(pt_row, x, y, n)
         on_border = (xmin >= w) | (xmax <= 0) | (ymin >= h) | (ymax <= 0)
         clean &= ((xmax - xmin) > 0) | ((ymax - ymin) > 0)
         clean &= ~on_border
     # clean rows: clip within the tolerance (as the reference does), extent over active points
     out = pts.copy()
-    out[active, 0] = np.clip(x[active], 0, pw[active])
-    out[active, 1] = np.clip(y[active], 0, ph[active])
-    ext = np.zeros((n, 4))
-    ext_pt = active & clean[pt_row]
-    if ext_pt.any():
-        r = pt_row[ext_pt]
-        ext[:, 0] = ext[:, 1] = np.inf
-        ext[:, 2] = ext[:, 3] = -np.inf
-        np.minimum.at(ext[:, 0], r, out[ext_pt, 0])
-        np.minimum.at(ext[:, 1], r, out[ext_pt, 1])
-        np.maximum.at(ext[:, 2], r, out[ext_pt, 0])
-        np.maximum.at(ext[:, 3], r, out[ext_pt, 1])
-        none = ~np.isfinite(ext).all(axis=1)
-        ext[none] = 0.0  # keypoints with no visible point: the reference's [0, 0, 0, 0]
-    points: list[Any] = [None] * n
-    ring_lists = np.split(out, ring_first[1:]) if len(ring_first) else []
-    for ring, row in zip(ring_lists, ring_row.tolist(), strict=True):
-        if not clean[row]:
-            continue
-        if kind == "polygon":
-            if points[row] is None:
-                points[row] = []
-            points[row].append(ring.tolist())
-        else:
-            points[row] = ring.tolist()
-    return clean, points, ext
+    for c, (v_, lim) in enumerate(((x, pw), (y, ph))):
+        edge = active & ((v_ <= 0) | (v_ >= lim))  # np.clip changes only these (-0.0 becomes 0.0 too)
+        if edge.any():
+            out[edge, c] = np.clip(v_[edge], 0, lim[edge])
+    row_clean = clean[pt_row]
+    ext_pt = active & row_clean
+    if ext_pt.all():
+        ext = _row_extents(pt_row, out[:, 0], out[:, 1], n).T
+    else:
+        ext = _row_extents(pt_row[ext_pt], out[ext_pt, 0], out[ext_pt, 1], n).T
+    ext[~np.isfinite(ext).all(axis=1)] = 0.0  # keypoints with no visible point: the reference's [0, 0, 0, 0]
+    keep_ring = clean[ring_row]
+    if row_clean.all():
+        flat = FlatPoints(out, npts, np.bincount(ring_row, minlength=n), nested=kind == "polygon")
+    else:
+        flat = FlatPoints(out[row_clean], npts[keep_ring], np.bincount(ring_row[keep_ring], minlength=n)[clean],
+                          nested=kind == "polygon")
+    return clean, flat, ext
 
 
 def check_points(kinds: np.ndarray, rows: list[Any], widths: np.ndarray, heights: np.ndarray, n_kp: np.ndarray,
-                 strict: bool) -> tuple[list[Any], np.ndarray, list[tuple[int, str]], list[str]]:
+                 strict: bool) -> tuple[CheckedPoints, np.ndarray, list[tuple[int, str]], list[str]]:
     """Check the point geometry of many rows at once.
 
     Args:
@@ -243,21 +195,22 @@ def check_points(kinds: np.ndarray, rows: list[Any], widths: np.ndarray, heights
         strict: refuse points outside the image instead of clipping them.
 
     Returns:
-        ``(points, extents, problems, warnings)``: the checked points per row (``None`` where
-        refused), ``[x0, y0, x1, y1]`` per row (NaN: keep the given box, as for masks), the refused
+        ``(points, extents, problems, warnings)``: the checked points of the rows (most of them
+        still as flat arrays; :meth:`CheckedPoints.to_lists` or :func:`._points_json.points_json`
+        give them per row, ``None`` where refused), ``[x0, y0, x1, y1]`` per row (NaN: keep the given box, as for masks), the refused
         rows as ``(position, reason)``, and clipping warnings.
 
     Example:
         >>> pts, ext, problems, warns = check_points(
         ...     np.array(["polygon", "line"]), [[[1, 1], [8, 1], [8, 6]], [[0, 0], [0, 0]]],
         ...     np.array([10.0, 10.0]), np.array([10.0, 10.0]), np.array([-1, -1]), False)
-        >>> pts[0], ext[0].tolist()
+        >>> pts.to_lists()[0], ext[0].tolist()
         ([[[1.0, 1.0], [8.0, 1.0], [8.0, 6.0]]], [1.0, 1.0, 8.0, 6.0])
         >>> problems  # doctest: +ELLIPSIS
         [(1, 'line: line [0, 0, 0, 0] has zero length ...')]
     """
     n = len(rows)
-    points: list[Any] = [None] * n
+    points = CheckedPoints(n)
     ext = np.full((n, 4), np.nan)
     problems: list[tuple[int, str]] = []
     msgs: list[tuple[int, str]] = []
@@ -268,8 +221,8 @@ def check_points(kinds: np.ndarray, rows: list[Any], widths: np.ndarray, heights
         else:
             clean, fast_pts, fast_ext = _fast_rows(str(kind), [rows[i] for i in idx], widths[idx], heights[idx],
                                                    n_kp[idx], strict)
-            for j in np.flatnonzero(clean):
-                points[idx[j]] = fast_pts[j]
+            if fast_pts is not None and clean.any():
+                points.flat.append((idx[clean], fast_pts))
             ext[idx[clean]] = fast_ext[clean]
         for j in np.flatnonzero(~clean):  # the reference rule: exact messages, clipping and warnings
             i = int(idx[j])
@@ -280,7 +233,7 @@ def check_points(kinds: np.ndarray, rows: list[Any], widths: np.ndarray, heights
                 problems.append((i, f"{kind}: {err}"))
                 continue
             msgs += [(i, w) for w in m]
-            points[i] = p
+            points.values[i] = p
             if e is not None:
                 ext[i] = e
     problems.sort()

@@ -15,12 +15,13 @@ import pandas as pd
 
 from .._report import ImportReport
 from .._warnings import warn
-from ..errors import ConflictError, NotFoundError, ValidationError, did_you_mean
+from ..errors import ConflictError, MediaError, NotFoundError, ValidationError, did_you_mean
 from ._instance_input import check_media_arg, geometry_row, normalise_boxes, relative_to_absolute
-from ._instances import append_version, copy_version, current_row, insert_one, insert_rows, version_row
-from ._lookup import media_ids, next_id, run_id
+from ._instances import append_version, copy_version, current_row, insert_new, insert_rows, version_row
+from ._lookup import media_ids, run_id
 from ._prepare import prepare_instances, prepare_one
 from ._schema_load import load_state
+from ._write_context import Meta, media_size, read_meta
 
 if TYPE_CHECKING:
     from ._session import Session
@@ -39,17 +40,16 @@ def _warn_all(msgs: list[str]) -> None:
         warn(f"... and {len(msgs) - 5} more geometry warnings")
 
 
-def _size(con: Any, media_id: int) -> tuple[float, float]:
-    w, h = con.execute("SELECT width, height FROM media WHERE media_id = ?", [int(media_id)]).fetchall()[0]
-    return float(w), float(h)
+def _size(con: Any, meta: Meta, media_id: int) -> tuple[float, float]:
+    size = media_size(con, meta, media_id)
+    if size is None:
+        raise MediaError(f"media id {media_id} is not in the project; list them with proj.media().df()")
+    return size
 
 
-def _size_of_id(con: Any, media: Any) -> tuple[float, float] | None:
-    """The size of media item ``media`` if it is an id of the project, else ``None`` (resolve it the long way)."""
-    if not isinstance(media, (int, np.integer)) or isinstance(media, bool):
-        return None
-    r = con.execute("SELECT width, height FROM media WHERE media_id = ?", [int(media)]).fetchall()
-    return (float(r[0][0]), float(r[0][1])) if r else None
+def _is_id(media: Any) -> bool:
+    """``media`` is one media id (not a name, a list or a slice)."""
+    return isinstance(media, (int, np.integer)) and not isinstance(media, bool)
 
 
 def _loads(v: Any) -> Any:
@@ -66,22 +66,21 @@ def add_instance(session: Session, media: Any, label: str, *, box: Any = None, p
     row = geometry_row(box=box, polygon=polygon, keypoints=keypoints, point=point, line=line, tag=tag,
                        box_format=box_format)
     with session.store.transaction() as con:
-        size = _size_of_id(con, media)  # the annotator's case (a media id) in one query
+        meta = read_meta(con)  # the one query besides the insert (when the schema and the size are cached)
+        size = media_size(con, meta, media) if _is_id(media) else None  # the annotator's case: a media id
         (mid,) = [int(media)] if size is not None else media_ids(con, media)
-        state = load_state(con)
+        state = meta.state(con)
         rid = run_id(con, run)
         lid = state.label_ids_by_name().get(label) if isinstance(label, str) else None
         if lid is None:
             raise ValidationError(f"label {label!r} is not in the schema{did_you_mean(str(label), state.label_ids_by_name())}")
         checked, msgs = prepare_one(state, {**row, "label_id": lid, "attributes": attributes or None, "score": score},
-                                    *(size or _size(con, mid)), strict=strict)
+                                    *(size or _size(con, meta, mid)), strict=strict)
         if not quiet:
             _warn_all(msgs)
-        iid = next_id(con, "instances")
-        insert_one(con, {**checked, "media_id": mid, "run_id": rid, "track_id": track_id, "area": None,
-                         "iscrowd": False, "extra": extra}, instance_id=iid, version=1,
-                   author=author or session.author, schema_version=state.version)
-    return iid
+        return insert_new(con, {**checked, "media_id": mid, "run_id": rid, "track_id": track_id, "area": None,
+                                "iscrowd": False, "extra": extra}, author=author or session.author,
+                          schema_version=state.version)
 
 
 def add_instances(session: Session, df: pd.DataFrame, *, run: Any = None, box_format: str = "xyxy",
@@ -123,7 +122,8 @@ def update_instance(session: Session, instance_id: int, *, expected_version: int
             raise ConflictError.from_deleted(instance_id)
         if expected_version is not None and int(old["version"]) != int(expected_version):
             raise ConflictError.from_versions(instance_id, current=old["version"], expected=expected_version)
-        state = load_state(con)
+        meta = read_meta(con)
+        state = meta.state(con)
         geom_keys = [k for k in _GEOMS if changes.get(k) is not None]
         if geom_keys:
             row = geometry_row(**{k: changes[k] for k in geom_keys}, box_format=changes.get("box_format", "xyxy"))
@@ -139,7 +139,7 @@ def update_instance(session: Session, instance_id: int, *, expected_version: int
         row["attributes"] = attrs or None
         row["score"] = changes.get("score", old["score"])
         try:
-            checked, msgs = prepare_one(state, row, *_size(con, old["media_id"]), strict=changes.get("strict", False))
+            checked, msgs = prepare_one(state, row, *_size(con, meta, old["media_id"]), strict=changes.get("strict", False))
         except ValidationError as e:
             raise ValidationError(f"instance {instance_id}: {e}") from None
         if not quiet:

@@ -8,7 +8,6 @@ Callers hold the transaction (``store.transaction()``); rows arrive checked by :
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import numpy as np
@@ -16,8 +15,10 @@ import pandas as pd
 
 from ..errors import NotFoundError
 from ._lookup import next_id
+from ._points_json import dumps
 
-__all__ = ["COLUMNS", "append_version", "copy_version", "current_row", "insert_one", "insert_rows", "version_row"]
+__all__ = ["COLUMNS", "append_version", "copy_version", "current_row", "insert_new", "insert_one", "insert_rows",
+           "version_row"]
 
 # every column of ``instances`` that a write sets; created_at is now(), superseded_at starts NULL
 COLUMNS = ("instance_id", "version", "media_id", "run_id", "label_id", "kind", "x0", "y0", "x1", "y1", "points",
@@ -38,12 +39,6 @@ _SELECT_FRAME = ", ".join(
 _INSERT_FRAME = f"INSERT INTO instances ({_NAMES}, created_at) SELECT {_SELECT_FRAME}, now() FROM _nbl_new_instances"  # noqa: S608
 
 
-def _json(v: Any) -> str | None:
-    if v is None or (isinstance(v, float) and np.isnan(v)):
-        return None
-    return v if isinstance(v, str) else json.dumps(v)
-
-
 def _num(v: Any, cast: type) -> Any:
     return None if v is None or pd.isna(v) else cast(v)
 
@@ -55,16 +50,33 @@ def _flag(v: Any) -> bool:
 def insert_one(con: Any, row: dict[str, Any], *, instance_id: int, version: int, author: str | None,
                schema_version: int, deleted: bool = False) -> None:
     """Append one row (a checked instance as a dict, keys as :data:`COLUMNS`) as ``version`` of ``instance_id``."""
-    con.execute(_INSERT_ONE, [
-        int(instance_id), int(version), int(row["media_id"]), _num(row.get("run_id"), int), int(row["label_id"]),
+    con.execute(_INSERT_ONE, _params(row, int(instance_id), version, author, schema_version, deleted))
+
+
+def _params(row: dict[str, Any], instance_id: int | None, version: int, author: str | None, schema_version: int,
+            deleted: bool) -> list[Any]:
+    """The values of :data:`COLUMNS` for one row, in order."""
+    return [
+        instance_id, int(version), int(row["media_id"]), _num(row.get("run_id"), int), int(row["label_id"]),
         row["kind"], float(row["x0"]), float(row["y0"]), float(row["x1"]), float(row["y1"]),
-        _json(row.get("points")), _json(row.get("attributes")), _num(row.get("score"), float),
+        dumps(row.get("points")), dumps(row.get("attributes")), _num(row.get("score"), float),
         _num(row.get("track_id"), int), _num(row.get("area"), float), _flag(row.get("iscrowd")),
-        _json(row.get("extra")), author, int(schema_version), bool(deleted)])
+        dumps(row.get("extra")), author, int(schema_version), bool(deleted)]
 
 
-def _dumps(col: pd.Series) -> list[str | None]:
-    return [_json(v) for v in col.to_list()]
+_INSERT_NEW = (f"INSERT INTO instances ({_NAMES}, created_at) SELECT coalesce(max(instance_id), 0) + 1, "  # noqa: S608
+               f"{_VALUES.split(', ', 1)[1]}, now() FROM instances RETURNING instance_id")
+
+
+def insert_new(con: Any, row: dict[str, Any], *, author: str | None, schema_version: int) -> int:
+    """Append one row as version 1 of a new instance; returns its id (the next free one, taken in the
+    same statement: one round trip for the annotator's save)."""
+    return int(con.execute(_INSERT_NEW, _params(row, None, 1, author, schema_version, False)[1:]).fetchall()[0][0])
+
+
+def _dumps(col: pd.Series) -> pd.Series:
+    # object dtype: DuckDB reads the str objects as they are (pandas would first copy them into Arrow)
+    return pd.Series([v if isinstance(v, str) else dumps(v) for v in col.to_list()], dtype=object)
 
 
 def insert_rows(con: Any, frame: pd.DataFrame, *, author: str | None, schema_version: int) -> np.ndarray:
@@ -75,14 +87,14 @@ def insert_rows(con: Any, frame: pd.DataFrame, *, author: str | None, schema_ver
     start = next_id(con, "instances")
     ids = np.arange(start, start + n, dtype=np.int64)
     if n == 1:  # one parameterised INSERT, no DataFrame registration
-        insert_one(con, frame.iloc[0].to_dict(), instance_id=int(ids[0]), version=1, author=author,
+        insert_one(con, {str(k): v for k, v in frame.iloc[0].to_dict().items()}, instance_id=int(ids[0]), version=1, author=author,
                    schema_version=schema_version)
         return ids
     out = pd.DataFrame({
         "instance_id": ids,
         "version": np.ones(n, dtype=np.int32),
         "media_id": frame["media_id"].to_numpy(np.int64),
-        "run_id": pd.array(frame["run_id"], dtype="Int32"),
+        "run_id": frame["run_id"].astype("Int32").array,
         "label_id": frame["label_id"].to_numpy(np.int32),
         "kind": frame["kind"].astype(str).to_numpy(),
         "x0": frame["x0"].to_numpy(float), "y0": frame["y0"].to_numpy(float),
@@ -90,7 +102,7 @@ def insert_rows(con: Any, frame: pd.DataFrame, *, author: str | None, schema_ver
         "points": _dumps(frame["points"]) if frame["points"].notna().any() else [None] * n,
         "attributes": _dumps(frame["attributes"]) if frame["attributes"].notna().any() else [None] * n,
         "score": pd.to_numeric(frame["score"], errors="coerce").to_numpy(float),
-        "track_id": pd.array(frame["track_id"], dtype="Int64"),
+        "track_id": frame["track_id"].astype("Int64").array,
         "area": pd.to_numeric(frame["area"], errors="coerce").to_numpy(float),
         "iscrowd": frame["iscrowd"].fillna(False).astype(bool).to_numpy(),
         "extra": _dumps(frame["extra"]) if frame["extra"].notna().any() else [None] * n,

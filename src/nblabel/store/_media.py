@@ -16,6 +16,7 @@ import pandas as pd
 from .._report import ImportReport
 from ..errors import ValidationError, did_you_mean
 from ._lookup import media_ids, next_id, schema_version
+from ._write_context import new_media_token
 
 __all__ = ["STATES", "insert_media", "media_info", "set_status", "status", "status_summary"]
 
@@ -68,6 +69,7 @@ def insert_media(con: Any, good: list[tuple[int, Any]], meta: Any, meta_rows: pd
                         "orientation, bytes, meta::JSON, now() FROM _nbl_new_media")
         finally:
             con.unregister("_nbl_new_media")
+        new_media_token(con)  # sizes cached for ids of a rolled-back insert must not outlive it
     return len(rows)
 
 

@@ -20,6 +20,7 @@ from .._warnings import warn
 from ..errors import SchemaError, ValidationError, did_you_mean
 from ..schema import SchemaState, check_attributes
 from ._check_points import POINT_KINDS, check_points
+from ._points_json import points_json
 
 __all__ = ["COLUMNS", "KINDS", "check_box_array", "check_boxes", "kind_problem", "prepare_instances", "prepare_one",
            "resolve_labels", "resolve_media"]
@@ -180,7 +181,8 @@ def prepare_instances(
     ``df`` has ``media_id`` or ``file_name``; ``label`` or ``label_id``; ``kind`` (default box);
     ``x0, y0, x1, y1`` absolute xyxy (may be NaN for kinds with points); optional ``points``,
     ``attributes``, ``score``, ``track_id``, ``area``, ``iscrowd``, ``extra``. Bad rows become
-    problems in ``report``; the caller decides whether problems abort the write.
+    problems in ``report``; the caller decides whether problems abort the write. The checked
+    ``points`` of point geometry come out as the JSON text the store keeps (:mod:`._points_json`).
     """
     rows = df.index
     df = df.reset_index(drop=True) if not df.index.is_unique else df
@@ -218,10 +220,9 @@ def prepare_instances(
             report.add_problem(f"row {df.index[idx[j]]}", reason)
             ok[idx[j]] = False
         msgs += m
-        pts_out = list(pts_in)
-        for j, i in enumerate(idx):
-            if checked[j] is not None:
-                pts_out[i] = checked[j]
+        pts_out = list(pts_in)  # rows without point geometry keep what they had
+        for i, text in zip(idx.tolist(), points_json(con, checked), strict=True):
+            pts_out[i] = text
         given = df[["x0", "y0", "x1", "y1"]].to_numpy(float, copy=True)
         # the extent of the points becomes the box, unless a full box was given (or there is no extent: masks)
         take = ~np.isnan(ext).any(axis=1) & ~np.isfinite(given[idx]).all(axis=1)
@@ -243,7 +244,7 @@ def prepare_instances(
             try:
                 attrs[i] = check_attributes(state, int(lids[i]), v) or None
             except (ValidationError, SchemaError) as e:
-                report.add_problem(f"row {df.index[i]}", str(e))
+                report.add_problem(f"row {df.index[int(i)]}", str(e))
                 ok[i] = False
         df["attributes"] = pd.Series(attrs, index=df.index, dtype=object)
     if "score" in df.columns:
@@ -252,8 +253,8 @@ def prepare_instances(
         for i in np.flatnonzero(bad)[:1000]:
             report.add_problem(f"row {df.index[i]}", f"score {df['score'].iloc[i]!r} is not a finite number")
         ok &= ~bad
-    for m in msgs[:5]:
-        warn(m)
+    for text in msgs[:5]:
+        warn(text)
     if len(msgs) > 5:
         warn(f"... and {len(msgs) - 5} more geometry warnings")
     out = df[ok].copy()
@@ -305,7 +306,7 @@ def prepare_one(state: SchemaState, row: dict[str, Any], width: float, height: f
             np.array([len(tpl.points) if tpl else -1]), strict)
         if problems:
             raise ValidationError(problems[0][1])
-        out["points"] = checked[0]
+        out["points"] = checked.to_lists()[0]
         if not np.isnan(ext[0]).any() and not np.isfinite(box[0]).all():
             box[0] = ext[0]
     tag = np.array([kind in POINT_KINDS or kind == "tag"])

@@ -1,7 +1,9 @@
 """Reading the schema's rows into a :class:`~nblabel.schema.SchemaState`, cached per project and version.
 
 Every schema change bumps the version, so a state loaded once for ``(project, version)`` stays true;
-a read costs one small query when the cache hits.
+a read costs one small query when the cache hits (or none: :func:`state_at` takes the version a
+caller read together with other things). Another process that changes the schema bumps the
+version in the file, so the next read sees the new version and loads it.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import Any
 
 from ..schema import Attribute, Label, SchemaState, Template
 
-__all__ = ["load_state"]
+__all__ = ["load_state", "state_at"]
 
 _CACHE: dict[tuple[str, int], SchemaState] = {}
 
@@ -26,8 +28,14 @@ def load_state(con: Any) -> SchemaState:
         0
     """
     meta = dict(con.execute("SELECT key, value FROM meta WHERE key IN ('schema_version', 'project_id')").fetchall())
-    version = int(meta["schema_version"])
-    key = (str(meta["project_id"]), version)  # the database's identity: a random id written at creation
+    return state_at(con, meta["project_id"], meta["schema_version"])
+
+
+def state_at(con: Any, project_id: Any, version: Any) -> SchemaState:
+    """The schema at ``version`` of project ``project_id`` (both read from ``meta`` in this transaction,
+    e.g. by :func:`._lookup.create_context` together with other small reads); loaded on a cache miss."""
+    version = int(version)
+    key = (str(project_id), version)  # the database's identity: a random id written at creation
     hit = _CACHE.get(key)
     if hit is not None:
         return hit
