@@ -77,9 +77,9 @@ def test_thumbnails_are_cached_so_a_second_open_decodes_nothing(gproj: nl.Projec
     calls: list[str] = []
     real = _images.load_display_image
 
-    def counting(path, orientation=1):  # type: ignore[no-untyped-def]
+    def counting(path, orientation=1, **kw):  # type: ignore[no-untyped-def]
         calls.append(str(path))
-        return real(path, orientation)
+        return real(path, orientation, **kw)
 
     monkeypatch.setattr(_images, "load_display_image", counting)
     first = _thumbs(gproj.gallery(size=96), [1, 2, 3, 4])
