@@ -82,7 +82,7 @@ def kernel_side(n: int, n_thumbs: int) -> None:
     from PIL import Image
 
     import nblabel as nl
-    from nblabel.widgets._gallery import Gallery, _ipc
+    from nblabel.widgets._gallery import _ipc
 
     tmp = Path(tempfile.mkdtemp(prefix="gallery-kernel-"))
     try:
@@ -100,7 +100,7 @@ def kernel_side(n: int, n_thumbs: int) -> None:
                         "NULL, NULL, false, NULL, 'b', 0, now(), NULL, false FROM range(?)",
                         [3 * n + 1, n, n, n, 8 * n, 4 * n])
         t0 = time.perf_counter()
-        g = Gallery(proj.session, runs="m")
+        g = proj.gallery(runs="m")
         items, boxes = g.tables()
         a, b = _ipc(items), _ipc(boxes)
         dt = time.perf_counter() - t0

@@ -106,7 +106,7 @@ def test_killed_mid_import_leaves_project_as_before(shared):
     time.sleep(1.5)  # well inside the import (it takes several seconds)
     assert proc.poll() is None, "the import finished before it could be killed; make it bigger"
     os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(30)
+    proc.communicate(timeout=30)  # reaps it and closes its pipes
     p = nl.open(shared)
     after = p.instances().df()[["instance_id", "x1"]]
     assert after.equals(before)

@@ -17,12 +17,16 @@ MODULES = [nl, nblabel.geometry, nblabel.widgets, nblabel.debug]
 def _public_callables():
     seen = set()
     for cls in CLASSES:
-        for name, member in inspect.getmembers(cls):
-            if name.startswith("_") or not callable(member):
-                continue
-            owner = next((k for k in cls.__mro__ if name in vars(k)), None)
-            if owner is None or not owner.__module__.startswith("nblabel"):
+        # names from the class dicts, not inspect.getmembers: that reads every inherited class
+        # attribute, and ipywidgets' deprecated ones (Widget._active_widgets) warn when read
+        names = sorted({n for k in cls.__mro__ for n in vars(k) if not n.startswith("_")})
+        for name in names:
+            owner = next(k for k in cls.__mro__ if name in vars(k))
+            if not owner.__module__.startswith("nblabel"):
                 continue  # inherited from ipywidgets / anywidget / dataclasses
+            member = getattr(cls, name)
+            if not callable(member):
+                continue
             key = (owner.__qualname__, name)
             if key not in seen:
                 seen.add(key)

@@ -76,14 +76,15 @@ HOLDER = textwrap.dedent("""
 def test_lock_timeout_names_the_fix(tmp_path):
     path = tmp_path / "p.duckdb"
     nl.open(path).store.release()
-    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(path), "6"], stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout.readline().strip() == "holding"
-        with pytest.raises(nl.ConcurrencyError, match="timeout"):
-            nl.open(path, timeout=0.5)
-    finally:
-        proc.kill()
-        proc.wait()
+    # the with block closes the pipe and waits for the holder (no unclosed-file warning)
+    with subprocess.Popen([sys.executable, "-c", HOLDER, str(path), "6"], stdout=subprocess.PIPE,
+                          text=True) as proc:
+        try:
+            assert proc.stdout.readline().strip() == "holding"
+            with pytest.raises(nl.ConcurrencyError, match="timeout"):
+                nl.open(path, timeout=0.5)
+        finally:
+            proc.kill()
     assert nl.open(path).media().count() == 0  # free again once the holder is gone
 
 

@@ -48,8 +48,8 @@ def read_json(path: str | Path, what: str = "COCO file") -> Any:
     """Read a JSON file; a missing or malformed file is a :class:`FormatError` naming it.
 
     Example:
-        >>> import tempfile, os
-        >>> p = os.path.join(tempfile.mkdtemp(), "x.json"); _ = open(p, "w").write("{]")
+        >>> import tempfile, os, pathlib
+        >>> p = os.path.join(tempfile.mkdtemp(), "x.json"); _ = pathlib.Path(p).write_text("{]")
         >>> read_json(p)  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...

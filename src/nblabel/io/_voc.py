@@ -46,9 +46,9 @@ def parse_voc(path: str | Path) -> dict[str, Any]:
             ``<annotation>``, an object's ``<name>`` or ``<bndbox>`` coordinates.
 
     Example:
-        >>> import tempfile, os
+        >>> import tempfile, os, pathlib
         >>> p = os.path.join(tempfile.mkdtemp(), "a.xml")
-        >>> _ = open(p, "w").write("<annotation><filename>a.jpg</filename><object><name>dog</name>"
+        >>> _ = pathlib.Path(p).write_text("<annotation><filename>a.jpg</filename><object><name>dog</name>"
         ...     "<difficult>1</difficult><bndbox><xmin>1</xmin><ymin>2</ymin><xmax>10</xmax><ymax>20</ymax>"
         ...     "</bndbox></object></annotation>")
         >>> o = parse_voc(p)["objects"][0]

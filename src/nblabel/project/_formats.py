@@ -53,14 +53,14 @@ class FormatsMixin:
                 ``categories``, has malformed categories, or (``errors="raise"``) any row is bad.
 
         Example:
-            >>> import nblabel as nl, json, tempfile, os
+            >>> import nblabel as nl, json, tempfile, os, pathlib
             >>> from PIL import Image
             >>> d = tempfile.mkdtemp(); Image.new("RGB", (64, 48)).save(os.path.join(d, "a.png"))
             >>> coco = {"images": [{"id": 7, "file_name": "a.png", "width": 64, "height": 48}],
             ...         "categories": [{"id": 3, "name": "car"}],
             ...         "annotations": [{"id": 1, "image_id": 7, "category_id": 3, "bbox": [1, 2, 10, 20],
             ...                          "area": 200, "iscrowd": 0}]}
-            >>> _ = open(os.path.join(d, "gt.json"), "w").write(json.dumps(coco))
+            >>> _ = pathlib.Path(d, "gt.json").write_text(json.dumps(coco))
             >>> p = nl.open(":memory:")
             >>> p.import_coco(os.path.join(d, "gt.json"), images=d)
             <ImportReport COCO gt.json: 1 added, 0 skipped, 0 problems>
@@ -133,11 +133,11 @@ class FormatsMixin:
             strict: refuse geometry outside the image instead of clipping it.
 
         Example:
-            >>> import nblabel as nl, tempfile, os
+            >>> import nblabel as nl, tempfile, os, pathlib
             >>> from PIL import Image
             >>> d = tempfile.mkdtemp(); os.makedirs(f"{d}/images"); os.makedirs(f"{d}/labels")
             >>> Image.new("RGB", (100, 50)).save(f"{d}/images/a.png")
-            >>> _ = open(f"{d}/labels/a.txt", "w").write("0 0.5 0.5 0.2 0.4\\n")
+            >>> _ = pathlib.Path(f"{d}/labels/a.txt").write_text("0 0.5 0.5 0.2 0.4\\n")
             >>> p = nl.open(":memory:")
             >>> p.import_yolo(f"{d}/labels", images=f"{d}/images", names=["car"])
             <ImportReport YOLO labels: 1 added, 0 skipped, 0 problems>
@@ -194,10 +194,10 @@ class FormatsMixin:
             strict: refuse boxes outside the image instead of clipping them.
 
         Example:
-            >>> import nblabel as nl, tempfile, os
+            >>> import nblabel as nl, tempfile, pathlib
             >>> from PIL import Image
             >>> d = tempfile.mkdtemp(); Image.new("RGB", (100, 50)).save(f"{d}/a.png")
-            >>> _ = open(f"{d}/a.xml", "w").write("<annotation><filename>a.png</filename><object><name>dog</name>"
+            >>> _ = pathlib.Path(f"{d}/a.xml").write_text("<annotation><filename>a.png</filename><object><name>dog</name>"
             ...     "<bndbox><xmin>1</xmin><ymin>1</ymin><xmax>10</xmax><ymax>20</ymax></bndbox></object></annotation>")
             >>> nl.open(":memory:").import_voc(d, images=d)
             <ImportReport VOC ...: 1 added, 0 skipped, 0 problems>
