@@ -132,7 +132,7 @@ def test_a_waiter_killed_with_9_and_a_reused_pid_do_not_fool_the_holder(shared):
             time.sleep(0.01)
         assert p.store._lock.others_waiting()  # a live waiter is seen...
         os.kill(waiter.pid, signal.SIGKILL)
-        waiter.wait(30)
+        waiter.communicate(timeout=30)  # reaps it and closes its pipes
         assert [n for n in os.listdir(queue) if n.endswith(".token")]  # ...kill -9 left its token behind
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
     try:

@@ -177,8 +177,12 @@ class FileLock:
         if self._bell is None:
             try:
                 bell = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-                bell.bind(self._bell_name)
             except OSError:
+                return
+            try:
+                bell.bind(self._bell_name)
+            except OSError:  # (the name is still bound elsewhere): poll instead, and don't leak the socket
+                bell.close()
                 return
             self._bell = bell
         with contextlib.suppress(OSError):
@@ -244,8 +248,10 @@ class FileLock:
             return None
 
     def release(self) -> None:
-        """Let the file go (the next waiter in line takes it)."""
+        """Let the file go (the next waiter in line takes it); the doorbell goes with it (only a holder
+        is rung, and a store dropped without ``close()`` must not leave a socket open)."""
         fd, self._fd = self._fd, None
+        self._close_bell()
         if fd is None:
             return
         with contextlib.suppress(OSError):
@@ -253,13 +259,15 @@ class FileLock:
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
 
-    def close(self) -> None:
-        """Release the lock and the doorbell."""
-        self.release()
+    def _close_bell(self) -> None:
         bell, self._bell = self._bell, None
         if bell is not None:
             with contextlib.suppress(OSError):
                 bell.close()
+
+    def close(self) -> None:
+        """Release the lock and the doorbell."""
+        self.release()
 
 
 def _try_lock(fd: int) -> bool:

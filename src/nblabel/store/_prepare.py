@@ -126,7 +126,7 @@ def check_box_array(b: np.ndarray, w: np.ndarray, h: np.ndarray, tag: np.ndarray
     b = np.array(b, dtype=float)
     ok = np.ones(len(b), dtype=bool)
     finite = np.isfinite(b).all(axis=1)
-    size = (b[:, 2] > b[:, 0]) & (b[:, 3] > b[:, 1])
+    size = (b[:, 2] > b[:, 0]) & (b[:, 3] > b[:, 1]) & ((b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]) > 0)
     eps = 1e-6
     outside = (b[:, 0] < -eps) | (b[:, 1] < -eps) | (b[:, 2] > w + eps) | (b[:, 3] > h + eps)
     no_overlap = (b[:, 2] <= 0) | (b[:, 3] <= 0) | (b[:, 0] >= w) | (b[:, 1] >= h)
