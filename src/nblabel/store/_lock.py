@@ -35,7 +35,7 @@ from ..errors import ConcurrencyError
 try:  # POSIX advisory locks; elsewhere DuckDB's own lock plus retries still serialise writers
     import fcntl
 except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
+    fcntl = None  # type: ignore[assignment]  # no fcntl on Windows: None means "no advisory lock" (checked before each use)
 
 __all__ = ["FileLock"]
 

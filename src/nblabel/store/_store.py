@@ -29,7 +29,6 @@ import contextlib
 import os
 import threading
 import time
-import warnings
 import weakref
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,6 +36,7 @@ from pathlib import Path
 import duckdb
 
 from .._version import __version__
+from .._warnings import warn
 from ..errors import StoreError
 from ._ddl import DDL_V1, FORMAT_VERSION, MIGRATIONS
 from ._lock import FileLock
@@ -125,11 +125,8 @@ class Store:
                         f"cannot open project {str(self.path)!r} for writing: the file or its folder "
                         "is not writable; open it with nl.open(path, read_only=True) or copy it"
                     )
-                warnings.warn(
-                    f"project {str(self.path)!r} is on storage this process cannot write: opened "
-                    "read-only (queries and exports work; copy the file to change it)",
-                    UserWarning, stacklevel=_caller_level(),
-                )
+                warn(f"project {str(self.path)!r} is on storage this process cannot write: opened "
+                     "read-only (queries and exports work; copy the file to change it)")
                 self.read_only = True
             self._lock = FileLock(self.path)
             _OPEN.add(self)
@@ -417,14 +414,3 @@ class Store:
 
     def __repr__(self) -> str:
         return f"Store({':memory:' if self.memory else str(self.path)!r}{', read-only' if self.read_only else ''})"
-
-
-def _caller_level() -> int:
-    """The ``stacklevel`` that points a warning at the first frame outside nblabel."""
-    import sys
-
-    frame, level = sys._getframe(1), 1
-    pkg = str(Path(__file__).resolve().parents[1])
-    while frame is not None and frame.f_code.co_filename.startswith(pkg):
-        frame, level = frame.f_back, level + 1  # type: ignore[assignment]
-    return level
