@@ -133,11 +133,17 @@ def _loads(v: Any) -> Any:
     return v
 
 
-def _segmentation(kind: str, points: Any, extra: Any) -> Any:
+def _coco_field(extra: Any, key: str) -> Any:
+    """The COCO annotation's own ``key`` as an import kept it in ``extra["coco"]`` (else ``None``)."""
     ex = _loads(extra) or {}
     coco = ex.get("coco") if isinstance(ex, dict) else None
-    if isinstance(coco, dict) and coco.get("segmentation") is not None:
-        return coco["segmentation"]
+    return coco.get(key) if isinstance(coco, dict) else None
+
+
+def _segmentation(kind: str, points: Any, extra: Any) -> Any:
+    kept = _coco_field(extra, "segmentation")
+    if kept is not None:
+        return kept
     pts = _loads(points)
     if kind == "mask":
         return pts
@@ -158,10 +164,9 @@ def _segmentations(df: pd.DataFrame) -> list[Any]:
 
 
 def _keypoints(kind: str, points: Any, extra: Any) -> Any:
-    ex = _loads(extra) or {}
-    coco = ex.get("coco") if isinstance(ex, dict) else None
-    if isinstance(coco, dict) and coco.get("keypoints") is not None:
-        return coco["keypoints"]
+    kept = _coco_field(extra, "keypoints")
+    if kept is not None:
+        return kept
     if kind != "keypoints":
         return None
     return np.asarray(_loads(points), dtype=float).reshape(-1).tolist()
