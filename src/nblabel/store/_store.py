@@ -103,6 +103,7 @@ class Store:
         # Facts valid while this store holds the file (next ids, the loaded schema...): nobody else
         # can write meanwhile. Emptied whenever the file is taken anew and after a rollback.
         self.turn_cache: dict[str, object] = {}
+        self._writes = 0  # outer write transactions begun by this store (see write_number)
         self.read_only = bool(read_only)
         if self.memory:
             self._con = duckdb.connect(":memory:")
@@ -295,6 +296,27 @@ class Store:
             if self._holds == 0 and self._con is not None and not self.memory:
                 self._let_go()
 
+    @property
+    def write_number(self) -> int:
+        """How many outer write transactions this store has begun (the current one included).
+
+        A fact a write leaves in :attr:`turn_cache` under this number still holds in the next write
+        transaction of the same turn (number + 1): nothing else can have written in between.
+
+        Example:
+            >>> s = Store(":memory:")
+            >>> n = s.write_number
+            >>> with s.transaction():
+            ...     s.write_number - n
+            1
+        """
+        return self._writes
+
+    @property
+    def in_transaction(self) -> bool:
+        """A transaction of this store is open (a new ``transaction()`` block would join it)."""
+        return self._in_tx
+
     def transaction(self) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConnection]:
         """Run the block as one transaction (nested blocks join the outer one).
 
@@ -324,6 +346,8 @@ class Store:
                 return
             con.execute("BEGIN TRANSACTION")
             self._in_tx = True
+            if not read:
+                self._writes += 1
             try:
                 yield con
             except BaseException as e:
@@ -338,7 +362,11 @@ class Store:
                 raise
             else:
                 self._in_tx = False
-                con.execute("COMMIT")
+                try:
+                    con.execute("COMMIT")
+                except BaseException:
+                    self.turn_cache.clear()
+                    raise
 
     # -- layout ------------------------------------------------------------------------------
     def _init_or_migrate(self, con: duckdb.DuckDBPyConnection) -> None:
