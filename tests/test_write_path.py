@@ -210,9 +210,14 @@ def test_one_row_add_after_a_rolled_back_add_takes_the_free_id(tmp_path):
     p.add_images([np.zeros((H, W, 3), np.uint8)])
     p.schema.add_label("car")
     p.add_instance(1, "car", box=[1, 1, 5, 5])
-    with pytest.raises(RuntimeError), p.store.transaction():
-        p.add_instance(1, "car", box=[1, 1, 5, 5])
-        raise RuntimeError("roll back")
+
+    def add_then_fail():
+        with p.store.transaction():
+            p.add_instance(1, "car", box=[1, 1, 5, 5])
+            raise RuntimeError("roll back")
+
+    with pytest.raises(RuntimeError):
+        add_then_fail()
     assert p.add_instance(1, "car", box=[1, 1, 7, 7]) == 2
     assert p.add_instance(1, "car", box=[1, 1, 8, 8]) == 3
 
