@@ -90,6 +90,8 @@ def _frame(con: Any, state: SchemaState, data: Any, report: ImportReport,
     if isinstance(data, dict) and "annotations" in data:
         data = data["annotations"]
     if isinstance(data, list):
+        if not data:  # an empty results file: nothing to add
+            return None, box_format or "xyxy"
         if data and isinstance(data[0], dict) and "bbox" in data[0] and "image_id" in data[0]:
             fmt = box_format or "xywh"  # COCO's own bbox is xywh
             return _coco_frame(con, state, data, report, fmt), fmt
