@@ -108,7 +108,7 @@ def test_hand_cases_past_every_border_equal_pycocotools(image_root: Path, tmp_pa
         {"image_id": 12, "category_id": 4, "bbox": [98, 72, 40, 40], "score": 0.5},
     ]
     # more than 100 detections on one image (maxDets): random boxes, many of them past the border
-    for k in range(130):
+    for _ in range(130):
         x, y = rng.integers(-3, 100), rng.integers(-3, 80)  # each overlaps the 100 x 80 image
         results.append({"image_id": 7, "category_id": int(rng.choice([1, 4])),
                         "bbox": [float(x), float(y), float(rng.integers(4, 40)), float(rng.integers(4, 40))],
@@ -253,7 +253,7 @@ def test_voc_box_past_the_edge_is_stored_as_given(tmp_path: Path) -> None:
     assert r.problems[0].item == "a.xml object 0 (dog)" and r.added == 0
 
 
-@pytest.fixture()
+@pytest.fixture
 def small(tmp_path: Path) -> nl.Project:
     p = nl.open(tmp_path / "p.duckdb")
     p.add_images([np.full((50, 100, 3), 9, np.uint8)])

@@ -21,7 +21,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import FormatError
-
 from ..store import media_ids, run_id
 from ._exports import ExportInfo
 
