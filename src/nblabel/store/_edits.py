@@ -90,7 +90,7 @@ def add_instance(session: Session, media: Any, label: str, *, box: Any = None, p
 
 def add_instances(session: Session, df: pd.DataFrame, *, run: Any = None, box_format: str = "xyxy",
                   coords: str = "absolute", strict: bool = False, errors: str = "raise",
-                  author: str | None = None) -> ImportReport:
+                  author: str | None = None, clip: bool = False) -> ImportReport:
     """Add many instances in one transaction (see ``Project.add_instances``)."""
     if errors not in ("raise", "report"):
         raise ValidationError(f"errors must be 'raise' or 'report', got {errors!r}")
@@ -103,7 +103,9 @@ def add_instances(session: Session, df: pd.DataFrame, *, run: Any = None, box_fo
         elif coords != "absolute":
             raise ValidationError(f"coords must be 'absolute' or 'relative', got {coords!r}")
         rid = run_id(con, run)
-        clean = prepare_instances(con, state, frame, report=report, strict=strict, run_id=rid)
+        clean = prepare_instances(con, state, frame, report=report, strict=strict, run_id=rid, clip=clip,
+                                  noun="predictions" if rid is not None else "instances",
+                                  check_relative=coords == "absolute")
         if report.problems and errors == "raise":
             report.skipped = len(df)
             report.raise_if_problems()
@@ -146,7 +148,10 @@ def update_instance(session: Session, instance_id: int, *, expected_version: int
         row["attributes"] = attrs or None
         row["score"] = changes.get("score", old["score"])
         try:
-            checked, msgs = prepare_one(state, row, *_size(con, meta, old["media_id"]), strict=changes.get("strict", False))
+            # a new geometry is drawn (clipped); an edit of the label or attributes keeps the stored one
+            checked, msgs = prepare_one(state, row, *_size(con, meta, old["media_id"]),
+                                        strict=changes.get("strict", False), clip=bool(geom_keys),
+                                        keep_outside=not geom_keys)
         except ValidationError as e:
             raise ValidationError(f"instance {instance_id}: {e}") from None
         if not quiet:
