@@ -355,3 +355,13 @@ def test_coco_style_records_honour_box_format_and_coords(tmp_path: Path, image_r
     # COCO's own xywh stays the default
     run.add_predictions([{"image_id": 7, "category_id": 1, "bbox": [10, 10, 20, 20], "score": 0.7}], errors="raise")
     assert _boxes_of(p, "m") == [[10.0, 10.0, 30.0, 30.0]] * 3
+
+
+def test_a_prediction_entirely_outside_the_image_is_kept_as_pycocotools_keeps_it(image_root: Path,
+                                                                                    tmp_path: Path) -> None:
+    gt = _gt([_box(10, 10, 30, 20, image_id=7), _box(5, 5, 20, 20, image_id=3)])
+    results = [{"image_id": 7, "category_id": 1, "bbox": [10, 10, 30, 20], "score": 0.9},
+               {"image_id": 7, "category_id": 1, "bbox": [150, 120, 20, 10], "score": 0.95},  # wholly outside
+               {"image_id": 3, "category_id": 1, "bbox": [-40, -40, 10, 10], "score": 0.8}]  # wholly outside
+    _rep_gt, rep_dt = _assert_equal_to_pycocotools(image_root, tmp_path, gt, results)
+    assert any("past the image border" in n for n in rep_dt.notes), rep_dt.notes

@@ -64,8 +64,10 @@ def add_predictions(session: Session, run_id: int, run_name: str, data: Any, *, 
             if errors == "raise":
                 report.raise_if_problems()
             return report
+        # a detection entirely outside its image is kept as pycocotools keeps it (it can only be a false
+        # positive): evaluation counts what the file says
         clean = prepare_instances(con, state, frame, report=report, strict=strict, run_id=run_id, clip=clip,
-                                  noun="predictions", check_relative=coords == "absolute")
+                                  keep_outside=True, noun="predictions", check_relative=coords == "absolute")
         if report.problems and (errors == "raise" or strict):
             report.raise_if_problems()
         ids = insert_rows(con, clean, author=session.author, schema_version=state.version)
