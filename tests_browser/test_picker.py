@@ -175,3 +175,50 @@ def test_picker_with_80_coco_labels(lab: Server, page: Page, tmp_path: Path) -> 
     assert got[0][1:] == pytest.approx((60, 50, 220, 180), abs=tol)
     assert got[1][1:] == pytest.approx((300, 200, 420, 330), abs=tol)
     print(f"\n[lab] picker test {time.time() - t0:.1f}s")
+
+
+# -- in a plain page with the fake kernel (tests_browser/harness): names are text, few labels keep their chips
+from tests_browser.test_annotator_page import config, make_item, mount  # noqa: E402, F401 - the fixture
+
+
+def _labels(names: list[str]) -> list[dict[str, Any]]:
+    return [{"id": i + 1, "name": n, "color": None, "hotkey": str(i + 1) if i < 9 else None, "spatial": ["box"], "keypoints": None}
+            for i, n in enumerate(names)]
+
+
+@pytest.mark.browser
+def test_picker_rows_are_text_and_ten_labels_keep_their_chips(mount: Any, tmp_path: Path) -> None:  # noqa: F811 - the fixture
+    hostile = '<img src=x onerror="window.__pwned=1">'
+    names = [*NAMES[:30], hostile, "<b>bold</b>"]
+    a = mount(config([make_item(0)], schema={"version": 1, "labels": _labels(names), "attributes": []}))
+    a.key("/")
+    expect(a.root).to_have_attribute("data-picker", "1")
+    a.page.keyboard.type("<")
+    expect(a.root.locator(".nbl-picker-name")).to_have_text([hostile, "<b>bold</b>"])
+    assert a.root.locator(".nbl-picker img, .nbl-picker b").count() == 0
+    a.root.screenshot(path=str(tmp_path / "picker.png"))
+    a.page.keyboard.press("ArrowUp")  # wraps around to the last row
+    expect(a.root).to_have_attribute("data-picker-active", "32")
+    a.page.keyboard.press("Enter")
+    expect(a.root).to_have_attribute("data-label", "32")
+    expect(a.root.locator('.nbl-labels .nbl-chip[data-label-id="32"] .nbl-chip-name')).to_have_text("<b>bold</b>")
+    assert a.page.evaluate("() => window.__pwned") is None
+    # a query nothing matches says so (as text); Enter then picks nothing
+    a.key("/")
+    a.page.keyboard.type("zzz")
+    expect(a.root.locator(".nbl-picker-empty")).to_have_text('no label matches "zzz"')
+    a.page.keyboard.press("Enter")
+    expect(a.root).to_have_attribute("data-picker", "1")
+    a.page.keyboard.press("Escape")
+    expect(a.root).to_have_attribute("data-picker", "0")
+    expect(a.root).to_have_attribute("data-label", "32")
+
+    # ten labels: one chip each, no picker button, digits by position as before
+    a = mount(config([make_item(0)], schema={"version": 1, "labels": _labels(NAMES[:10]), "attributes": []}))
+    assert a.root.locator(".nbl-labels .nbl-chip").count() == 10
+    assert a.root.locator('.nbl-labels [data-action="picker"]').count() == 0
+    a.key("3")
+    expect(a.root).to_have_attribute("data-label", "3")
+    a.key("2")
+    expect(a.root).to_have_attribute("data-label", "2")
+    assert [c.get_attribute("data-label-id") for c in a.root.locator(".nbl-labels .nbl-chip").all()][:3] == ["1", "2", "3"]
