@@ -103,7 +103,8 @@ class _Distances:
 
 def kcenter_greedy(vectors: np.ndarray, k: int, *, centres: np.ndarray | None = None,
                    candidates: np.ndarray | None = None, first: int | None = None,
-                   pending_max: int = 128, pool_size: int = 2048, block: int = 8192) -> KCenterResult:
+                   weights: np.ndarray | None = None, pending_max: int = 128, pool_size: int = 2048,
+                   block: int = 8192) -> KCenterResult:
     """Greedy k-center: ``k`` rows of ``vectors`` picked farthest-first from ``centres``.
 
     Args:
@@ -114,6 +115,8 @@ def kcenter_greedy(vectors: np.ndarray, k: int, *, centres: np.ndarray | None = 
         candidates: rows that may be picked and that the radius is measured over (default: every
             row that is not a centre).
         first: the first pick when there is no centre (default: the lowest candidate index).
+        weights: ``[n]`` non-negative factors: pick the largest ``weight × distance²`` instead of the
+            largest distance (weighted farthest-first, for combining diversity with other scores).
         pending_max, pool_size, block: speed knobs (results do not depend on them).
 
     Returns:
@@ -136,6 +139,13 @@ def kcenter_greedy(vectors: np.ndarray, k: int, *, centres: np.ndarray | None = 
     if k > n_cand:
         raise ValidationError(f"cannot pick {k} rows: only {n_cand} candidates are left")
     rows = np.flatnonzero(cand)
+    if weights is None:
+        wt = np.ones(len(rows), dtype=x.dtype)
+    else:
+        w = np.asarray(weights, dtype=np.float64)
+        if w.shape != (n,) or not np.isfinite(w).all() or (w < 0).any():
+            raise ValidationError(f"weights must be {n} finite non-negative numbers")
+        wt = np.maximum(w[rows], 1e-12).astype(x.dtype)  # > 0, so a picked row (-1) stays below every other
     xc = x[rows]                       # work on the candidates only (positions into ``rows``)
     dist = _Distances(xc, block)
     stale = np.full(len(rows), np.inf, dtype=x.dtype)
@@ -152,7 +162,8 @@ def kcenter_greedy(vectors: np.ndarray, k: int, *, centres: np.ndarray | None = 
     at_pick = np.empty(k, dtype=np.float64)
     pending: list[int] = []
     pool = np.empty(0, dtype=np.int64)
-    pool_true = np.empty(0, dtype=x.dtype)
+    pool_true = wpool = sqp = np.empty(0, dtype=x.dtype)
+    xp = np.empty((0, x.shape[1]), dtype=x.dtype)
     outside = np.inf
     for t in range(k):
         if t == 0 and not is_centre.any():
@@ -163,20 +174,21 @@ def kcenter_greedy(vectors: np.ndarray, k: int, *, centres: np.ndarray | None = 
         else:
             j = -1
             if pending:
-                b = int(np.argmax(pool_true))
-                if pool_true[b] > outside:  # every row outside the pool is at most ``outside`` away
+                b = int(np.argmax(pool_true * wpool))
+                if pool_true[b] * wpool[b] > outside:  # every row outside the pool is at most ``outside`` away
                     j, d2 = int(pool[b]), float(pool_true[b])
                 else:
                     dist.apply(stale, np.asarray(pending))
                     pending = []
             if j < 0:
-                j = int(np.argmax(stale))
+                j = int(np.argmax(stale * wt))
                 d2 = float(stale[j])
         picks[t] = rows[j]
         at_pick[t] = np.sqrt(d2)
         stale[j] = -1.0                 # picked: never again
         if not pending:                 # stale is exact now: the pool starts again from it
-            pool, pool_true, outside = _top(stale, pool_size)
+            pool, outside = _top(stale * wt, pool_size)
+            pool_true, wpool = stale[pool].copy(), wt[pool]
             xp = xc[pool]               # the pool's vectors, contiguous for the per-pick product
             sqp = dist.sq[pool]
         pending.append(j)
@@ -193,18 +205,17 @@ def kcenter_greedy(vectors: np.ndarray, k: int, *, centres: np.ndarray | None = 
     return KCenterResult(picks, at_pick, radius)
 
 
-def _top(stale: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, float]:
-    """The ``size`` rows of largest ``stale`` (sorted by index), their values, and the largest value left out."""
-    if size >= len(stale):
-        p = np.arange(len(stale))
-        return p, stale.copy(), -np.inf
-    part = np.argpartition(-stale, size)
-    p = np.sort(part[:size])
-    return p, stale[p].copy(), float(stale[part[size:]].max())
+def _top(key: np.ndarray, size: int) -> tuple[np.ndarray, float]:
+    """The ``size`` rows of largest ``key`` (sorted by index) and the largest key left out."""
+    if size >= len(key):
+        return np.arange(len(key)), -np.inf
+    part = np.argpartition(-key, size)
+    return np.sort(part[:size]), float(key[part[size:]].max())
 
 
 def kcenter_reference(vectors: np.ndarray, k: int, *, centres: np.ndarray | None = None,
-                      candidates: np.ndarray | None = None, first: int | None = None) -> KCenterResult:
+                      candidates: np.ndarray | None = None, first: int | None = None,
+                      weights: np.ndarray | None = None) -> KCenterResult:
     """The textbook loop (one full distance update per pick): the reference :func:`kcenter_greedy` equals.
 
     Example:
@@ -222,13 +233,14 @@ def kcenter_reference(vectors: np.ndarray, k: int, *, centres: np.ndarray | None
     for c in np.flatnonzero(is_centre):
         d = np.minimum(d, ((x - x[c]) ** 2).sum(axis=1))
     d[~cand] = -1.0
+    w = np.ones(n) if weights is None else np.maximum(np.asarray(weights, dtype=np.float64), 1e-12)
     picks: list[int] = []
     at: list[float] = []
     for t in range(k):
         if t == 0 and not is_centre.any():
             j = int(np.flatnonzero(cand)[0]) if first is None else int(first)
         else:
-            j = int(np.argmax(d))
+            j = int(np.argmax(d * w))
         picks.append(j)
         at.append(float(np.sqrt(d[j])))
         d = np.minimum(d, ((x - x[j]) ** 2).sum(axis=1))

@@ -47,7 +47,7 @@ def stratified_group_split(labels: np.ndarray, groups: np.ndarray, ratios: np.nd
     Example:
         >>> y = np.array([[1, 0], [1, 0], [0, 1], [0, 1], [1, 1], [0, 0]], bool)
         >>> stratified_group_split(y, np.array([0, 1, 2, 3, 4, 4]), np.array([0.5, 0.5])).tolist()
-        [1, 0, 1, 0, 0, 0]
+        [1, 1, 0, 1, 0, 0]
     """
     y = np.asarray(labels).astype(np.int64)
     n = len(y)
