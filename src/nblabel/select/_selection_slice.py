@@ -38,8 +38,6 @@ class Selection(MediaSlice):
         ([2, 1], [2])
     """
 
-    _columns = (*MediaSlice._columns, "pick_rank")
-
     def __init__(self, session: Session, query: _Query | None = None, *, picks: tuple[int, ...] = (),
                  reasons: pd.DataFrame | None = None, coverage_radius: float = float("nan"),
                  strategy: str = "") -> None:
@@ -48,6 +46,9 @@ class Selection(MediaSlice):
             q = _Query(filters=q.filters, order=(("pick_rank", False),), limit=q.limit, sample=q.sample)
         super().__init__(session, q, picks=tuple(int(i) for i in picks), reasons=reasons,
                          coverage_radius=coverage_radius, strategy=strategy)
+
+    def _all_columns(self) -> tuple[str, ...]:
+        return (*self._columns, "pick_rank")
 
     @property
     def picks(self) -> list[int]:
@@ -71,8 +72,9 @@ class Selection(MediaSlice):
         return str(self._options["strategy"])
 
     def _base(self) -> tuple[str, list[Any]]:
-        base, params = super()._base()
-        return (f"SELECT s.*, p.pick_rank FROM ({base}) AS s JOIN (SELECT unnest(?::BIGINT[]) AS media_id, "
+        base, params = super()._base()  # code-built SQL; the ids travel as parameters
+        return (f"SELECT s.*, p.pick_rank FROM ({base}) AS s JOIN"  # noqa: S608
+                "  (SELECT unnest(?::BIGINT[]) AS media_id, "
                 "generate_subscripts(?::BIGINT[], 1) AS pick_rank) AS p USING (media_id)",
                 [*params, list(self.picks), list(self.picks)])
 

@@ -84,8 +84,8 @@ def item_labels(session: Session, ids: list[int]) -> tuple[np.ndarray, list[str]
     label_ids = sorted(state.labels)
     y = np.zeros((len(ids), len(label_ids)), dtype=bool)
     if len(pairs["media_id"]):
-        pos = np.searchsorted(np.asarray(ids, np.int64), pairs["media_id"].astype(np.int64))
-        col = np.searchsorted(np.asarray(label_ids, np.int64), pairs["label_id"].astype(np.int64))
+        pos = np.searchsorted(np.asarray(ids, np.int64), np.asarray(pairs["media_id"], np.int64))
+        col = np.searchsorted(np.asarray(label_ids, np.int64), np.asarray(pairs["label_id"], np.int64))
         y[pos, col] = True
     return y, [state.labels[i].name for i in label_ids]
 
@@ -102,7 +102,7 @@ def _meta_groups(session: Session, ids: list[int], key: str) -> np.ndarray:
                                   f"{did_you_mean(key, keys)}; keys there are: {keys}")
     v = vals.set_index("media_id")["v"].reindex(ids)
     # items without the key: their own group (a key that cannot collide with a metadata value)
-    return np.asarray([f"v:{x}" if isinstance(x, str) else f"id:{i}" for i, x in zip(ids, v.tolist())])
+    return np.asarray([f"v:{x}" if isinstance(x, str) else f"id:{i}" for i, x in zip(ids, v.tolist(), strict=True)])
 
 
 def item_groups(session: Session, ids: list[int], group_by: str | None) -> np.ndarray:
@@ -120,7 +120,7 @@ def item_groups(session: Session, ids: list[int], group_by: str | None) -> np.nd
         from ._duplicates import find_near_duplicates
 
         g = find_near_duplicates(session, media_ids=ids).groups
-        gmap = dict(zip(g["media_id"].astype(int).tolist(), g["group"].astype(int).tolist()))
+        gmap = dict(zip(g["media_id"].astype(int).tolist(), g["group"].astype(int).tolist(), strict=True))
         return np.asarray([f"g:{gmap[i]}" if i in gmap else f"id:{i}" for i in ids])
     if isinstance(group_by, str) and group_by.startswith("meta:") and len(group_by) > 5:
         return _meta_groups(session, ids, group_by[5:])

@@ -94,7 +94,7 @@ class SplitReport:
         return fig
 
     def __repr__(self) -> str:
-        parts = ", ".join(f"{s}={n}" for s, n in zip(self.sizes["split"], self.sizes["n"]))
+        parts = ", ".join(f"{s}={n}" for s, n in zip(self.sizes["split"], self.sizes["n"], strict=True))
         leaks = "not checked (no embedding)" if self.leaks is None else str(len(self.leaks))
         return (f"<SplitReport {self.name!r}: {parts}; worst label share error {self.worst_error:.3f}; "
                 f"leaks {leaks}>")
@@ -134,7 +134,7 @@ def split_report(session: Session, name: str) -> SplitReport:
 
         d = find_near_duplicates(session, media_ids=ids)
         pairs = d.pairs[d.pairs["distance"] <= d.threshold]
-        where = dict(zip(ids, table["split"]))
+        where = dict(zip(ids, table["split"], strict=True))
         a = pairs["media_a"].map(where)
         b = pairs["media_b"].map(where)
         leaks = pairs.assign(split_a=a, split_b=b)[a.notna() & b.notna() & (a != b)].reset_index(drop=True)
