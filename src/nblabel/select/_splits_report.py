@@ -32,8 +32,8 @@ class SplitReport:
         name: the split.
         ratios: the target fraction per part.
         sizes: ``split, n, share, target`` per part.
-        label_shares: one row per label: ``label``, ``n`` (items with it), then per part the share
-            of those items in it (NaN for a label no item has).
+        label_shares: one row per label some item of the split carries: ``label``, ``n`` (items
+            with it), then per part the share of those items in it.
         worst_error: the largest ``|share − target|`` over labels and parts (0 = perfect balance).
         leaks: ``media_a, media_b, distance, split_a, split_b`` of near-duplicate pairs in two parts
             (``None`` when the project has no ``"default"`` embedding to find them with).
@@ -72,7 +72,7 @@ class SplitReport:
 
             raise NblabelError("split_report(...).plot() needs matplotlib: pip install matplotlib") from e
         if ax is None:
-            fig, ax = plt.subplots(figsize=(max(4.0, 0.6 * len(self.label_shares) + 2), 3.2))
+            fig, ax = plt.subplots(figsize=(min(14.0, max(4.0, 0.45 * len(self.label_shares) + 2)), 3.4))
             plt.close(fig)  # the caller shows it; pyplot keeps no reference
         else:
             fig = ax.figure
@@ -126,6 +126,7 @@ def split_report(session: Session, name: str) -> SplitReport:
     shares = pd.DataFrame({"label": names, "n": y.sum(axis=0).astype(int)})
     for k, p in enumerate(parts):
         shares[p] = sh[k] if len(names) else []
+    shares = shares[shares["n"] > 0].reset_index(drop=True)
     target = np.asarray([ratios[p] for p in parts])
     worst = float(np.nanmax(np.abs(sh - target[:, None]))) if sh.size and not np.isnan(sh).all() else 0.0
     leaks = None
