@@ -88,10 +88,10 @@ class _Distances:
 
     def to(self, rows: np.ndarray | slice, centres: np.ndarray) -> np.ndarray:
         """Min over ``centres`` (indices) of the squared distance, for ``rows``."""
-        xr = self.x[rows]
-        c = self.x[centres]
-        d2 = self.sq[rows][:, None] + self.sq[centres][None, :] - 2.0 * (xr @ c.T)
-        return np.maximum(d2.min(axis=1), 0.0)
+        g = self.x[rows] @ self.x[centres].T   # one product; the rest in place on it
+        g *= -2.0
+        g += self.sq[centres][None, :]
+        return np.maximum(g.min(axis=1) + self.sq[rows], 0.0)
 
     def apply(self, stale: np.ndarray, centres: np.ndarray) -> None:
         """``stale = min(stale, d²(row, centres))`` for every row, block by block."""
