@@ -103,7 +103,7 @@ class _Distances:
 
 def kcenter_greedy(vectors: np.ndarray, k: int, *, centres: np.ndarray | None = None,
                    candidates: np.ndarray | None = None, first: int | None = None,
-                   weights: np.ndarray | None = None, pending_max: int = 128, pool_size: int = 2048,
+                   weights: np.ndarray | None = None, pending_max: int = 256, pool_size: int = 2048,
                    block: int = 8192) -> KCenterResult:
     """Greedy k-center: ``k`` rows of ``vectors`` picked farthest-first from ``centres``.
 
