@@ -11,7 +11,9 @@ import pandas as pd
 
 from ..select import NearDuplicates, find_near_duplicates
 from ..select._embed import embed_media
+from ..select._import import import_embeddings
 from ..select._scope import scope_ids
+from ..select._similar import find_similar
 from ..store import _embeddings
 
 if TYPE_CHECKING:
@@ -42,6 +44,42 @@ class SelectMixin:
         """
         return embed_media(self._session, name, model=model, slice=slice, batch_size=batch_size,
                            image_size=image_size, overwrite=overwrite, progress=progress)
+
+    def import_embeddings(self, data: Any, name: str, *, key: str | None = None, model: str | None = None,
+                          on_missing: str = "raise") -> int:
+        """Store vectors computed elsewhere (a DataFrame, Arrow table or Parquet path with a ``vector`` column).
+
+        Rows are keyed by ``media_id``, ``sha256`` or ``file_name`` (``key=None``: the first of those
+        columns present). Keys matching no media, mixed dimensions and NaN vectors refuse the whole
+        import (nothing stored changes); ``on_missing="skip"`` leaves unmatched keys out instead.
+        Returns how many vectors were stored.
+
+        Example:
+            >>> import nblabel as nl, numpy as np, pandas as pd
+            >>> p = nl.open(":memory:"); _ = p.add_images([np.zeros((8, 8, 3), np.uint8)])
+            >>> sha = p.media_info(1)["sha256"]
+            >>> p.import_embeddings(pd.DataFrame({"sha256": [sha], "vector": [np.ones(4)]}), "clip")
+            1
+        """
+        return import_embeddings(self._session, data, name, key=key, model=model, on_missing=on_missing)
+
+    def find_similar(self, query: Any, k: int = 10, *, embedding: str | None = None,
+                     model: Any = None) -> pd.DataFrame:
+        """The ``k`` media most similar to ``query`` (a media id, an image path or a PIL image): ``media_id, distance``.
+
+        "Is this new image already in my set?": a distance under ``proj.near_duplicates().threshold``
+        means a near-duplicate. An image query is embedded with the default embedder, or with
+        ``model`` for an embedding another model made.
+
+        Example:
+            >>> import nblabel as nl, numpy as np
+            >>> rng = np.random.default_rng(1)
+            >>> p = nl.open(":memory:"); _ = p.add_images([rng.integers(0, 255, (16, 16, 3), dtype=np.uint8)
+            ...                                            for _ in range(3)]); _ = p.embed()
+            >>> p.find_similar(1, k=2)["media_id"].isin([2, 3]).all()
+            np.True_
+        """
+        return find_similar(self._session, query, k, embedding=embedding, model=model)
 
     def embeddings(self, name: str = "default", *, slice: Any = None) -> pd.DataFrame:
         """The vectors of embedding ``name``: a DataFrame ``media_id, vector`` (float32 arrays), by media id.

@@ -11,6 +11,10 @@ Example:
 """
 
 from ._duplicates import NearDuplicates, find_near_duplicates
+from ._embed import embed_media
 from ._embedder import DEFAULT_MODEL, DEFAULT_THRESHOLD, default_embedder
+from ._import import import_embeddings
+from ._similar import find_similar
 
-__all__ = ["DEFAULT_MODEL", "DEFAULT_THRESHOLD", "NearDuplicates", "default_embedder", "find_near_duplicates"]
+__all__ = ["DEFAULT_MODEL", "DEFAULT_THRESHOLD", "NearDuplicates", "default_embedder", "embed_media",
+           "find_near_duplicates", "find_similar", "import_embeddings"]

@@ -47,13 +47,13 @@ def default_threshold(session: Session, embedding: str) -> float:
 
 
 def cutoff_for(threshold: float) -> float:
-    """The generous cut-off up to which candidate pairs are kept: twice the threshold, at least +0.05.
+    """The generous cut-off up to which candidate pairs are kept: 1.5 × the threshold, at least +0.05.
 
     Example:
-        >>> cutoff_for(0.1)
-        0.2
+        >>> cutoff_for(0.2)
+        0.3
     """
-    return float(max(2 * threshold, threshold + 0.05))
+    return float(round(max(1.5 * threshold, threshold + 0.05), 12))
 
 
 @dataclass
@@ -61,8 +61,9 @@ class NearDuplicates:
     """Near-duplicate pairs and groups of an embedding.
 
     Attributes:
-        pairs: ``media_a, media_b, distance`` (cosine distance, smaller = more similar; every pair up
-            to ``cutoff``, ``media_a < media_b``, sorted by distance).
+        pairs: ``media_a, media_b, distance`` (cosine distance, smaller = more similar;
+            ``media_a < media_b``, sorted by distance): every pair within ``threshold``, and up to
+            ``cutoff`` the pairs among each item's 10 nearest neighbours.
         groups: ``media_id, group, keep`` of every media item in a group of two or more at ``threshold``.
         threshold: the distance at which pairs join a group.
         cutoff: the largest distance in ``pairs``.
@@ -98,6 +99,9 @@ class NearDuplicates:
 
     def at(self, threshold: float) -> NearDuplicates:
         """The same search grouped at another threshold (at most ``cutoff``; no new search).
+
+        Above the search's threshold only the pairs among each item's nearest neighbours are
+        known: for exact groups at a larger threshold, search again with that threshold.
 
         Example:
             >>> d = NearDuplicates(pd.DataFrame({"media_a": [1], "media_b": [2], "distance": [0.05]}),
@@ -232,7 +236,7 @@ def find_near_duplicates(session: Session, *, embedding: str | None = None, thre
                  f"compute them with proj.embed({name!r})")
     t = default_threshold(session, name) if threshold is None else _check_threshold(threshold)
     cut = cutoff_for(t)
-    i, j, d = candidate_pairs(vecs, cut, k=k)
+    i, j, d = candidate_pairs(vecs, t, cut, k=k)
     pairs = pd.DataFrame({"media_a": ids[i], "media_b": ids[j], "distance": d.astype(np.float64)})
     labelled, pixels = labelled_and_pixels(session, ids)
     groups = group_pairs(ids, pairs["media_a"].to_numpy(), pairs["media_b"].to_numpy(), d, t,
