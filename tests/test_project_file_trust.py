@@ -118,3 +118,138 @@ def test_annotator_refuses_to_edit_or_delete_a_prediction(two_items: tuple[nl.Pr
     # accepting the prediction (a ground-truth copy) is the way, and still works
     assert _ask(w, "accept", pred_id=ids["pred_in"])["ok"]
     assert p.instances().count() == 3
+
+
+# -- §7: a damaged, foreign or empty file --------------------------------------------------------
+def test_truncated_project_file_is_a_project_file_error_naming_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "p.duckdb"
+    _filled(path).store.close()
+    data = path.read_bytes()
+    cut = tmp_path / "cut.duckdb"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(nl.ProjectFileError) as e:
+        nl.open(cut)
+    msg = str(e.value)
+    assert str(cut) in msg and "is damaged" in msg and "truncated" in msg and "restore it" in msg
+    assert isinstance(e.value.__cause__, duckdb.Error)  # DuckDB's own words stay attached, not raised
+    # the lock is let go at once: the original still opens, and the cut file can be replaced and opened
+    assert nl.open(path).instances().count() == 30
+    shutil.copy(path, cut)
+    assert nl.open(cut).instances().count() == 30
+
+
+def test_a_file_that_is_not_duckdb_names_the_fix(tmp_path: Path) -> None:
+    path = tmp_path / "notes.duckdb"
+    path.write_text("these are my notes\n" * 50, encoding="utf-8")
+    with pytest.raises(nl.ProjectFileError, match=r"is not an nblabel project: it is not a DuckDB database.*pass a new path"):
+        nl.open(path)
+    assert path.read_text(encoding="utf-8").startswith("these are my notes")
+
+
+@pytest.mark.parametrize("table", ["media", "foo"])
+def test_an_unrelated_duckdb_database_is_refused_and_left_unchanged(tmp_path: Path, table: str) -> None:
+    path = tmp_path / "theirs.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute(f"CREATE TABLE {table} (a INTEGER)")
+    con.execute(f"INSERT INTO {table} VALUES (7)")
+    con.close()
+    with pytest.raises(nl.ProjectFileError, match=rf"not an nblabel project: it has the table '{table}' but no "
+                                                  r"nblabel 'meta' table.*pass a new path"):
+        nl.open(path)
+    con = duckdb.connect(str(path), read_only=True)
+    tables = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
+    rows = con.execute(f"SELECT * FROM {table}").fetchall()  # noqa: S608 - the test's own name
+    con.close()
+    assert tables == [table] and rows == [(7,)]
+
+
+def test_a_foreign_meta_table_is_not_taken_for_a_project(tmp_path: Path) -> None:
+    path = tmp_path / "theirs.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE meta (key VARCHAR, value VARCHAR)")
+    con.execute("INSERT INTO meta VALUES ('owner', 'someone else')")
+    con.close()
+    with pytest.raises(nl.ProjectFileError, match="no 'format_version' row"):
+        nl.open(path)
+
+
+def test_an_empty_file_or_a_new_path_still_creates_a_project(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.duckdb"
+    empty.write_bytes(b"")
+    fresh = tmp_path / "fresh.duckdb"
+    blank = tmp_path / "blank.duckdb"
+    duckdb.connect(str(blank)).close()  # a DuckDB database with nothing in it
+    for path in (empty, fresh, blank):
+        p = nl.open(path)
+        p.add_images(_images(1))
+        p.store.close()
+        assert nl.open(path).media().count() == 1
+
+
+# -- §7: a full disk -------------------------------------------------------------------------------
+FULL_DISK = textwrap.dedent("""
+    import os, resource, signal, sys
+    import pandas as pd
+    import nblabel as nl
+    p = nl.open(sys.argv[1])
+    p.store.release()  # the WAL is empty, the file whole
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG, as on a full disk
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (os.path.getsize(sys.argv[1]) + 4096, hard))
+    big = pd.DataFrame({"media_id": [1] * 200, "label": ["car"] * 200, "x0": 1.0, "y0": 1.0, "x1": 9.0, "y1": 9.0,
+                        "extra": [{"note": "x" * 50_000}] * 200})
+    try:
+        p.add_instances(big)
+    except nl.DiskFullError as e:
+        print("REFUSED", str(e).replace(chr(10), " "))
+    except BaseException as e:
+        print("RAW", type(e).__name__, e)
+    print("COUNT", p.instances().count())
+    resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))  # space freed: the same project takes writes again
+    p.add_instance(2, "car", box=[2, 2, 8, 8])
+    print("AFTER", p.instances().count())
+""")
+
+
+def test_a_full_disk_rolls_back_and_says_nothing_was_lost(tmp_path: Path) -> None:
+    path = tmp_path / "p.duckdb"
+    _filled(path).store.close()
+    env = {**os.environ, "PYTHONPATH": str(Path(nl.__file__).parents[1])}
+    out = subprocess.run([sys.executable, "-c", FULL_DISK, str(path)], capture_output=True, text=True, env=env,
+                         timeout=120)
+    lines = {ln.split(" ", 1)[0]: ln.split(" ", 1)[1] for ln in out.stdout.splitlines() if " " in ln}
+    assert "REFUSED" in lines, out.stdout + out.stderr
+    msg = lines["REFUSED"]
+    assert str(path) in msg and "the disk is full" in msg and "Nothing was lost" in msg
+    assert "rolled back" in msg and "Free some space" in msg
+    assert lines["COUNT"] == "30" and lines["AFTER"] == "31"
+    # a fresh process sees the earlier data intact, the refused batch absent, the later write kept
+    p = nl.open(path)
+    assert p.instances().count() == 31
+    assert p.instances().df()["extra"].isna().all()
+
+
+def test_a_full_disk_during_a_write_is_mapped_whatever_statement_fails(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    p = _filled(tmp_path / "p.duckdb", n_instances=2)
+    real = p.store._connect
+
+    class FullCon:  # DuckDB's connection, except that an INSERT meets a full disk
+        def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+            self.con = con
+
+        def execute(self, sql: str, *args: object) -> object:
+            if sql.lstrip().upper().startswith("INSERT INTO INSTANCES"):
+                raise duckdb.IOException('Could not write file "p.duckdb.wal": No space left on device')
+            return self.con.execute(sql, *args)
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self.con, name)
+
+    p.store.close()
+    monkeypatch.setattr(p.store, "_connect", lambda: FullCon(real()))
+    with pytest.raises(nl.DiskFullError, match="Nothing was lost"):
+        p.add_instance(1, "car", box=[1, 1, 5, 5])
+    monkeypatch.undo()
+    p.store.close()
+    assert nl.open(tmp_path / "p.duckdb").instances().count() == 2
