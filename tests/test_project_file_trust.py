@@ -52,7 +52,7 @@ def test_unknown_run_is_not_found_with_did_you_mean_in_evaluate_and_instances() 
 
 
 # -- §8: the annotator changes only its queue's items, and only ground truth -----------------------
-@pytest.fixture()
+@pytest.fixture
 def two_items() -> tuple[nl.Project, dict[str, int]]:
     p = nl.open(":memory:")
     p.add_images(_images(2))
@@ -158,7 +158,7 @@ def test_an_unrelated_duckdb_database_is_refused_and_left_unchanged(tmp_path: Pa
         nl.open(path)
     con = duckdb.connect(str(path), read_only=True)
     tables = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
-    rows = con.execute(f"SELECT * FROM {table}").fetchall()  # noqa: S608 - the test's own name
+    rows = con.execute(f"SELECT * FROM {table}").fetchall()
     con.close()
     assert tables == [table] and rows == [(7,)]
 
@@ -253,3 +253,158 @@ def test_a_full_disk_during_a_write_is_mapped_whatever_statement_fails(tmp_path:
     monkeypatch.undo()
     p.store.close()
     assert nl.open(tmp_path / "p.duckdb").instances().count() == 2
+
+
+# -- §8: what a file holds never runs as code -------------------------------------------------------
+def _edit_file(path: Path, *statements: str) -> None:
+    con = duckdb.connect(str(path))
+    for stmt in statements:
+        con.execute(stmt)
+    con.close()
+
+
+EVIL_VIEW = ("CREATE OR REPLACE VIEW current_instances AS SELECT * EXCLUDE (superseded_at, deleted) FROM instances "
+             "WHERE instance_id = 1")
+
+
+def test_an_edited_view_has_no_effect_after_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "p.duckdb"
+    _filled(path).store.close()
+    _edit_file(path, EVIL_VIEW)
+    p = nl.open(path)
+    assert p.instances().count() == 30 and p.media().df()["n_instances"].sum() == 30
+    p.store.close()
+    con = duckdb.connect(str(path), read_only=True)  # the file itself was repaired by the writable open
+    assert con.execute("SELECT count(*) FROM current_instances").fetchall() == [(30,)]
+    con.close()
+
+
+def test_an_edited_view_in_a_read_only_file_is_hidden_by_ours(tmp_path: Path) -> None:
+    path = tmp_path / "p.duckdb"
+    _filled(path).store.close()
+    _edit_file(path, EVIL_VIEW)
+    p = nl.open(path, read_only=True)
+    assert p.instances().count() == 30
+    assert p.media().df()["n_instances"].sum() == 30
+    p.store.close()
+    con = duckdb.connect(str(path), read_only=True)  # the file is untouched, and its view is still the edited one
+    assert con.execute("SELECT count(*) FROM current_instances").fetchall() == [(1,)]
+    con.close()
+
+
+def test_a_file_with_macros_is_refused_before_any_query_calls_them(tmp_path: Path) -> None:
+    path = tmp_path / "p.duckdb"
+    _filled(path).store.close()
+    secret = tmp_path / "secret.txt"
+    secret.write_text("s3cret", encoding="utf-8")
+    # a macro in the file shadows DuckDB's own function of the same name inside every query
+    _edit_file(path, f"CREATE MACRO json_extract_string(j, p) AS (SELECT content FROM read_text('{secret}'))")
+    for read_only in (False, True):
+        with pytest.raises(nl.ProjectFileError, match=r"defines the SQL function\(s\) \['json_extract_string'\]"):
+            nl.open(path, read_only=read_only)
+
+
+def test_a_table_replaced_by_a_view_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "p.duckdb"
+    _filled(path).store.close()
+    _edit_file(path, "DROP TABLE runs", "CREATE VIEW runs AS SELECT 1 AS run_id, 'x' AS name")
+    with pytest.raises(nl.ProjectFileError, match=r"lacks the table\(s\) \['runs'\].*edited outside nblabel"):
+        nl.open(path)
+
+
+# -- §8: dynamic dataset rules are data -------------------------------------------------------------
+def test_rules_are_stored_as_method_calls_and_replayed(tmp_path: Path) -> None:
+    p = _filled(tmp_path / "p.duckdb")
+    p.add_run("m")
+    p.define_dataset("wide", rule=p.media().labels("car").image_size(min_width=50).sort_by("media_id").head(2))
+    p.define_dataset("cars_on_wide", rule=p.instances().labels(["car"]).in_media(p.media().in_dataset("wide")))
+    p.define_dataset("with_cars", rule=p.instances().labels("car").box_size(min_width=1).media())
+    p.define_dataset("preds", rule=p.instances(run="m").score(min=0.5))
+    rules = p.datasets().set_index("name")["rule"].map(json.loads)
+    assert rules["wide"] == {"version": 2, "slice": "media", "options": {},
+                             "steps": [["labels", ["car"], {}], ["image_size", [], {"min_width": 50}],
+                                       ["sort_by", ["media_id"], {}], ["head", [2], {}]]}
+    assert rules["cars_on_wide"]["steps"][1] == [
+        "in_media", [{"$slice": {"slice": "media", "options": {}, "steps": [["in_dataset", ["wide"], {}]]}}], {}]
+    assert rules["preds"]["options"] == {"run": "m"}
+    for r in rules:
+        assert "select" not in json.dumps(r).lower()
+    p.store.close()
+    q = nl.open(tmp_path / "p.duckdb")
+    assert q.dataset("wide").ids() == [1, 2]
+    assert q.dataset("with_cars").ids() == [1, 2, 3]
+    assert q.dataset("cars_on_wide").ids() == q.instances().labels("car").in_media(q.media().ids_in([1, 2])).ids()
+    assert q.dataset("preds").count() == 0
+    assert q.media().in_dataset("wide").ids() == [1, 2]
+
+
+def test_a_slice_with_raw_sql_cannot_become_a_rule() -> None:
+    p = nl.open(":memory:")
+    for rule in (p.media().where("width > ?", [5]), p.media().where("1=1").head(3),
+                 p.instances().in_media(p.media().where("width > 1"))):
+        with pytest.raises(ValidationError, match=r"cannot be saved as a rule: it uses raw SQL \(\.where\(\)\).*\.save\(name\)"):
+            p.define_dataset("x", rule=rule)
+    assert p.datasets().empty
+    assert p.media().where("width > ?", [5]).save("frozen") == 0  # a static dataset of its members is fine
+
+
+def _rule_file(tmp_path: Path, rule: object) -> Path:
+    path = tmp_path / "p.duckdb"
+    _filled(path).store.close()
+    con = duckdb.connect(str(path))
+    con.execute("INSERT INTO datasets (dataset_id, name, kind, rule, created_at) VALUES "
+                "(9, 'crafted', 'dynamic', ?, now())", [json.dumps(rule)])
+    con.close()
+    return path
+
+
+def test_a_crafted_rule_cannot_inject_sql(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("s3cret", encoding="utf-8")
+    injection = f"1=1) UNION SELECT 1, content, content, '', 0, 0, '', NULL, now(), 0 FROM read_text('{secret}') --"
+    attempts = [
+        {"version": 2, "slice": "media", "options": {}, "steps": [["where", [injection], {}]]},
+        {"version": 2, "slice": "media", "options": {}, "steps": [["_filter", [injection], {}]]},
+        {"version": 2, "slice": "media", "options": {}, "steps": [["sort_by", [f'media_id" , (SELECT content FROM read_text(\'{secret}\')) --'], {}]]},
+        {"version": 2, "slice": "media", "options": {}, "steps": [["meta_where", ["k", f"= 1 OR {injection}", 1], {}]]},
+        {"version": 2, "slice": "media", "options": {}, "steps": [["meta", [f"') OR {injection}", "x"], {}]]},
+        {"version": 2, "slice": "instances", "options": {"run": f"x' OR {injection}"}, "steps": []},
+        {"version": 2, "slice": "media", "options": {}, "steps": [["in_media", [{"$slice": {"sql": injection}}], {}]]},
+        # the old layout ran its fragments as SQL: this one reads a local file and keeps every row if it can
+        {"version": 1, "slice": "media", "filters": [[f"(SELECT content FROM read_text('{secret}')) = ?", ["s3cret"]]],
+         "order": [], "limit": None, "sample": None, "options": {}},
+    ]
+    outcomes = []
+    for i, rule in enumerate(attempts):
+        (tmp_path / str(i)).mkdir()
+        p = nl.open(_rule_file(tmp_path / str(i), rule))
+        try:
+            out = p.dataset("crafted").df()
+        except nl.NblabelError as e:
+            outcomes.append(type(e).__name__)
+            continue
+        assert "s3cret" not in out.to_string(), rule
+        outcomes.append(len(out))
+    # raw SQL, private methods, SQL as a column name, an operator, a run name or an argument object are
+    # refused; SQL inside a metadata key is just a key nobody has (0 rows); the old SQL rule is refused
+    assert outcomes == ["ValidationError", "ValidationError", "ValidationError", "ValidationError", 0,
+                        "NotFoundError", "ValidationError", "ValidationError"]
+
+
+def test_an_old_sql_rule_is_refused_with_how_to_define_it_again(tmp_path: Path) -> None:
+    path = _rule_file(tmp_path, {"version": 1, "slice": "media", "filters": [["width > ?", [5]]], "order": [],
+                                 "limit": None, "sample": None, "options": {}})
+    p = nl.open(path)
+    for call in (lambda: p.dataset("crafted"), lambda: p.media().in_dataset("crafted")):
+        with pytest.raises(ValidationError, match=r"dataset 'crafted' was saved by nblabel 0\.1 as SQL text.*"
+                                                  r"define it again.*overwrite=True.*delete_dataset"):
+            call()
+    p.define_dataset("crafted", rule=p.media().image_size(min_width=5), overwrite=True)
+    assert p.dataset("crafted").count() == 3
+
+
+def test_a_rule_that_refers_to_itself_is_refused_not_a_recursion_error(tmp_path: Path) -> None:
+    path = _rule_file(tmp_path, {"version": 2, "slice": "media", "options": {},
+                                 "steps": [["in_dataset", ["crafted"], {}]]})
+    with pytest.raises(ValidationError, match="refers to itself"):
+        nl.open(path).dataset("crafted").count()
