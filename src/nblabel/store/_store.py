@@ -60,6 +60,12 @@ def _close_all() -> None:
             store.close()
 
 
+def _held_elsewhere(e: duckdb.Error) -> bool:
+    """Whether DuckDB refused the file because another process holds its lock (not "block": damage)."""
+    text = str(e).lower()
+    return "could not set lock" in text or "conflicting lock" in text
+
+
 def _empty_file(path: Path) -> bool:
     """A zero-byte file with no WAL: nothing to lose, and a new project may be created in its place."""
     try:
@@ -172,7 +178,7 @@ class Store:
                     shadow_views(con, strict=False)
                 return con
             except duckdb.IOException as e:  # held by a process that does not use our lock file
-                if "lock" not in str(e).lower() or time.monotonic() > deadline:
+                if not _held_elsewhere(e) or time.monotonic() > deadline:
                     raise file_error(e, self.path) or StoreError(f"cannot open project {str(self.path)!r}: {e}") from e
                 time.sleep(0.01)
             except duckdb.Error as e:  # e.g. a damaged header
