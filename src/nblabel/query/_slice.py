@@ -203,7 +203,9 @@ class Slice:
                 "this slice cannot be saved as a rule: it uses raw SQL (.where()) or an argument that is not "
                 "a plain value, and a rule is stored as data (method calls), never as SQL; build it with the "
                 "filter methods, or freeze its current members as a static dataset with .save(name)")
-        opts = {k: v for k, v in options if k in ("run",)}
+        opts = {k: getattr(v, "name", v) for k, v in options if k == "run"}  # a Run is kept by its name
+        if not all(v is None or isinstance(v, str) for v in opts.values()):
+            raise ValidationError(f"this slice's run {opts!r} cannot be saved in a rule; give the run by its name")
         return {"slice": kind, "options": opts, "steps": list(self._q.steps)}
 
     def to_rule(self) -> str:
