@@ -1,10 +1,15 @@
-"""The project file's tables, and forward migrations between format versions.
+"""The project file's tables and views, and forward migrations between format versions.
 
 ``FORMAT_VERSION`` is the version of the table layout written by this nblabel. A file records its
-version in ``meta``; an older file is migrated forward on open, a newer one is refused.
+version in ``meta`` (its ``format_version`` row is what marks a DuckDB file as an nblabel project);
+an older file is migrated forward on open, a newer one is refused. The views (:data:`VIEWS`) are
+not part of any layout: they are dropped and created again from this code on every writable open,
+so a view edited inside a file never runs.
 """
 
 from __future__ import annotations
+
+import re
 
 FORMAT_VERSION = 2
 
@@ -46,9 +51,6 @@ DDL_V1 = [
         iscrowd BOOLEAN NOT NULL DEFAULT false, extra JSON, author VARCHAR,
         schema_version INTEGER NOT NULL, created_at TIMESTAMP NOT NULL, superseded_at TIMESTAMP,
         deleted BOOLEAN NOT NULL DEFAULT false)""",
-    """CREATE VIEW current_instances AS
-        SELECT * EXCLUDE (superseded_at, deleted) FROM instances
-        WHERE superseded_at IS NULL AND NOT deleted""",
     """CREATE TABLE status (
         media_id BIGINT NOT NULL, stage VARCHAR NOT NULL, state VARCHAR NOT NULL, reason VARCHAR,
         author VARCHAR, schema_version INTEGER NOT NULL, started_at TIMESTAMP,
@@ -90,4 +92,14 @@ MIGRATIONS: dict[int, list[str]] = {
         "DROP TABLE embeddings",
         "ALTER TABLE embeddings_v2 RENAME TO embeddings",
     ],
+}
+
+# The tables of the current layout (each must be a table in a project file, not a view).
+TABLES: tuple[str, ...] = tuple(re.findall(r"CREATE TABLE (\w+)", " ".join(DDL)))
+
+# name -> query of each view nblabel reads. The current state of an instance is its row with
+# superseded_at IS NULL; ``current_instances`` hides tombstones.
+VIEWS: dict[str, str] = {
+    "current_instances": "SELECT * EXCLUDE (superseded_at, deleted) FROM instances "
+                         "WHERE superseded_at IS NULL AND NOT deleted",
 }

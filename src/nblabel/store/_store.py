@@ -39,6 +39,8 @@ from .._version import __version__
 from .._warnings import warn
 from ..errors import StoreError
 from ._ddl import DDL, FORMAT_VERSION, MIGRATIONS
+from ._file_check import check_marker, check_objects, is_empty, recreate_views, shadow_views
+from ._file_errors import file_error
 from ._lock import FileLock
 
 __all__ = ["Store"]
@@ -56,6 +58,20 @@ def _close_all() -> None:
     for store in list(_OPEN):
         with contextlib.suppress(Exception):
             store.close()
+
+
+def _held_elsewhere(e: duckdb.Error) -> bool:
+    """Whether DuckDB refused the file because another process holds its lock (not "block": damage)."""
+    text = str(e).lower()
+    return "could not set lock" in text or "conflicting lock" in text
+
+
+def _empty_file(path: Path) -> bool:
+    """A zero-byte file with no WAL: nothing to lose, and a new project may be created in its place."""
+    try:
+        return path.stat().st_size == 0 and not Path(str(path) + ".wal").exists()
+    except OSError:
+        return False
 
 
 def _writable(path: Path) -> bool:
@@ -135,8 +151,15 @@ class Store:
                 self.read_only = True
             self._lock = FileLock(self.path)
             _OPEN.add(self)
-        with self.transaction() as con:
-            self._init_or_migrate(con)
+        try:
+            with self.transaction() as con:
+                self._init_or_migrate(con)
+        except BaseException as e:
+            self.close()  # a refused file is let go at once (no lingering lock)
+            mapped = file_error(e, self.path) if isinstance(e, duckdb.Error) else None
+            if mapped is not None:
+                raise mapped from e
+            raise
 
     # -- locking -----------------------------------------------------------------------------
     def _connect(self) -> duckdb.DuckDBPyConnection:
@@ -148,16 +171,23 @@ class Store:
         if self._mem is None:  # spill files go next to the project, as with a file connection
             self._mem = duckdb.connect(":memory:", config={"temp_directory": str(self.path) + ".tmp"})
         con = self._mem
+        assert self.path is not None
+        if not self.read_only and _empty_file(self.path):  # e.g. a fresh tempfile: DuckDB refuses 0 bytes
+            self.path.unlink()  # under the lock: no other nblabel process is creating the project meanwhile
         deadline = time.monotonic() + self.timeout
         while True:
             try:
                 con.execute(f"ATTACH ? AS {_ALIAS}{' (READ_ONLY)' if self.read_only else ''}", [str(self.path)])
                 con.execute(f"USE {_ALIAS}")
+                if self.read_only:  # the file's views cannot be recreated: ours hide them
+                    shadow_views(con, strict=False)
                 return con
             except duckdb.IOException as e:  # held by a process that does not use our lock file
-                if "lock" not in str(e).lower() or time.monotonic() > deadline:
-                    raise StoreError(f"cannot open project {str(self.path)!r}: {e}") from e
+                if not _held_elsewhere(e) or time.monotonic() > deadline:
+                    raise file_error(e, self.path) or StoreError(f"cannot open project {str(self.path)!r}: {e}") from e
                 time.sleep(0.01)
+            except duckdb.Error as e:  # e.g. a damaged header
+                raise file_error(e, self.path) or StoreError(f"cannot open project {str(self.path)!r}: {e}") from e
 
     def _detach(self, *, checkpoint: bool = True) -> None:
         """Close the file but keep the instance. ``checkpoint``: DuckDB folds what is left in the WAL
@@ -368,30 +398,40 @@ class Store:
             except BaseException as e:
                 self._in_tx = False
                 self.turn_cache.clear()
-                con.execute("ROLLBACK")
+                with contextlib.suppress(duckdb.Error):  # a failed write may have ended the transaction
+                    con.execute("ROLLBACK")
                 if self.read_only and isinstance(e, duckdb.Error) and "read-only" in str(e):
                     raise StoreError(
                         f"project {str(self.path)!r} is open read-only, so it cannot be changed; "
                         "copy the file to a writable folder and open the copy"
                     ) from e
+                mapped = file_error(e, self.path) if isinstance(e, duckdb.Error) else None
+                if mapped is not None:  # a full disk, a damaged file: rolled back, nothing half-written
+                    raise mapped from e
                 raise
             else:
                 self._in_tx = False
                 try:
                     con.execute("COMMIT")
-                except BaseException:
+                except BaseException as e:
                     self.turn_cache.clear()
-                    raise
+                    if not isinstance(e, duckdb.Error):
+                        raise
+                    with contextlib.suppress(duckdb.Error):  # DuckDB rolled the transaction back
+                        con.execute("ROLLBACK")
+                    mapped = file_error(e, self.path)
+                    if mapped is None:
+                        raise
+                    raise mapped from e
 
     # -- layout ------------------------------------------------------------------------------
     def _init_or_migrate(self, con: duckdb.DuckDBPyConnection) -> None:
-        has_meta = con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'"
-        ).fetchall()[0][0]
-        if not has_meta and self.read_only:
+        """Create a project in an empty file, or check and migrate an existing one (see :mod:`._file_check`)."""
+        new = is_empty(con)
+        if new and self.read_only:
             raise StoreError(f"{str(self.path)!r} is not an nblabel project (no 'meta' table), and it is "
                              "open read-only so one cannot be created in it")
-        if not has_meta:
+        if new:
             for stmt in DDL:
                 con.execute(stmt)
             con.execute(
@@ -399,7 +439,9 @@ class Store:
                 "('app_version', ?), ('created_at', CAST(now() AS VARCHAR)), ('project_id', CAST(uuid() AS VARCHAR))",
                 [str(FORMAT_VERSION), __version__],
             )
+            recreate_views(con)
             return
+        check_marker(con, self.path)
         rows = con.execute("SELECT value FROM meta WHERE key = 'format_version'").fetchall()
         row = rows[0] if rows else None
         version = int(row[0]) if row else 0
@@ -415,12 +457,16 @@ class Store:
                     f"project {str(self.path)!r} has the older file format {version} and is open "
                     f"read-only, so it cannot be upgraded to format {FORMAT_VERSION}; open a writable copy once"
                 )
+            check_objects(con, self.path)
+            shadow_views(con)
             return
         while version < FORMAT_VERSION:
             for stmt in MIGRATIONS[version]:
                 con.execute(stmt)
             version += 1
             con.execute("UPDATE meta SET value = ? WHERE key = 'format_version'", [str(version)])
+        check_objects(con, self.path)
+        recreate_views(con)
         con.execute("UPDATE meta SET value = ? WHERE key = 'app_version'", [__version__])
 
     def close(self) -> None:
