@@ -115,7 +115,7 @@ def parse_voc(path: str | Path) -> dict[str, Any]:
 
 def import_voc(session: Session, xml_dir: str | os.PathLike[str], images: str | os.PathLike[str], *,
                complete: bool = True, errors: str = "report", allow_outside_root: bool = False,
-               strict: bool = False) -> ImportReport:
+               strict: bool = False, clip: bool = False) -> ImportReport:
     """Import a folder of VOC XML files as ground truth in one transaction (see ``Project.import_voc``)."""
 
     if errors not in ("report", "raise"):
@@ -193,7 +193,7 @@ def import_voc(session: Session, xml_dir: str | os.PathLike[str], images: str | 
         df["extra"] = df["extra"].astype(object)
         finish_import(con, session, df, row_names, report, what="objects", media=list(media_at.values()),
                       bad_media=bad_media, strict=strict, errors=errors, complete=complete,
-                      refused_note="{n} image(s) with refused objects were not marked complete")
+                      refused_note="{n} image(s) with refused objects were not marked complete", clip=clip)
     return report
 
 

@@ -83,6 +83,10 @@ class Store:
     # writes; True: checkpoint inside every write (the file alone is complete at the ack, but each
     # commit pays ~3 extra fsyncs: the annotator's save went from ~13 to ~55 ms). docs/concurrency.md
     checkpoint_each_write = False
+    # A hand-off to a waiting process leaves a WAL of up to this many bytes to it instead of
+    # checkpointing (~3 fsyncs, 10-30 ms here): replaying costs ~0.2 ms per small transaction on
+    # attach, so a few turns' writes are cheaper to replay than to checkpoint. docs/concurrency.md
+    handoff_wal = 16384
 
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = 120.0, linger: float = 0.5,
                  read_only: bool | None = None) -> None:
@@ -103,6 +107,7 @@ class Store:
         # Facts valid while this store holds the file (next ids, the loaded schema...): nobody else
         # can write meanwhile. Emptied whenever the file is taken anew and after a rollback.
         self.turn_cache: dict[str, object] = {}
+        self._writes = 0  # outer write transactions begun by this store (see write_number)
         self.read_only = bool(read_only)
         if self.memory:
             self._con = duckdb.connect(":memory:")
@@ -154,13 +159,17 @@ class Store:
                     raise StoreError(f"cannot open project {str(self.path)!r}: {e}") from e
                 time.sleep(0.01)
 
-    def _detach(self) -> None:
-        """Close the file (DuckDB checkpoints what is left in the WAL) but keep the instance."""
+    def _detach(self, *, checkpoint: bool = True) -> None:
+        """Close the file but keep the instance. ``checkpoint``: DuckDB folds what is left in the WAL
+        into the file first (~3 fsyncs); without, the WAL stays beside the file and whoever attaches
+        next replays it (a hand-off to a waiting process: see docs/concurrency.md)."""
         con = self._mem
         if con is None:
             return
         try:
             con.execute("USE memory")
+            con.execute("PRAGMA enable_checkpoint_on_shutdown" if checkpoint
+                        else "PRAGMA disable_checkpoint_on_shutdown")
             con.execute(f"DETACH {_ALIAS}")
         except duckdb.Error:  # whatever went wrong, closing the instance closes the file for sure
             self._mem = None
@@ -215,11 +224,14 @@ class Store:
         with contextlib.suppress(duckdb.Error):  # the commit is safe in the WAL; the next close retries
             self._con.execute("CHECKPOINT")
 
-    def _wal_dirty(self) -> bool:
+    def _wal_size(self) -> int:
         try:
-            return os.path.getsize(str(self.path) + ".wal") > 0
+            return os.path.getsize(str(self.path) + ".wal")
         except OSError:  # no WAL: nothing was written
-            return False
+            return 0
+
+    def _wal_dirty(self) -> bool:
+        return self._wal_size() > 0
 
     def _after_operation(self) -> None:
         """Decide, as an operation ends, whether to keep the file for the next one. Caller holds _rlock."""
@@ -228,18 +240,22 @@ class Store:
         self._last_used = now
         waiting = self._lock.others_waiting()
         if self.linger <= 0 or (waiting and now - self._turn_start >= self._turn_len):
-            self._let_go()
+            self._let_go(to_waiter=waiting)
             return
         self._start_watcher()
         if waiting:  # the watcher may sleep on the long linger deadline: the gap deadline is sooner
             self._lock.ring_self()
 
-    def _let_go(self) -> None:
-        """Close the lingering connection and release the file lock. Caller holds _rlock."""
+    def _let_go(self, *, to_waiter: bool = False) -> None:
+        """Close the lingering connection and release the file lock. Caller holds _rlock.
+
+        ``to_waiter``: another process waits for the file, so hand it over at once and leave the WAL
+        to it (it replays it on attach; the next holder that goes idle checkpoints).
+        """
         con, self._con = self._con, None
         try:
             if con is not None:
-                self._detach()
+                self._detach(checkpoint=not to_waiter or self._wal_size() > self.handoff_wal)
         finally:
             assert self._lock is not None
             self._lock.release()
@@ -265,7 +281,7 @@ class Store:
                         idle = now - self._last_used
                         if lock.others_waiting():
                             if idle >= self.gap or now - self._turn_start >= self._turn_len:
-                                self._let_go()
+                                self._let_go(to_waiter=True)
                                 self._watching = False
                                 return
                             timeout = self.gap - idle
@@ -294,6 +310,27 @@ class Store:
         with self._rlock:
             if self._holds == 0 and self._con is not None and not self.memory:
                 self._let_go()
+
+    @property
+    def write_number(self) -> int:
+        """How many outer write transactions this store has begun (the current one included).
+
+        A fact a write leaves in :attr:`turn_cache` under this number still holds in the next write
+        transaction of the same turn (number + 1): nothing else can have written in between.
+
+        Example:
+            >>> s = Store(":memory:")
+            >>> n = s.write_number
+            >>> with s.transaction():
+            ...     s.write_number - n
+            1
+        """
+        return self._writes
+
+    @property
+    def in_transaction(self) -> bool:
+        """A transaction of this store is open (a new ``transaction()`` block would join it)."""
+        return self._in_tx
 
     def transaction(self) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConnection]:
         """Run the block as one transaction (nested blocks join the outer one).
@@ -324,6 +361,8 @@ class Store:
                 return
             con.execute("BEGIN TRANSACTION")
             self._in_tx = True
+            if not read:
+                self._writes += 1
             try:
                 yield con
             except BaseException as e:
@@ -338,7 +377,11 @@ class Store:
                 raise
             else:
                 self._in_tx = False
-                con.execute("COMMIT")
+                try:
+                    con.execute("COMMIT")
+                except BaseException:
+                    self.turn_cache.clear()
+                    raise
 
     # -- layout ------------------------------------------------------------------------------
     def _init_or_migrate(self, con: duckdb.DuckDBPyConnection) -> None:
