@@ -23,6 +23,7 @@ __all__ = [
     "FormatError",
     "GeometryError",
     "MediaError",
+    "MissingDependencyError",
     "NblabelError",
     "NotFoundError",
     "SchemaError",
@@ -62,6 +63,11 @@ class MediaError(NblabelError):
 
 class FormatError(NblabelError):
     """An import file (COCO, YOLO, VOC, predictions) is malformed."""
+
+
+class MissingDependencyError(NblabelError, ImportError):
+    """An optional package a feature needs (polars for ``slice.pl()``, ...) is not installed; the
+    message names the ``pip install`` that fixes it. Also an :class:`ImportError`."""
 
 
 class NotFoundError(NblabelError, KeyError):
