@@ -43,8 +43,9 @@ def figure_axes(ax: Axes | None = None, *, figsize: tuple[float, float] = (6.4, 
     """The figure and axes to draw a plot on: ``ax`` and its (top-level) figure, else a new
     :class:`PlotFigure` of ``figsize`` inches with an Agg canvas and one axes.
 
-    A plot function takes ``ax: Axes | None = None``, draws on ``figure_axes(ax)[1]`` and returns
-    the figure, so a caller can put the plot on their own axes (a subplot grid, a subfigure).
+    A new figure uses the constrained layout, so ``savefig`` does not cut off long tick labels. A
+    plot function takes ``ax: Axes | None = None``, draws on ``figure_axes(ax)[1]`` and returns the
+    figure, so a caller can put the plot on their own axes (a subplot grid, a subfigure).
 
     Example:
         >>> fig, ax = figure_axes(figsize=(3, 2))
@@ -57,7 +58,7 @@ def figure_axes(ax: Axes | None = None, *, figsize: tuple[float, float] = (6.4, 
         if not isinstance(ax, Axes):
             raise ValidationError(f"ax must be a matplotlib Axes (e.g. fig.add_subplot()), got {type(ax).__name__}")
         return _root(ax.figure), ax
-    fig = PlotFigure(figsize=figsize)
+    fig = PlotFigure(figsize=figsize, layout="constrained")
     FigureCanvasAgg(fig)
     return fig, fig.add_subplot()
 

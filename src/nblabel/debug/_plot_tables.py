@@ -107,27 +107,35 @@ def confusion_table(ev: Evaluation, *, iou: float = 0.5, min_score: float = 0.25
     tab = tab.reindex(index=order, columns=order, fill_value=0).astype(np.int64)
     tab.loc["background", "background"] = 0
     tab.index.name, tab.columns.name = "ground truth", "prediction"
-    if normalize:
-        return tab.div(tab.sum(axis=1).replace(0, 1), axis=0)
-    return tab
+    return normalize_rows(tab) if normalize else tab
 
 
-def top_labels(tab: pd.DataFrame, max_labels: int) -> pd.DataFrame:
-    """``tab`` cut to its ``max_labels`` most frequent labels (by row and column sum) and background.
+def normalize_rows(counts: pd.DataFrame) -> pd.DataFrame:
+    """Each row divided by its sum (an all-zero row stays zero).
+
+    Example:
+        >>> normalize_rows(pd.DataFrame([[1, 3], [0, 0]])).values.tolist()
+        [[0.25, 0.75], [0.0, 0.0]]
+    """
+    return counts.div(counts.sum(axis=1).replace(0, 1), axis=0)
+
+
+def top_labels(counts: pd.DataFrame, max_labels: int) -> list[str]:
+    """The rows of a confusion ``counts`` table to draw: its ``max_labels`` most frequent labels (by
+    row and column sum, in table order) and ``background``; all of them when there are no more.
 
     Example:
         >>> t = pd.DataFrame([[5, 0, 1], [0, 1, 0], [2, 0, 0]], index=["a", "b", "background"],
         ...                  columns=["a", "b", "background"])
-        >>> top_labels(t, 1).index.tolist()
-        ['a', 'background']
+        >>> top_labels(t, 1), top_labels(t, 2)
+        (['a', 'background'], ['a', 'b', 'background'])
     """
-    if len(tab) <= max_labels + 1:
-        return tab
-    inner = tab.drop(index="background", columns="background")
+    if len(counts) <= max_labels + 1:
+        return [str(r) for r in counts.index]
+    inner = counts.drop(index="background", columns="background")
     freq = (inner.sum(axis=0) + inner.sum(axis=1)).sort_values(ascending=False, kind="stable")
     chosen = set(freq.index[:max_labels])
-    keep = [*[c for c in tab.index if c in chosen], "background"]
-    return tab.loc[keep, keep]
+    return [*[str(c) for c in counts.index if c in chosen], "background"]
 
 
 def iou_table(ev: Evaluation, *, bins: int = 20, min_score: float = 0.0) -> pd.DataFrame:

@@ -16,7 +16,7 @@ import pandas as pd
 from .._figure import figure_axes
 from .._palette import series_color
 from ..errors import ValidationError
-from ._plot_tables import confusion_table, iou_table, pr_table, top_labels
+from ._plot_tables import confusion_table, iou_table, normalize_rows, pr_table, top_labels
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -57,7 +57,7 @@ def pr_curve(ev: Evaluation, *, iou: float = 0.5, labels: list[str] | str | None
     else:
         ax.legend(loc="lower left")
     ax.set(xlim=(0.0, 1.0), ylim=(0.0, 1.02), xlabel="recall", ylabel="precision",
-           title=f"Precision-recall at IoU {iou:.2f}")
+           title=f"Precision-recall (IoU {iou:.2f})")
     ax.grid(alpha=0.3)
     return fig
 
@@ -75,15 +75,16 @@ def confusion_matrix(ev: Evaluation, *, iou: float = 0.5, min_score: float = 0.2
     """
     if int(max_labels) < 1:
         raise ValidationError(f"max_labels={max_labels} must be at least 1, e.g. max_labels=30")
-    full = confusion_table(ev, iou=iou, min_score=min_score, normalize=normalize)
-    shown = top_labels(full, int(max_labels))
+    counts = confusion_table(ev, iou=iou, min_score=min_score)
+    keep = top_labels(counts, int(max_labels))  # the most frequent by count, also when normalized
+    shown = (normalize_rows(counts) if normalize else counts).loc[keep, keep]
     n = len(shown)
     side = float(np.clip(0.32 * n + 3.0, 5.0, 16.0))
     fig, ax = figure_axes(ax, figsize=(side + 1.2, side))
     _draw_matrix(ax, shown, normalize)
     title = f"Confusion matrix (IoU {iou:.2f}, score >= {min_score:g})"
-    if n < len(full):
-        title += f", top {n - 1} of {len(full) - 1} labels"
+    if n < len(counts):
+        title += f"\ntop {n - 1} of {len(counts) - 1} labels"
     ax.set_title(title)
     return fig
 
@@ -125,7 +126,7 @@ def iou_histogram(ev: Evaluation, *, bins: int = 20, min_score: float = 0.0, ax:
            edgecolor="white", lw=0.5, label="false positive or ignored")
     thr = float(np.min(ev.params.iou_thresholds))
     ax.axvline(thr, color="black", ls="--", lw=1, label=f"match threshold {thr:.2f}")
-    ax.set(xlim=(0.0, 1.0), xlabel="IoU with the ground truth", ylabel="detections",
-           title=f"IoU of detections with the ground truth (score >= {min_score:g})")
-    ax.legend(loc="upper left")
+    title = "Detections by IoU with the ground truth" + (f" (score >= {min_score:g})" if min_score > 0 else "")
+    ax.set(xlim=(0.0, 1.0), xlabel="IoU with the ground truth", ylabel="detections", title=title)
+    ax.legend(loc="best")
     return fig
