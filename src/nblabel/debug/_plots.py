@@ -127,6 +127,8 @@ def iou_histogram(ev: Evaluation, *, bins: int = 20, min_score: float = 0.0, ax:
     thr = float(np.min(ev.params.iou_thresholds))
     ax.axvline(thr, color="black", ls="--", lw=1, label=f"match threshold {thr:.2f}")
     title = "Detections by IoU with the ground truth" + (f" (score >= {min_score:g})" if min_score > 0 else "")
-    ax.set(xlim=(0.0, 1.0), xlabel="IoU with the ground truth", ylabel="detections", title=title)
+    top = float(max(int(tab["count"].max()), 1))
+    ax.set(xlim=(0.0, 1.0), ylim=(0.0, top * 1.3), xlabel="IoU with the ground truth", ylabel="detections",
+           title=title)  # headroom: the legend above the bars
     ax.legend(loc="best")
     return fig
