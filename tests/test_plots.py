@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import sys
+from pathlib import Path
 
 import matplotlib
 import numpy as np
@@ -84,6 +85,7 @@ def test_confusion_matrix_draws_the_counts_with_a_colour_bar(ev: nl.debug.Evalua
     assert _cells(ax) == expected  # one text per non-zero cell, showing its count
     np.testing.assert_array_equal(ax.images[0].get_array(), EXPECTED.to_numpy())
     assert bar.get_ylabel() == "count"
+    assert ax.images[0].get_clim() == (0.0, 1.0)  # the largest count here is 1
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("prediction", "ground truth")
 
 
@@ -94,6 +96,7 @@ def test_confusion_matrix_normalized_shows_row_fractions(ev: nl.debug.Evaluation
                           ("person", "background"): "0.50", ("dog", "person"): "1.00",
                           ("background", "dog"): "1.00"}
     assert bar.get_ylabel() == "fraction of the ground-truth row"
+    assert ax.images[0].get_clim() == (0.0, 1.0)
 
 
 def test_confusion_matrix_draws_the_most_frequent_labels(ev: nl.debug.Evaluation) -> None:
@@ -174,11 +177,11 @@ def test_refused_plots_draw_nothing(ev: nl.debug.Evaluation) -> None:
     assert not ax.lines and not ax.texts and ax.get_title() == ""
 
 
-def test_figures_save_and_show_as_png(ev: nl.debug.Evaluation, tmp_path: pytest.TempPathFactory) -> None:
+def test_figures_save_and_show_as_png(ev: nl.debug.Evaluation, tmp_path: Path) -> None:
     from IPython.core.formatters import DisplayFormatter
 
     for fig in (ev.pr_curve(labels=["car"]), ev.confusion_matrix(), ev.iou_histogram()):
-        path = tmp_path / "plot.png"  # type: ignore[operator]
+        path = tmp_path / "plot.png"
         fig.savefig(path, dpi=50)
         w, h = fig.get_size_inches() * 50
         with Image.open(path) as im:

@@ -92,7 +92,7 @@ def confusion_matrix(ev: Evaluation, *, iou: float = 0.5, min_score: float = 0.2
 def _draw_matrix(ax: Axes, data: pd.DataFrame, normalize: bool) -> None:
     v = data.to_numpy(dtype=float)
     n = len(data)
-    vmax = max(float(v.max()) if v.size else 0.0, 1.0 if not normalize else 1e-12)
+    vmax = 1.0 if normalize else max(float(v.max()) if v.size else 0.0, 1.0)  # fractions: always 0..1
     im = ax.imshow(v, cmap="Blues", vmin=0.0, vmax=vmax, interpolation="nearest", aspect="equal")
     font = float(np.clip(220.0 / max(n, 1), 5.0, 10.0))
     for i, j in zip(*np.nonzero(v), strict=True):
