@@ -6,7 +6,7 @@ version in ``meta``; an older file is migrated forward on open, a newer one is r
 
 from __future__ import annotations
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 # Version 1: the first layout. Instances are append-only versions: an edit supersedes a row and
 # appends the next version; a delete appends a tombstone (deleted = true). The current state of an
@@ -68,5 +68,26 @@ DDL_V1 = [
         sha256 VARCHAR NOT NULL, path VARCHAR NOT NULL, n_media INTEGER, n_instances INTEGER)""",
 ]
 
+# Version 2: embeddings keyed by (name, media) and carrying the image's sha256 (so a re-added image
+# reuses its vector), the model that made them and their dimension (one per name).
+_EMBEDDINGS_V2 = """CREATE TABLE embeddings (
+        name VARCHAR NOT NULL, media_id BIGINT NOT NULL, sha256 VARCHAR NOT NULL, model VARCHAR NOT NULL,
+        dim INTEGER NOT NULL, vector FLOAT[] NOT NULL, created_at TIMESTAMP NOT NULL,
+        PRIMARY KEY (name, media_id))"""
+_EMBEDDINGS_V1 = "CREATE TABLE embeddings (media_id BIGINT NOT NULL, name VARCHAR NOT NULL, vector FLOAT[])"
+
+# The layout a new file gets (the latest version).
+DDL = [_EMBEDDINGS_V2 if stmt == _EMBEDDINGS_V1 else stmt for stmt in DDL_V1]
+
 # Forward migrations: MIGRATIONS[v] turns a version-v file into version v+1.
-MIGRATIONS: dict[int, list[str]] = {}
+MIGRATIONS: dict[int, list[str]] = {
+    1: [
+        _EMBEDDINGS_V2.replace("CREATE TABLE embeddings", "CREATE TABLE embeddings_v2", 1),
+        """INSERT INTO embeddings_v2 (name, media_id, sha256, model, dim, vector, created_at)
+           SELECT e.name, e.media_id, m.sha256, 'unknown', len(e.vector), e.vector, now()
+           FROM embeddings e JOIN media m USING (media_id) WHERE e.vector IS NOT NULL
+           QUALIFY row_number() OVER (PARTITION BY e.name, e.media_id) = 1""",
+        "DROP TABLE embeddings",
+        "ALTER TABLE embeddings_v2 RENAME TO embeddings",
+    ],
+}

@@ -38,7 +38,7 @@ import duckdb
 from .._version import __version__
 from .._warnings import warn
 from ..errors import StoreError
-from ._ddl import DDL_V1, FORMAT_VERSION, MIGRATIONS
+from ._ddl import DDL, FORMAT_VERSION, MIGRATIONS
 from ._lock import FileLock
 
 __all__ = ["Store"]
@@ -392,7 +392,7 @@ class Store:
             raise StoreError(f"{str(self.path)!r} is not an nblabel project (no 'meta' table), and it is "
                              "open read-only so one cannot be created in it")
         if not has_meta:
-            for stmt in DDL_V1:
+            for stmt in DDL:
                 con.execute(stmt)
             con.execute(
                 "INSERT INTO meta VALUES ('format_version', ?), ('schema_version', '0'), "
