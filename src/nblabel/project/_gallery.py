@@ -60,7 +60,7 @@ class GalleryMixin:
 
         Example:
             >>> import nblabel as nl, numpy as np, pandas as pd
-            >>> p = nl.open(":memory:"); _ = p.add_images([np.zeros((40, 60, 3), np.uint8)] * 3)
+            >>> p = nl.open(":memory:"); _ = p.add_images([np.full((40, 60, 3), v, np.uint8) for v in range(3)])
             >>> g = p.gallery(size=96)
             >>> g.count, g.size
             (3, 96)
