@@ -80,7 +80,7 @@ class Gallery(anywidget.AnyWidget):
     items_version = traitlets.Int(0).tag(sync=True)
     color_by = traitlets.Unicode("").tag(sync=True)  # the column whose value colours each frame ("" = none)
     group_by = traitlets.Unicode("").tag(sync=True)  # the column whose groups start new grid rows
-    legend = traitlets.List(traitlets.Dict()).tag(sync=True)  # color_by's value → colour, for the toolbar
+    legend = traitlets.List(traitlets.Dict()).tag(sync=True)  # color_by's value → colour (set when the tables are built)
     selected = traitlets.List(traitlets.Int())  # Python side only: set by the browser's "select" message
     opened = traitlets.Int(None, allow_none=True)
     open_annotator = traitlets.Bool(False)

@@ -6,7 +6,8 @@ own). :func:`decorate` joins it onto the ``items`` table the gallery sends to th
 three reserved columns (names starting with ``@``, which no user column may take):
 
 * ``@color``: the frame colour of each item, from ``color_by``'s value (``""``: no value, no frame);
-  the palette is assigned by the sorted distinct values, so the same values get the same colours;
+  the palette is assigned by the sorted distinct values (of all of ``extra``'s rows when the column
+  comes from it, so a gallery of part of the media colours them as the whole does);
 * ``@group``: with ``group_by``, the rank of the item's group (0, 1, ...: groups in order of their
   first item; items without a group value last, as one block); the rows are reordered group by
   group (stable within a group) and the browser starts a new grid row at each change;
@@ -148,7 +149,8 @@ def decorate(items: pa.Table, boxes: pa.Table, extra: pd.DataFrame | None, *, co
     legend: list[dict[str, str]] = []
     if color_by is not None:
         values = _column_values(items, joined, color_by)
-        colors = palette_for(values)
+        # by the values of the whole extra table, so a sub-slice keeps the colours of the full one
+        colors = palette_for(extra[color_by] if extra is not None and color_by in extra.columns else values)
         if len(colors) > len(PALETTE):
             warn(f"color_by={color_by!r} has {len(colors)} distinct values; the {len(PALETTE)} colours repeat")
         legend = [{"value": str(v), "color": c} for v, c in colors.items()]
