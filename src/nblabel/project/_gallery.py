@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from ..query import MediaSlice
+    from ..select import NearDuplicates
     from ..store import Session
     from ..widgets._gallery import Gallery
 
@@ -22,7 +23,7 @@ class GalleryMixin:
 
     _session: Session
 
-    def gallery(self, media_slice: Any = None, *, runs: Sequence[Any] | str | None = None,
+    def gallery(self, media_slice: MediaSlice | NearDuplicates | None = None, *, runs: Sequence[Any] | str | None = None,
                 size: int = 160, sort: str | None = None, columns: Sequence[str] | None = None,
                 stage: str = "label", extra: pd.DataFrame | None = None, color_by: str | None = None,
                 group_by: str | None = None, split: str | None = None) -> Gallery:
