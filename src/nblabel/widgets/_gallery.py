@@ -184,9 +184,11 @@ class Gallery(anywidget.AnyWidget):
     @commands.command("items")
     def _msg_items(self, msg: dict[str, Any]) -> Reply:
         items, boxes = self.tables()
-        return ({"n": items.num_rows, "runs": [n for _, n in self._run_list], "columns": list(self.columns),
-                 "version": self.items_version, "legend": list(self.legend), "color_by": self.color_by,
-                 "group_by": self.group_by}, [_ipc(items), _ipc(boxes)])
+        reply: dict[str, Any] = {"n": items.num_rows, "runs": [n for _, n in self._run_list],
+                                 "columns": list(self.columns), "version": self.items_version}
+        if self.color_by or self.group_by:  # the legend and the grouping, only when asked for
+            reply.update(legend=list(self.legend), color_by=self.color_by, group_by=self.group_by)
+        return reply, [_ipc(items), _ipc(boxes)]
 
     @commands.command("thumbs")
     def _msg_thumbs(self, msg: dict[str, Any]) -> Reply:
