@@ -92,6 +92,22 @@ export function rowOf(L, p) {
 }
 
 /**
+ * The position `d` grid rows below (above, d < 0) position p, in the same column or, if that row
+ * ends earlier (a short group), its last item; clamped to the first / last row.
+ * @param {Layout} L
+ * @param {number} n
+ * @param {Pos} p
+ * @param {number} d
+ * @returns {Pos}
+ */
+export function moveRows(L, n, p, d) {
+  const row = Math.max(0, Math.min(L.rows - 1, rowOf(L, p) + d));
+  const col = (L.slot ? L.slot[p] : p) % L.cols;
+  const q = posAtCell(L, n, row * L.cols + col);
+  return q < n && rowOf(L, q) === row ? q : Math.max(0, posAtCell(L, n, (row + 1) * L.cols) - 1);
+}
+
+/**
  * Item positions [first, last) whose rows intersect [scrollTop - margin rows, scrollTop + viewH + margin rows).
  * @param {Layout} L
  * @param {number} n

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { layout, visibleRange, hitTest, cellOrigin, scrollToShow, Selection, sortOrder, boxOffsets, fit, ellipsize,
-  groupStarts, posAtCell, rowOf } from "./grid.js";
+  groupStarts, posAtCell, rowOf, moveRows } from "./grid.js";
 
 test("layout and visible range: only the rows on screen (plus margin)", () => {
   const L = layout(100000, 1002, 160);
@@ -95,6 +95,14 @@ test("groups start new rows: cells, rows, hit testing and the visible range foll
   assert.equal(posAtCell(L, 7, 2), 2);
   const r = visibleRange(L, 7, 2 * L.cellH, L.cellH); // only row 2 on screen
   assert.deepEqual([r.first, r.last], [5, 6]);
+  // up / down by grid rows: the same column, or the end of a shorter row
+  assert.equal(moveRows(L, 7, 1, 1), 3); // column 1 → row 1, column 1
+  assert.equal(moveRows(L, 7, 4, 1), 5); // row 1 col 2 → row 2 has only col 0
+  assert.equal(moveRows(L, 7, 5, 1), 6);
+  assert.equal(moveRows(L, 7, 6, -1), 5);
+  assert.equal(moveRows(L, 7, 4, -1), 1); // row 0 ends at column 1
+  assert.equal(moveRows(L, 7, 0, -1), 0);
+  assert.equal(moveRows(L, 7, 6, 1), 6);
   // a starts array of the wrong length (items not loaded yet) lays out without breaks
   assert.equal(layout(5, 330, 100, 18, 6, starts).slot, null);
   assert.equal(layout(7, 330, 100).rows, 3);
