@@ -35,7 +35,8 @@ class Run:
         return f"<Run {self.name!r} (id {self.run_id})>"
 
     def add_predictions(self, data: Any, *, coords: str = "absolute", box_format: str = "xyxy",
-                        min_score: float | None = None, errors: str = "report", strict: bool = False) -> ImportReport:
+                        min_score: float | None = None, errors: str = "report", strict: bool = False,
+                        mode: str = "skip-existing") -> ImportReport:
         """Add this run's predictions; returns a report naming every row that did not go in.
 
         Args:
@@ -48,6 +49,13 @@ class Run:
             min_score: drop predictions below this score (counted as skipped).
             errors: ``"report"`` (default): good rows go in, bad ones are listed;
                 ``"raise"``: any bad row refuses the whole batch.
+            strict: refuse boxes outside the image, and refuse the whole batch when a row names a
+                media item that is not in the project (otherwise that row is reported).
+            mode: what to do with predictions this run has already: ``"skip-existing"`` (default)
+                leaves out a row with the same media item, label and box (within 1e-6 px) as one
+                of the run's predictions and says how many in the report's notes;
+                ``"replace"`` deletes the run's predictions on the media items in ``data`` first
+                (as new versions: history keeps them); ``"append"`` adds every row.
 
         Example:
             >>> import nblabel as nl, numpy as np
@@ -59,7 +67,7 @@ class Run:
             "label 'truck' is not in the schema; choose one of 'car'"
         """
         return add_predictions(self._session, self.run_id, self.name, data, coords=coords, box_format=box_format,
-                               min_score=min_score, errors=errors, strict=strict)
+                               min_score=min_score, errors=errors, strict=strict, mode=mode)
 
     def predictions(self) -> Any:
         """This run's current predictions as an instance slice.

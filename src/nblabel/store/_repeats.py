@@ -1,0 +1,163 @@
+"""Repeated imports: what an import does with instances the project already holds (``mode=``).
+
+Importing the same COCO file twice, or re-importing a YOLO/VOC export of the project, would
+otherwise double the ground truth silently. Every batch writer (``add_instances``,
+``run.add_predictions``, ``import_coco``/``import_yolo``/``import_voc``) takes ``mode``:
+
+- ``"skip-existing"`` (the default): a checked row that repeats an instance of the same source
+  (ground truth, or the same run) is not written, and the report says how many were skipped. A
+  repeat is the same media item, label and kind with every box/extent coordinate within
+  ``tolerance`` pixels (1e-6; an importer passes the precision its format writes), or — for rows
+  carrying a COCO annotation id in ``extra`` — the same media item and COCO annotation id (so a
+  box fixed after the first import is not brought back by the second). The latest version of
+  every instance counts, a deleted one included: what a person deleted stays deleted.
+- ``"replace"``: the instances of that source on every media item the import touches are deleted
+  first (tombstones, so ``proj.history`` keeps them), then every row is written.
+- ``"append"``: every row is written (rows repeating stored ones become second copies).
+
+The repeat check is one DuckDB join on (media, label, kind) over the touched media, not a
+Python loop per row.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._report import ImportReport
+from ..errors import ValidationError, did_you_mean
+from ._instances import insert_rows, tombstone_many
+
+__all__ = ["DEFAULT_MODE", "MODES", "check_mode", "find_repeats", "write_with_mode"]
+
+MODES = ("skip-existing", "replace", "append")
+DEFAULT_MODE = "skip-existing"
+TOLERANCE = 1e-6
+
+
+def check_mode(mode: Any) -> str:
+    """``mode`` if it is one of :data:`MODES`, else a ValidationError listing them.
+
+    Example:
+        >>> check_mode("append")
+        'append'
+        >>> check_mode("skip")
+        Traceback (most recent call last):
+        ...
+        nblabel.errors.ValidationError: mode='skip' is unknown; use one of 'skip-existing' (default: leave out rows already in the project), 'replace' (delete the source's instances on the media the import touches, then add), 'append' (add every row); did you mean 'skip-existing'?
+    """
+    if isinstance(mode, str) and mode in MODES:
+        return mode
+    hint = did_you_mean(str(mode), MODES)
+    raise ValidationError(f"mode={mode!r} is unknown; use one of 'skip-existing' (default: leave out rows already "
+                          "in the project), 'replace' (delete the source's instances on the media the import "
+                          "touches, then add), 'append' (add every row)"
+                          + (hint if hint.startswith("; did you mean") else ""))
+
+
+def _coco_ids(frame: pd.DataFrame) -> pd.Series:
+    """The COCO annotation id each row carries in ``extra`` (as text), or None."""
+    if "extra" not in frame.columns:
+        return pd.Series([None] * len(frame), index=frame.index, dtype=object)
+    return pd.Series([str(e["coco_id"]) if isinstance(e, dict) and e.get("coco_id") is not None else None
+                      for e in frame["extra"].to_list()], index=frame.index, dtype=object)
+
+
+_REPEATS = """
+    WITH new AS (SELECT * FROM _nbl_import_rows),
+         old AS (SELECT instance_id, media_id, label_id, kind, x0, y0, x1, y1, deleted,
+                        json_extract_string(extra, '$.coco_id') AS coco_id
+                 FROM instances
+                 WHERE superseded_at IS NULL AND run_id IS NOT DISTINCT FROM ?
+                   AND media_id IN (SELECT DISTINCT media_id FROM new)),
+         geom AS (SELECT n.pos, o.instance_id, o.deleted FROM new n JOIN old o
+                  ON n.media_id = o.media_id AND n.label_id = o.label_id AND n.kind = o.kind
+                  WHERE abs(n.x0 - o.x0) <= ? AND abs(n.y0 - o.y0) <= ?
+                    AND abs(n.x1 - o.x1) <= ? AND abs(n.y1 - o.y1) <= ?),
+         coco AS (SELECT n.pos, o.instance_id, o.deleted FROM new n JOIN old o
+                  ON n.media_id = o.media_id AND n.coco_id = o.coco_id)
+    SELECT pos, min(instance_id) AS instance_id, bool_or(deleted) AS deleted
+    FROM (SELECT * FROM geom UNION ALL SELECT * FROM coco) GROUP BY pos ORDER BY pos
+"""
+
+
+def find_repeats(con: Any, frame: pd.DataFrame, run_id: int | None,
+                 tolerance: float = TOLERANCE) -> pd.DataFrame:
+    """Rows of ``frame`` (checked rows, as :func:`~nblabel.store._prepare.prepare_instances` gives
+    them) that repeat a stored instance of the same source: ``pos`` (row position), the stored
+    ``instance_id`` and whether it is ``deleted``.
+
+    Example:
+        >>> import nblabel as nl, numpy as np, pandas as pd
+        >>> p = nl.open(":memory:"); _ = p.add_images([np.zeros((40, 60, 3), np.uint8)])
+        >>> _ = p.schema.add_label("car"); _ = p.add_instance(1, "car", box=[5, 5, 20, 30])
+        >>> rows = pd.DataFrame({"media_id": [1, 1], "label_id": [1, 1], "kind": "box", "x0": [5.0, 1.0],
+        ...                      "y0": [5.0, 1.0], "x1": [20.0, 9.0], "y1": [30.0, 9.0]})
+        >>> with p._session.store.read() as con:
+        ...     find_repeats(con, rows, None)[["pos", "instance_id"]].values.tolist()
+        [[0, 1]]
+    """
+    if frame.empty:
+        return pd.DataFrame({"pos": np.zeros(0, np.int64), "instance_id": np.zeros(0, np.int64),
+                             "deleted": np.zeros(0, bool)})
+    rows = pd.DataFrame({
+        "pos": np.arange(len(frame), dtype=np.int64),
+        "media_id": frame["media_id"].to_numpy(np.int64), "label_id": frame["label_id"].to_numpy(np.int64),
+        "kind": frame["kind"].astype(str).to_numpy(),
+        **{c: frame[c].to_numpy(float) for c in ("x0", "y0", "x1", "y1")},
+        "coco_id": _coco_ids(frame).to_numpy(object),
+    })
+    con.register("_nbl_import_rows", rows)
+    try:
+        tol = float(tolerance)
+        return con.execute(_REPEATS, [run_id, tol, tol, tol, tol]).df()
+    finally:
+        con.unregister("_nbl_import_rows")
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" if n != 1 or not noun.endswith("s") else f"1 {noun[:-1]}"
+
+
+def write_with_mode(con: Any, frame: pd.DataFrame, *, mode: str, run_id: int | None, media: list[int] | None,
+                    report: ImportReport, author: str | None, schema_version: int, noun: str = "instances",
+                    tolerance: float = TOLERANCE) -> np.ndarray:
+    """Write checked rows inside the caller's transaction as ``mode`` says; returns the new ids.
+
+    ``media``: the media items the import touches (``"replace"`` clears the source's instances on
+    them; default: the media of ``frame``). What was skipped or replaced goes into ``report.notes``
+    and ``report.extra`` (``"repeats"``: how many rows were skipped, ``"replaced"``: how many
+    stored instances were deleted).
+
+    Example:
+        >>> import nblabel as nl, numpy as np, pandas as pd
+        >>> p = nl.open(":memory:"); _ = p.add_images([np.zeros((40, 60, 3), np.uint8)])
+        >>> _ = p.schema.add_label("car")
+        >>> df = pd.DataFrame({"media_id": [1], "label": ["car"], "x0": [5], "y0": [5], "x1": [20], "y1": [30]})
+        >>> _ = p.add_instances(df); r = p.add_instances(df)
+        >>> r.added, r.notes[0]
+        (0, "skipped 1 instance already in the project (same image, label and geometry); pass mode='append' to add them again")
+    """
+    mode = check_mode(mode)
+    if mode == "replace":
+        touched = sorted({int(m) for m in (media if media is not None else frame["media_id"].tolist())})
+        n = tombstone_many(con, media=touched, run_id=run_id, author=author, schema_version=schema_version)
+        report.extra["replaced"] = n
+        if n:
+            report.notes.append(f"replaced {_plural(n, noun)} on {len(touched):,} media item(s) "
+                                "(deleted as new versions: proj.history(id) still has them)")
+    elif mode == "skip-existing" and len(frame):
+        rep = find_repeats(con, frame, run_id, tolerance)
+        if len(rep):
+            coco = " or COCO annotation id" if _coco_ids(frame).notna().any() else ""
+            keep = np.ones(len(frame), dtype=bool)
+            keep[rep["pos"].to_numpy(np.int64)] = False
+            frame = frame[keep]
+            n, gone = len(rep), int(rep["deleted"].sum())
+            deleted = f"; {gone:,} of them were deleted in the project and stay deleted" if gone else ""
+            report.notes.append(f"skipped {_plural(n, noun)} already in the project (same image, label and "
+                                f"geometry{coco}){deleted}; pass mode='append' to add them again")
+        report.extra["repeats"] = len(rep)
+    return insert_rows(con, frame, author=author, schema_version=schema_version)
