@@ -43,10 +43,10 @@ def check_mode(mode: Any) -> str:
     Example:
         >>> check_mode("append")
         'append'
-        >>> check_mode("skip")
+        >>> check_mode("skip_existing")
         Traceback (most recent call last):
         ...
-        nblabel.errors.ValidationError: mode='skip' is unknown; use one of 'skip-existing' (default: leave out rows already in the project), 'replace' (delete the source's instances on the media the import touches, then add), 'append' (add every row); did you mean 'skip-existing'?
+        nblabel.errors.ValidationError: mode='skip_existing' is unknown; use one of 'skip-existing' (default: leave out rows already in the project), 'replace' (delete the source's instances on the media the import touches, then add), 'append' (add every row); did you mean 'skip-existing'?
     """
     if isinstance(mode, str) and mode in MODES:
         return mode
