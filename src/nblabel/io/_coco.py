@@ -208,6 +208,7 @@ def _images(con: Any, probed: Probed | None, rows: list[dict[str, Any]], failed:
     if probed is None:
         return {}, failed
     rep = write_probed(con, probed)
+    report.notes.extend(rep.notes)  # files already in the project, files with identical pixels
     bad_paths = {p.item: p.reason for p in rep.problems}
     media: dict[Any, int] = {}
     it = iter(rep.ids)

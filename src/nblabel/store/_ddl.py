@@ -6,8 +6,9 @@ version in ``meta``; an older file is migrated forward on open, a newer one is r
 
 from __future__ import annotations
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
+# The layout a new file gets (version 1 as migrated to FORMAT_VERSION).
 # Version 1: the first layout. Instances are append-only versions: an edit supersedes a row and
 # appends the next version; a delete appends a tombstone (deleted = true). The current state of an
 # instance is its row with superseded_at IS NULL (view ``current_instances`` hides tombstones).
@@ -34,7 +35,8 @@ DDL_V1 = [
         media_id BIGINT PRIMARY KEY, uri VARCHAR NOT NULL, file_name VARCHAR NOT NULL,
         sha256 VARCHAR NOT NULL, width INTEGER NOT NULL, height INTEGER NOT NULL, format VARCHAR,
         orientation INTEGER, bytes BIGINT, meta JSON, added_at TIMESTAMP NOT NULL)""",
-    "CREATE UNIQUE INDEX media_sha ON media (sha256)",
+    # version 2: no unique index on media.sha256 (one media item per file name; byte-identical files
+    # under different names are separate items sharing the sha256, for near-duplicate grouping)
     """CREATE TABLE runs (
         run_id INTEGER PRIMARY KEY, name VARCHAR NOT NULL UNIQUE, model VARCHAR, params JSON,
         created_at TIMESTAMP NOT NULL)""",
@@ -69,4 +71,6 @@ DDL_V1 = [
 ]
 
 # Forward migrations: MIGRATIONS[v] turns a version-v file into version v+1.
-MIGRATIONS: dict[int, list[str]] = {}
+MIGRATIONS: dict[int, list[str]] = {
+    1: ["DROP INDEX IF EXISTS media_sha"],  # byte-identical files under two names are two media items
+}

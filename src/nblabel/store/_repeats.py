@@ -151,13 +151,14 @@ def write_with_mode(con: Any, frame: pd.DataFrame, *, mode: str, run_id: int | N
     elif mode == "skip-existing" and len(frame):
         rep = find_repeats(con, frame, run_id, tolerance)
         if len(rep):
-            coco = " or COCO annotation id" if _coco_ids(frame).notna().any() else ""
+            why = ("same image and COCO annotation id, or same image, label and geometry"
+                   if _coco_ids(frame).notna().any() else "same image, label and geometry")
             keep = np.ones(len(frame), dtype=bool)
             keep[rep["pos"].to_numpy(np.int64)] = False
             frame = frame[keep]
             n, gone = len(rep), int(rep["deleted"].sum())
             deleted = f"; {gone:,} of them were deleted in the project and stay deleted" if gone else ""
-            report.notes.append(f"skipped {_plural(n, noun)} already in the project (same image, label and "
-                                f"geometry{coco}){deleted}; pass mode='append' to add them again")
+            report.notes.append(f"skipped {_plural(n, noun)} already in the project ({why}){deleted}; "
+                                "pass mode='append' to add them again")
         report.extra["repeats"] = len(rep)
     return insert_rows(con, frame, author=author, schema_version=schema_version)
