@@ -48,12 +48,13 @@ class FormatsMixin:
             allow_outside_root: accept file names that resolve outside ``images`` (``../x.jpg``,
                 absolute paths elsewhere); refused by default.
             strict: refuse boxes/points outside the image instead of clipping them with a warning.
-            mode: what to do with annotations the project has already (see "Importing twice" in
-                the README): ``"skip-existing"`` (default) leaves out annotations that repeat a ground-truth
-                instance of the same image (same label, kind and box within 1e-6 px, or the same COCO annotation id — so a box fixed since the first import is not brought back) and says how many in the report's notes;
-                ``"replace"`` deletes the ground truth of every image the import lists first (as new
-                versions: ``proj.history`` keeps it), so the project holds what the file says;
-                ``"append"`` adds every annotation, repeats included.
+            mode: what to do with annotations the project has already (see "Importing twice" in the README):
+                ``"skip-existing"`` (default) leaves out annotations that repeat a ground-truth instance of
+                the same image (same label and box within 1e-6 px, or the same COCO annotation id — so a box
+                fixed since the first import is not brought back) and says how many in the report's notes;
+                ``"replace"`` deletes the ground truth of every image the import lists first (as new versions:
+                ``proj.history`` keeps it), so the project holds what the file says; ``"append"`` adds every
+                annotation, repeats included.
 
         Raises:
             FormatError: the file is missing, not JSON, lacks ``images``/``annotations``/
@@ -139,12 +140,13 @@ class FormatsMixin:
             kpt_shape: ``[K, 2 or 3]`` for pose when ``names`` is not a data.yaml with it.
             allow_outside_root: accept images that resolve outside ``images`` (via symlinks).
             strict: refuse geometry outside the image instead of clipping it.
-            mode: what to do with annotations the project has already (see "Importing twice" in
-                the README): ``"skip-existing"`` (default) leaves out lines that repeat a ground-truth
-                instance of the same image (same label, kind and box within 1e-3 px, the precision a YOLO file keeps: re-importing ``export_yolo``'s output adds nothing) and says how many in the report's notes;
-                ``"replace"`` deletes the ground truth of every image the import lists first (as new
-                versions: ``proj.history`` keeps it), so the project holds what the file says;
-                ``"append"`` adds every line, repeats included.
+            mode: what to do with annotations the project has already (see "Importing twice" in the README):
+                ``"skip-existing"`` (default) leaves out lines that repeat a ground-truth instance of the same
+                image (same label and box within 1e-3 px, the precision a YOLO file keeps: re-importing
+                ``export_yolo``'s output adds nothing) and says how many in the report's notes; ``"replace"``
+                deletes the ground truth of every image the import lists first (as new versions:
+                ``proj.history`` keeps it), so the project holds what the file says; ``"append"`` adds every
+                line, repeats included.
 
         Example:
             >>> import nblabel as nl, tempfile, os, pathlib
@@ -208,12 +210,13 @@ class FormatsMixin:
                 (and object number); ``"raise"``: any problem refuses the whole import.
             allow_outside_root: accept image paths outside ``images``.
             strict: refuse boxes outside the image instead of clipping them.
-            mode: what to do with annotations the project has already (see "Importing twice" in
-                the README): ``"skip-existing"`` (default) leaves out objects that repeat a ground-truth
-                instance of the same image (same label and box within 0.5 px: VOC keeps whole pixels, so re-importing ``export_voc``'s output adds nothing) and says how many in the report's notes;
-                ``"replace"`` deletes the ground truth of every image the import lists first (as new
-                versions: ``proj.history`` keeps it), so the project holds what the file says;
-                ``"append"`` adds every object, repeats included.
+            mode: what to do with annotations the project has already (see "Importing twice" in the README):
+                ``"skip-existing"`` (default) leaves out objects that repeat a ground-truth instance of the
+                same image (same label and box within 0.5 px: VOC keeps whole pixels, so re-importing
+                ``export_voc``'s output adds nothing) and says how many in the report's notes; ``"replace"``
+                deletes the ground truth of every image the import lists first (as new versions:
+                ``proj.history`` keeps it), so the project holds what the file says; ``"append"`` adds every
+                object, repeats included.
 
         Example:
             >>> import nblabel as nl, tempfile, pathlib

@@ -75,7 +75,7 @@ class InstancesMixin:
                 batch (nothing stored) when a row names media that is not in the project.
             mode: what to do with rows the project has already, from the same source (ground
                 truth, or ``run``): ``"skip-existing"`` (default) leaves out a row with the same media
-                item, label, kind and box/extent (within 1e-6 px) as a stored instance — or the same
+                item, label and box (within 1e-6 px; a polygon's is its extent) as a stored instance — or the same
                 COCO annotation id in ``extra["coco_id"]`` on that media item — and says how many in
                 the report's notes; ``"replace"`` deletes that source's instances on the media items of
                 ``df`` first (as new versions: history keeps them); ``"append"`` adds every row.

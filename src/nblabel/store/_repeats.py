@@ -6,8 +6,10 @@ otherwise double the ground truth silently. Every batch writer (``add_instances`
 
 - ``"skip-existing"`` (the default): a checked row that repeats an instance of the same source
   (ground truth, or the same run) is not written, and the report says how many were skipped. A
-  repeat is the same media item, label and kind with every box/extent coordinate within
-  ``tolerance`` pixels (1e-6; an importer passes the precision its format writes), or — for rows
+  repeat is the same media item and label with every coordinate of the box (for polygons and
+  keypoints: the box stored with them, their extent or the COCO bbox) within ``tolerance`` pixels
+  (1e-6; an importer passes the precision its format writes). The kind is not compared: a YOLO
+  or VOC export writes a polygon as its box, and re-importing it must not add the box. Or — for rows
   carrying a COCO annotation id in ``extra`` — the same media item and COCO annotation id (so a
   box fixed after the first import is not brought back by the second). The latest version of
   every instance counts, a deleted one included: what a person deleted stays deleted.
@@ -15,8 +17,8 @@ otherwise double the ground truth silently. Every batch writer (``add_instances`
   first (tombstones, so ``proj.history`` keeps them), then every row is written.
 - ``"append"``: every row is written (rows repeating stored ones become second copies).
 
-The repeat check is one DuckDB join on (media, label, kind) over the touched media, not a
-Python loop per row.
+The repeat check is one DuckDB join on (media, label) over the touched media, not a Python
+loop per row.
 """
 
 from __future__ import annotations
@@ -67,13 +69,13 @@ def _coco_ids(frame: pd.DataFrame) -> pd.Series:
 
 _REPEATS = """
     WITH new AS (SELECT * FROM _nbl_import_rows),
-         old AS (SELECT instance_id, media_id, label_id, kind, x0, y0, x1, y1, deleted,
+         old AS (SELECT instance_id, media_id, label_id, x0, y0, x1, y1, deleted,
                         json_extract_string(extra, '$.coco_id') AS coco_id
                  FROM instances
                  WHERE superseded_at IS NULL AND run_id IS NOT DISTINCT FROM ?
                    AND media_id IN (SELECT DISTINCT media_id FROM new)),
          geom AS (SELECT n.pos, o.instance_id, o.deleted FROM new n JOIN old o
-                  ON n.media_id = o.media_id AND n.label_id = o.label_id AND n.kind = o.kind
+                  ON n.media_id = o.media_id AND n.label_id = o.label_id
                   WHERE abs(n.x0 - o.x0) <= ? AND abs(n.y0 - o.y0) <= ?
                     AND abs(n.x1 - o.x1) <= ? AND abs(n.y1 - o.y1) <= ?),
          coco AS (SELECT n.pos, o.instance_id, o.deleted FROM new n JOIN old o
@@ -105,7 +107,6 @@ def find_repeats(con: Any, frame: pd.DataFrame, run_id: int | None,
     rows = pd.DataFrame({
         "pos": np.arange(len(frame), dtype=np.int64),
         "media_id": frame["media_id"].to_numpy(np.int64), "label_id": frame["label_id"].to_numpy(np.int64),
-        "kind": frame["kind"].astype(str).to_numpy(),
         **{c: frame[c].to_numpy(float) for c in ("x0", "y0", "x1", "y1")},
         "coco_id": _coco_ids(frame).to_numpy(object),
     })
