@@ -214,6 +214,8 @@ def test_coco_mode_append_and_replace(coco_proj: nl.Project) -> None:
     h = coco_proj.history(min(old_ids))  # replaced, not erased: the old version is in the history
     assert h["deleted"].tolist() == [False, True]
     assert coco_proj.media().count() == 21
+    r = coco_proj.import_coco(COCO21 / "instances.json", images=COCO21 / "images")  # live copies, not tombstones
+    assert r.added == 0 and not any("deleted" in n for n in r.notes)
 
 
 def test_replace_on_a_listed_image_without_annotations_clears_its_ground_truth(tmp_path: Path) -> None:

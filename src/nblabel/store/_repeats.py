@@ -135,7 +135,8 @@ def find_repeats(con: Any, frame: pd.DataFrame, run_id: int | None,
     finally:
         con.unregister("_nbl_import_rows")
     pos, iid, deleted = (np.asarray(pairs[c]) for c in ("pos", "instance_id", "deleted"))
-    order = np.lexsort((iid, pos))  # per row, the stored instance with the smallest id
+    deleted = deleted.astype(bool)
+    order = np.lexsort((iid, deleted, pos))  # per row, a live match before a tombstone, then the smallest id
     first = order[np.unique(pos[order], return_index=True)[1]]
     return pd.DataFrame({"pos": pos[first].astype(np.int64), "instance_id": iid[first].astype(np.int64),
                          "deleted": deleted[first].astype(bool)})
