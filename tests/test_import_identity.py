@@ -149,12 +149,23 @@ def test_add_images_keeps_one_item_per_file_name(tmp_path: Path) -> None:
     assert p.media().count() == 3
 
 
-def test_a_format_1_file_is_migrated_so_identical_files_can_be_added(tmp_path: Path) -> None:
+def test_embeddings_keyed_by_sha256_reach_every_item_with_those_bytes(tmp_path: Path) -> None:
+    d = _identical_coco(tmp_path)
+    p = nl.open(tmp_path / "p.duckdb")
+    ids = p.add_images([d / "a.png", d / "b.png"]).ids
+    sha = p.media_info(ids[0])["sha256"]
+    assert p.import_embeddings(pd.DataFrame({"sha256": [sha], "vector": [np.ones(4)]}), "e") == 2
+    with p.store.read() as con:
+        got = con.execute("SELECT media_id FROM embeddings WHERE name = 'e' ORDER BY 1").fetchall()
+    assert [r[0] for r in got] == sorted(ids)
+
+
+def test_a_format_2_file_is_migrated_so_identical_files_can_be_added(tmp_path: Path) -> None:
     f = tmp_path / "old.duckdb"
     nl.open(f).store.close()
-    con = duckdb.connect(str(f))  # what a file written by format 1 has: a unique index on media.sha256
+    con = duckdb.connect(str(f))  # what a file written by format 2 has: a unique index on media.sha256
     con.execute("CREATE UNIQUE INDEX media_sha ON media (sha256)")
-    con.execute("UPDATE meta SET value = '1' WHERE key = 'format_version'")
+    con.execute("UPDATE meta SET value = '2' WHERE key = 'format_version'")
     con.close()
     d = _identical_coco(tmp_path)
     p = nl.open(f)

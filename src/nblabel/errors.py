@@ -20,11 +20,13 @@ from collections.abc import Iterable
 __all__ = [
     "ConcurrencyError",
     "ConflictError",
+    "DiskFullError",
     "FormatError",
     "GeometryError",
     "MediaError",
     "NblabelError",
     "NotFoundError",
+    "ProjectFileError",
     "SchemaError",
     "StoreError",
     "ValidationError",
@@ -42,6 +44,18 @@ class StoreError(NblabelError):
 
 class ConcurrencyError(StoreError):
     """Another process held the project file for longer than the timeout."""
+
+
+class ProjectFileError(StoreError):
+    """The file is not an nblabel project: damaged (e.g. truncated), not DuckDB, another program's
+    database, or edited outside nblabel in a way nblabel refuses to run (see docs/project-file.md)."""
+
+
+class DiskFullError(StoreError):
+    """A change could not be written because the disk (or a file size limit) is full.
+
+    The change was rolled back as a whole; everything saved before it is intact.
+    """
 
 
 class SchemaError(NblabelError):

@@ -362,7 +362,7 @@ def _check_masks(df: pd.DataFrame, con: Any, names: list[str], report: ImportRep
 
 def import_coco(session: Session, json_path: str | os.PathLike[str], images: str | os.PathLike[str] | None = None,
                 *, complete: bool = True, errors: str = "report", allow_outside_root: bool = False,
-                strict: bool = False, mode: str = DEFAULT_MODE) -> ImportReport:
+                strict: bool = False, clip: bool = False, mode: str = DEFAULT_MODE) -> ImportReport:
     """Import COCO ground truth in one transaction (see ``Project.import_coco``)."""
     if errors not in ("report", "raise"):
         raise ValidationError(f"errors={errors!r}: use 'report' (store good rows, list bad ones) or 'raise'")
@@ -389,7 +389,8 @@ def import_coco(session: Session, json_path: str | os.PathLike[str], images: str
         finish_import(con, session, df, names, report, what="annotations", media=list(media.values()),
                       bad_media=bad_media, strict=strict, errors=errors, complete=complete,
                       refused_note="{n} image(s) with refused annotations were not marked complete; "
-                                   "fix them and mark them with proj.complete(...)", mode=mode)
+                                   "fix them and mark them with proj.complete(...)", mode=mode,
+                      clip=clip, keep_outside=True)  # as pycocotools: what the file says, outside or not
     return report
 
 

@@ -41,18 +41,23 @@ def translate_problems(sub: ImportReport, report: ImportReport, names: list[str]
 
 def finish_import(con: Any, session: Session, df: pd.DataFrame, names: list[str], report: ImportReport, *,
                   what: str, media: list[int], bad_media: set[int], strict: bool, errors: str, complete: bool,
-                  refused_note: str, mode: str, tolerance: float = TOLERANCE) -> None:
+                  refused_note: str, mode: str, tolerance: float = TOLERANCE, clip: bool = False,
+                  keep_outside: bool = False) -> None:
     """Check and write ``df`` (row ``i`` is the input called ``names[i]``) inside the import's transaction.
 
     ``media``: every media item the import brought in (``mode="replace"`` clears their ground truth);
     ``bad_media``: those already known to have refused rows; ``refused_note``: the note when some
     media are not marked complete (``{n}`` = how many); ``tolerance``: how far (px) a coordinate
     may be from a stored one's and still be a repeat (the precision the format writes).
+    Geometry crossing the image border is stored as given and counted in the notes (``clip=True``
+    clips it; ``keep_outside``: COCO ground truth keeps boxes entirely outside the image too).
     """
     sub = ImportReport(what)
     state = load_state(con)
-    frame = prepare_instances(con, state, df, report=sub, strict=strict)
+    frame = prepare_instances(con, state, df, report=sub, strict=strict, clip=clip, keep_outside=keep_outside,
+                              noun=what)
     bad_media = bad_media | translate_problems(sub, report, names, df)
+    report.notes.extend(sub.notes)
     if errors == "raise" and report.problems:
         report.raise_if_problems()  # rolls the whole import back
     ids = write_with_mode(con, frame, mode=mode, run_id=None, media=sorted(set(media)), report=report,

@@ -118,7 +118,7 @@ def parse_voc(path: str | Path) -> dict[str, Any]:
 
 def import_voc(session: Session, xml_dir: str | os.PathLike[str], images: str | os.PathLike[str], *,
                complete: bool = True, errors: str = "report", allow_outside_root: bool = False,
-               strict: bool = False, mode: str = DEFAULT_MODE) -> ImportReport:
+               strict: bool = False, clip: bool = False, mode: str = DEFAULT_MODE) -> ImportReport:
     """Import a folder of VOC XML files as ground truth in one transaction (see ``Project.import_voc``)."""
     mode = check_mode(mode)
 
@@ -198,7 +198,7 @@ def import_voc(session: Session, xml_dir: str | os.PathLike[str], images: str | 
         finish_import(con, session, df, row_names, report, what="objects", media=list(media_at.values()),
                       bad_media=bad_media, strict=strict, errors=errors, complete=complete,
                       refused_note="{n} image(s) with refused objects were not marked complete",
-                      mode=mode, tolerance=VOC_TOLERANCE)
+                      mode=mode, tolerance=VOC_TOLERANCE, clip=clip)
     return report
 
 

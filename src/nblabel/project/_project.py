@@ -22,6 +22,8 @@ from ._gallery import GalleryMixin
 from ._instances import InstancesMixin
 from ._media import MediaMixin
 from ._runs import Run
+from ._select import SelectMixin
+from ._selection import SelectionMixin
 from ._widgets import WidgetsMixin
 
 __all__ = ["Project", "open"]
@@ -34,7 +36,7 @@ def _default_author() -> str:
         return os.environ.get("USER", "unknown")
 
 
-class Project(MediaMixin, InstancesMixin, FormatsMixin, DebugMixin, WidgetsMixin, GalleryMixin):
+class Project(MediaMixin, InstancesMixin, FormatsMixin, DebugMixin, SelectMixin, SelectionMixin, WidgetsMixin, GalleryMixin):
     """An nblabel project. Open one with :func:`nblabel.open`.
 
     Example:

@@ -68,9 +68,14 @@ _INSERT_NEW = (f"INSERT INTO instances ({_NAMES}, created_at) SELECT coalesce(ma
                f"{_VALUES.split(', ', 1)[1]}, now() FROM instances RETURNING instance_id")
 
 
-def insert_new(con: Any, row: dict[str, Any], *, author: str | None, schema_version: int) -> int:
-    """Append one row as version 1 of a new instance; returns its id (the next free one, taken in the
-    same statement: one round trip for the annotator's save)."""
+def insert_new(con: Any, row: dict[str, Any], *, author: str | None, schema_version: int,
+               instance_id: int | None = None) -> int:
+    """Append one row as version 1 of a new instance; returns its id: ``instance_id`` when the caller
+    knows the next free one (see :mod:`._write_context`), else the next free one taken in the same
+    statement (one round trip either way for the annotator's save)."""
+    if instance_id is not None:
+        insert_one(con, row, instance_id=instance_id, version=1, author=author, schema_version=schema_version)
+        return int(instance_id)
     return int(con.execute(_INSERT_NEW, _params(row, None, 1, author, schema_version, False)[1:]).fetchall()[0][0])
 
 
