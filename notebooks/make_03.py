@@ -144,13 +144,28 @@ print(clipped.add_run("border").add_predictions(work / "border_results.json", cl
 print("max abs difference with clip=True:", float(np.abs(np.asarray(clipped.evaluate("border").stats) - ref.stats).max()))"""),
     MD("""## Plots
 
-Drawn with PIL (no plotting library needed): precision-recall curves, a confusion matrix with a
-background row and column (`.data` is the table), and the IoU of each detection with its ground truth."""),
+Each plot is a matplotlib `Figure`: Jupyter shows it, `fig.savefig("pr.png")` writes it, and
+`ax=` draws it on axes of your own. The data each one draws is a DataFrame of its own:
+`ev.pr_table()`, `ev.confusion_table()`, `ev.iou_table()`."""),
     CODE("""ev.pr_curve(labels=["person", "dog", "pizza"])"""),
-    CODE("""cm = ev.confusion_matrix(min_score=0.3)
-cm"""),
-    CODE("""cm.data.loc[["person", "background"], ["person", "background"]]"""),
-    CODE("""ev.iou_histogram()"""),
+    MD("""The confusion matrix has a `background` row (detections no ground truth explains) and column
+(ground truth the model missed); the cells show the counts (`normalize=True`: row fractions) and the
+picture keeps the most frequent `max_labels` labels, while the table keeps them all."""),
+    CODE("""ev.confusion_matrix(min_score=0.3, max_labels=12)"""),
+    CODE("""ev.confusion_table(min_score=0.3).loc[["person", "background"], ["person", "background"]]"""),
+    MD("""The IoU of each detection with its ground truth (at the lowest matching threshold):"""),
+    CODE("""fig = ev.iou_histogram()
+fig.savefig(work / "iou.png")
+assert "image/png" in get_ipython().display_formatter.format(fig)[0]   # Jupyter shows it as a picture
+fig"""),
+    MD("""On your own axes, for instance the two runs side by side (pyplot shows its figure itself):"""),
+    CODE("""import matplotlib.pyplot as plt
+
+fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.6), layout="constrained")
+ev.iou_histogram(ax=left)
+proj.evaluate("weak").iou_histogram(ax=right)
+right.set_title("the weak run")
+plt.show()"""),
     MD("""## Where do ground truth and model disagree?
 
 One row per disagreement, worst first: `missing_gt` (a confident prediction nothing in the ground

@@ -287,7 +287,12 @@ def _hand_over(tmp_path, handoff_wal):
     a._lock.others_waiting = lambda: True  # someone waits: the next operation ends the turn
     with a.transaction() as con:
         con.execute("INSERT INTO meta VALUES ('handed', 'over')")
-    assert a._con is None  # let go at once
+    deadline = time.monotonic() + 10
+    while a._con is not None:  # let go at the end of its turn (at once, or by the linger thread)
+        assert time.monotonic() < deadline, "the holder kept the file with someone waiting"
+        time.sleep(0.005)
+    with a._rlock:  # the linger thread lets go under the lock: wait until its DETACH is done
+        pass
     return path, a
 
 

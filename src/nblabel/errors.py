@@ -24,6 +24,7 @@ __all__ = [
     "FormatError",
     "GeometryError",
     "MediaError",
+    "MissingDependencyError",
     "NblabelError",
     "NotFoundError",
     "ProjectFileError",
@@ -76,6 +77,11 @@ class MediaError(NblabelError):
 
 class FormatError(NblabelError):
     """An import file (COCO, YOLO, VOC, predictions) is malformed."""
+
+
+class MissingDependencyError(NblabelError, ImportError):
+    """An optional package a feature needs (polars for ``slice.pl()``, ...) is not installed; the
+    message names the ``pip install`` that fixes it. Also an :class:`ImportError`."""
 
 
 class NotFoundError(NblabelError, KeyError):

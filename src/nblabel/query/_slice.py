@@ -1,7 +1,7 @@
 """Lazy, composable queries over media and instances.
 
-A slice is SQL text plus parameters; nothing runs until ``.df()``, ``.arrow()``, ``.count()`` or
-``.ids()``. Filters compose (each returns a new slice); user values only ever travel as parameters.
+A slice is SQL text plus parameters; nothing runs until ``.df()``, ``.arrow()``, ``.pl()``,
+``.count()`` or ``.ids()``. Filters compose (each returns a new slice); user values only ever travel as parameters.
 Slices run on a short-lived connection (see :mod:`nblabel.store`), so they stay valid while other
 processes write. A slice also remembers the filter-method calls that built it, so it can be saved
 as a dynamic dataset rule made of data, not SQL (:mod:`._rules`).
@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from ..errors import ValidationError, did_you_mean
+from ..errors import MissingDependencyError, ValidationError, did_you_mean
 from ._rules import RULE_METHODS, Step, encode_step, rule_to_json
 
 if TYPE_CHECKING:
+    import polars as pl
     import pyarrow as pa
 
     from ..store import Session
@@ -241,6 +242,27 @@ class Slice:
         sql, params = self.sql()
         with self.session.store.read() as con:
             return con.sql(sql, params=params).to_arrow_table()
+
+    def pl(self) -> pl.DataFrame:
+        """Run the slice and return a polars DataFrame (DuckDB hands the result over as Arrow).
+
+        Needs the optional ``polars`` package (``pip install polars``); without it this raises
+        :class:`~nblabel.errors.MissingDependencyError` (also an ``ImportError``).
+
+        Example:
+            >>> import nblabel as nl
+            >>> nl.open(":memory:").media().pl().columns[:3]
+            ['media_id', 'file_name', 'uri']
+        """
+        try:
+            import polars  # noqa: F401  (only to say what is missing before DuckDB tries)
+        except ImportError:
+            raise MissingDependencyError(
+                "slice.pl() needs the polars package: pip install polars (or use .df() for pandas, "
+                ".arrow() for pyarrow)") from None
+        sql, params = self.sql()
+        with self.session.store.read() as con:
+            return con.sql(sql, params=params).pl()
 
     def count(self) -> int:
         """Number of rows.

@@ -14,7 +14,9 @@ from ._duplicates import NearDuplicates, find_near_duplicates
 from ._embed import embed_media
 from ._embedder import DEFAULT_MODEL, DEFAULT_THRESHOLD, default_embedder
 from ._import import import_embeddings
+from ._selection_slice import Selection
 from ._similar import find_similar
+from ._splits_report import SplitReport
 
-__all__ = ["DEFAULT_MODEL", "DEFAULT_THRESHOLD", "NearDuplicates", "default_embedder", "embed_media",
-           "find_near_duplicates", "find_similar", "import_embeddings"]
+__all__ = ["DEFAULT_MODEL", "DEFAULT_THRESHOLD", "NearDuplicates", "Selection", "SplitReport", "default_embedder",
+           "embed_media", "find_near_duplicates", "find_similar", "import_embeddings"]

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .._warnings import warn
-from ..errors import NblabelError, ValidationError
+from ..errors import ValidationError
 from ..store._embeddings import embedding_info, read_embeddings
 from ._embedder import DEFAULT_MODEL, DEFAULT_THRESHOLD
 from ._groups import group_pairs
@@ -182,18 +182,13 @@ class NearDuplicates:
         Example:
             >>> d = NearDuplicates(pd.DataFrame({"media_a": [1], "media_b": [2], "distance": [0.05]}),
             ...                    pd.DataFrame(), 0.1, 0.2, np.array([1, 2]))
-            >>> type(d.plot()).__name__
-            'Figure'
+            >>> from matplotlib.figure import Figure
+            >>> isinstance(d.plot(), Figure), len(d.plot().axes[0].patches)
+            (True, 50)
         """
-        try:
-            import matplotlib.pyplot as plt
-        except ImportError:
-            raise NblabelError("plotting needs matplotlib: pip install matplotlib") from None
-        if ax is None:
-            fig, ax = plt.subplots(figsize=(6, 3.2))
-            plt.close(fig)
-        else:
-            fig = ax.figure
+        from .._figure import figure_axes
+
+        fig, ax = figure_axes(ax, figsize=(6, 3.2))
         dist = self.pairs["distance"].to_numpy() if len(self.pairs) else np.zeros(0)
         ax.hist(dist, bins=bins, range=(0, self.cutoff), color="#4c72b0")
         ax.axvline(self.threshold, color="#d62728", linestyle="--", label=f"threshold {self.threshold:.3g}")

@@ -29,8 +29,8 @@ from PIL import Image
 __all__ = ["DEFAULT_MODEL", "DEFAULT_THRESHOLD", "DIM", "THUMB", "default_embedder", "thumbnail_array"]
 
 DEFAULT_MODEL = "nblabel-hand-v1"  # stored with every vector the default embedder makes
-DEFAULT_THRESHOLD = 0.16           # cosine distance: the middle of the best-F1 plateau on the tuning half of
-                                    # benchmarks/near_duplicates.py (reported on the other half in RESULTS.md)
+DEFAULT_THRESHOLD = 0.115          # cosine distance: the smallest threshold with the best pairwise F1 on the
+                                    # tuning half of benchmarks/near_duplicates.py (reported on the other half)
 THUMB = 64                          # thumbnail side the features are computed on
 _GRID = 4
 _DCT = 8

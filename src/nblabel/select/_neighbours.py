@@ -14,12 +14,13 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 __all__ = ["EXACT_UP_TO", "candidate_pairs", "knn", "unit_rows"]
 
 EXACT_UP_TO = 10_000  # exact search (flat index, full dimension) up to this many vectors
 _BLOCK = 8192         # queries per search call: bounds the k-NN result memory to _BLOCK × k
-_REDUCED = 64         # the search runs on the top principal axes; distances are then computed exactly
+_REDUCED = 48         # the search runs on the top principal axes; distances are then computed exactly
 
 
 def unit_rows(vectors: np.ndarray) -> np.ndarray:
@@ -63,12 +64,14 @@ def _index(x: np.ndarray) -> Any:
     if n <= EXACT_UP_TO:
         index = faiss.IndexFlatL2(d)
     else:
-        nlist = int(np.sqrt(n))
+        nlist = int(2 * np.sqrt(n))  # ~160 vectors per list at 100k
         index = faiss.IndexIVFFlat(faiss.IndexFlatL2(d), d, nlist)
         index.cp.niter = 10
+        index.cp.min_points_per_centroid = 16  # k-means on a sample (32 per list): training stays a fraction
+        index.cp.max_points_per_centroid = 32  # of the search; no faiss warning about the sample size
         rng = np.random.default_rng(0)
-        index.train(x[np.sort(rng.choice(n, size=min(n, 40 * nlist), replace=False))])
-        index.nprobe = 8
+        index.train(x[np.sort(rng.choice(n, size=min(n, 32 * nlist), replace=False))])
+        index.nprobe = 6
     index.add(x)
     return index
 
@@ -94,7 +97,7 @@ def knn(index: Any, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray
 def _pairs(i: np.ndarray, j: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Unique unordered pairs ``(lo, hi)``, ``lo < hi``, of row positions (−1 and self pairs dropped)."""
     keep = (j >= 0) & (i != j)
-    key = np.unique(np.minimum(i[keep], j[keep]) * n + np.maximum(i[keep], j[keep]))
+    key = pd.unique(np.minimum(i[keep], j[keep]) * n + np.maximum(i[keep], j[keep]))  # hashing: no sort
     return key // n, key % n
 
 
@@ -134,7 +137,9 @@ def candidate_pairs(vectors: np.ndarray, threshold: float, cutoff: float | None 
     kk = min(n, 2 * k + 1 if reduced else k + 1)  # more neighbours in the reduced space; exact distances pick
     radius = 2.0 * threshold + 1e-5  # squared L2 between unit rows = 2 × cosine distance
     dist, pos = knn(index, space, kk)
-    lo, hi = _pairs(np.repeat(np.arange(n), kk), pos.ravel(), n)
+    # the projection only shortens distances: a candidate already beyond the cut-off there is beyond it exactly
+    maybe = (dist <= 2.0 * cutoff + 1e-5).ravel()
+    lo, hi = _pairs(np.repeat(np.arange(n), kk)[maybe], pos.ravel()[maybe], n)
     d = _cosine(x, lo, hi)
     if kk < n:
         if reduced:  # approximate: rows whose every candidate is a duplicate may have more

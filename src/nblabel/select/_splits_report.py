@@ -62,20 +62,13 @@ class SplitReport:
             >>> import nblabel as nl, numpy as np
             >>> p = nl.open(":memory:"); _ = p.add_images([np.full((8, 8, 3), v, np.uint8) for v in (0, 1)])
             >>> _ = p.split("v1", {"a": 0.5, "b": 0.5})
-            >>> type(p.split_report("v1").plot()).__name__
-            'Figure'
+            >>> from matplotlib.figure import Figure
+            >>> isinstance(p.split_report("v1").plot(), Figure)
+            True
         """
-        try:
-            import matplotlib.pyplot as plt
-        except ImportError as e:  # pragma: no cover - matplotlib is in the test environment
-            from ..errors import NblabelError
+        from .._figure import figure_axes
 
-            raise NblabelError("split_report(...).plot() needs matplotlib: pip install matplotlib") from e
-        if ax is None:
-            fig, ax = plt.subplots(figsize=(min(14.0, max(4.0, 0.45 * len(self.label_shares) + 2)), 3.4))
-            plt.close(fig)  # the caller shows it; pyplot keeps no reference
-        else:
-            fig = ax.figure
+        fig, ax = figure_axes(ax, figsize=(min(14.0, max(4.0, 0.45 * len(self.label_shares) + 2)), 3.4))
         parts = list(self.ratios)
         labels = self.label_shares["label"].astype(str).tolist()
         xs = np.arange(len(labels))

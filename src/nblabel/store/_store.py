@@ -285,7 +285,8 @@ class Store:
         con, self._con = self._con, None
         try:
             if con is not None:
-                self._detach(checkpoint=not to_waiter or self._wal_size() > self.handoff_wal)
+                wal = self._wal_size()  # (an empty WAL: nothing to fold in, and nothing left behind)
+                self._detach(checkpoint=not to_waiter or wal == 0 or wal > self.handoff_wal)
         finally:
             assert self._lock is not None
             self._lock.release()

@@ -18,31 +18,24 @@
    fraction of earlier items that changed part (ours: kept assignments; the others: re-run with
    the same random_state on the grown set).
 
-Run:  .venv/bin/python benchmarks/select.py [--quick]
+Run:  .venv/bin/python benchmarks/selection.py [--quick]
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import argparse
+import os
+import platform
+import statistics
+import time
+import tracemalloc
+from collections.abc import Callable
 
-# This file is named like the standard library's ``select`` module, and Python puts a script's own
-# folder first on the import path: drop it, or ``import subprocess`` (via scipy, pyarrow) finds us.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+import numpy as np
 
-import argparse  # noqa: E402  (after the path fix above)
-import os  # noqa: E402
-import platform  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
-import tracemalloc  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-
-import numpy as np  # noqa: E402
-
-from nblabel.select._kcenter import coverage_radius, kcenter_greedy  # noqa: E402
-from nblabel.select._selection import reduce_dims  # noqa: E402
-from nblabel.select._stratify import stratified_group_split, worst_share_error  # noqa: E402
+from nblabel.select._kcenter import coverage_radius, kcenter_greedy
+from nblabel.select._selection import reduce_dims
+from nblabel.select._stratify import stratified_group_split, worst_share_error
 
 RATIOS = np.array([0.7, 0.15, 0.15])
 
