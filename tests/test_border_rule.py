@@ -274,7 +274,8 @@ def test_parquet_predictions_and_instances_past_the_border(small: nl.Project, tm
     assert _boxes_of(small)[0] == [0.0, 5.0, 30.0, 50.0] and "clipped" in r.notes[0]
     # a Parquet export comes back in the same
     out = small.export_parquet(tmp_path / "gt.parquet")
-    r = small.add_instances(out)
+    assert small.add_instances(out).extra["repeats"] == 2  # the same boxes: skipped as repeats by default
+    r = small.add_instances(out, mode="append")
     assert r.added == 2 and _boxes_of(small)[2:] == _boxes_of(small)[:2]
     with pytest.raises(FormatError, match="strict=True"):
         small.run("m").add_predictions(path, strict=True)
@@ -351,9 +352,10 @@ def test_coco_style_records_honour_box_format_and_coords(tmp_path: Path, image_r
                         box_format="cxcywh", errors="raise")
     # relative cxcywh on the 100 x 80 image: the same box
     run.add_predictions([{"image_id": 7, "category_id": 1, "bbox": [0.2, 0.25, 0.2, 0.25], "score": 0.8}],
-                        box_format="cxcywh", coords="relative", errors="raise")
+                        box_format="cxcywh", coords="relative", errors="raise", mode="append")
     # COCO's own xywh stays the default
-    run.add_predictions([{"image_id": 7, "category_id": 1, "bbox": [10, 10, 20, 20], "score": 0.7}], errors="raise")
+    run.add_predictions([{"image_id": 7, "category_id": 1, "bbox": [10, 10, 20, 20], "score": 0.7}], errors="raise",
+                        mode="append")  # the same box each time: append, not skip as a repeat
     assert _boxes_of(p, "m") == [[10.0, 10.0, 30.0, 30.0]] * 3
 
 

@@ -28,6 +28,7 @@ from .._report import ImportReport
 from ..errors import FormatError, ValidationError
 from ..store import Schema, load_state, run_id
 from ..store._meta import merge_media_meta, set_label_meta
+from ..store._repeats import DEFAULT_MODE, check_mode
 from ._exports import ExportInfo, check_target, export_instances, export_media, write_atomic
 from ._import_tail import finish_import
 from ._ingest import Probed, probe_images, write_probed
@@ -207,6 +208,7 @@ def _images(con: Any, probed: Probed | None, rows: list[dict[str, Any]], failed:
     if probed is None:
         return {}, failed
     rep = write_probed(con, probed)
+    report.notes.extend(rep.notes)  # files already in the project, files with identical pixels
     bad_paths = {p.item: p.reason for p in rep.problems}
     media: dict[Any, int] = {}
     it = iter(rep.ids)
@@ -360,10 +362,11 @@ def _check_masks(df: pd.DataFrame, con: Any, names: list[str], report: ImportRep
 
 def import_coco(session: Session, json_path: str | os.PathLike[str], images: str | os.PathLike[str] | None = None,
                 *, complete: bool = True, errors: str = "report", allow_outside_root: bool = False,
-                strict: bool = False, clip: bool = False) -> ImportReport:
+                strict: bool = False, clip: bool = False, mode: str = DEFAULT_MODE) -> ImportReport:
     """Import COCO ground truth in one transaction (see ``Project.import_coco``)."""
     if errors not in ("report", "raise"):
         raise ValidationError(f"errors={errors!r}: use 'report' (store good rows, list bad ones) or 'raise'")
+    mode = check_mode(mode)
     path = Path(json_path)
     d = read_json(path)
     _check_top(d, path)
@@ -386,7 +389,7 @@ def import_coco(session: Session, json_path: str | os.PathLike[str], images: str
         finish_import(con, session, df, names, report, what="annotations", media=list(media.values()),
                       bad_media=bad_media, strict=strict, errors=errors, complete=complete,
                       refused_note="{n} image(s) with refused annotations were not marked complete; "
-                                   "fix them and mark them with proj.complete(...)",
+                                   "fix them and mark them with proj.complete(...)", mode=mode,
                       clip=clip, keep_outside=True)  # as pycocotools: what the file says, outside or not
     return report
 

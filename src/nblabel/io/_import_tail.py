@@ -3,7 +3,8 @@
 COCO, YOLO and VOC each parse their own files into an instance frame; from there the steps are the
 same, inside the import's one transaction: the store's checks (``prepare_instances``), the
 problems under the input's own names (file/line/object), refuse everything (``errors="raise"``)
-or write the good rows, and mark the media whose rows all went in as complete.
+or write the good rows as ``mode`` says (skip repeats, replace, append: :mod:`nblabel.store._repeats`),
+and mark the media whose rows all went in as complete.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from .._report import ImportReport
-from ..store._instances import insert_rows
 from ..store._media import set_status
 from ..store._prepare import prepare_instances
+from ..store._repeats import TOLERANCE, write_with_mode
 from ..store._schema_load import load_state
 
 if TYPE_CHECKING:
@@ -40,11 +41,14 @@ def translate_problems(sub: ImportReport, report: ImportReport, names: list[str]
 
 def finish_import(con: Any, session: Session, df: pd.DataFrame, names: list[str], report: ImportReport, *,
                   what: str, media: list[int], bad_media: set[int], strict: bool, errors: str, complete: bool,
-                  refused_note: str, clip: bool = False, keep_outside: bool = False) -> None:
+                  refused_note: str, mode: str, tolerance: float = TOLERANCE, clip: bool = False,
+                  keep_outside: bool = False) -> None:
     """Check and write ``df`` (row ``i`` is the input called ``names[i]``) inside the import's transaction.
 
-    ``media``: every media item the import brought in; ``bad_media``: those already known to have
-    refused rows; ``refused_note``: the note when some media are not marked complete (``{n}`` = how many).
+    ``media``: every media item the import brought in (``mode="replace"`` clears their ground truth);
+    ``bad_media``: those already known to have refused rows; ``refused_note``: the note when some
+    media are not marked complete (``{n}`` = how many); ``tolerance``: how far (px) a coordinate
+    may be from a stored one's and still be a repeat (the precision the format writes).
     Geometry crossing the image border is stored as given and counted in the notes (``clip=True``
     clips it; ``keep_outside``: COCO ground truth keeps boxes entirely outside the image too).
     """
@@ -56,9 +60,10 @@ def finish_import(con: Any, session: Session, df: pd.DataFrame, names: list[str]
     report.notes.extend(sub.notes)
     if errors == "raise" and report.problems:
         report.raise_if_problems()  # rolls the whole import back
-    ids = insert_rows(con, frame, author=session.author, schema_version=state.version)
+    ids = write_with_mode(con, frame, mode=mode, run_id=None, media=sorted(set(media)), report=report,
+                          author=session.author, schema_version=state.version, noun=what, tolerance=tolerance)
     report.added, report.ids = len(ids), [int(i) for i in ids]
-    report.skipped = len(report.problems)
+    report.skipped = len(report.problems) + int(report.extra.get("repeats", 0))
     report.extra["media_ids"] = sorted(set(media))
     if complete:
         done = sorted(set(media) - bad_media)

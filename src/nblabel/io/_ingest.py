@@ -61,7 +61,8 @@ def write_probed(con: Any, probed: Probed) -> ImportReport:
     report = probed.report
     report.added = insert_media(con, probed.good, probed.meta, probed.meta_rows, report)
     if report.duplicates:
-        report.notes.append(f"{report.duplicates} exact duplicate(s) (same sha256) were already in the project")
+        report.notes.append(f"{report.duplicates} image(s) were already in the project (the same file name and "
+                            "bytes) and were not added again")
     return report
 
 
@@ -87,6 +88,7 @@ def add_media(con: Any, probed: Probed | None, paths: list[Path], report: Import
     if probed is None:
         return {}
     rep = write_probed(con, probed)
+    report.notes.extend(rep.notes)  # files already in the project, files with identical pixels
     bad = {p.item: p.reason for p in rep.problems}
     it = iter(rep.ids)
     out: dict[int, int] = {}

@@ -21,8 +21,8 @@ from .._report import ImportReport
 from ..errors import FormatError, ValidationError
 from ..schema import SchemaState
 from ..store._instance_input import BOX_COLUMNS, normalise_boxes, relative_to_absolute
-from ..store._instances import insert_rows
 from ..store._prepare import prepare_instances
+from ..store._repeats import DEFAULT_MODE, check_mode, write_with_mode
 from ..store._schema_load import load_state
 from ._parquet import read_instances_parquet
 
@@ -34,7 +34,7 @@ __all__ = ["add_predictions"]
 
 def add_predictions(session: Session, run_id: int, run_name: str, data: Any, *, coords: str = "absolute",
                     box_format: str | None = None, min_score: float | None = None, errors: str = "report",
-                    strict: bool = False, clip: bool = False) -> ImportReport:
+                    strict: bool = False, clip: bool = False, mode: str = DEFAULT_MODE) -> ImportReport:
     """Add a run's predictions (see ``Run.add_predictions``); returns the report.
 
     ``box_format=None``: xywh for COCO results, xyxy otherwise. ``strict=True`` refuses the whole
@@ -44,6 +44,7 @@ def add_predictions(session: Session, run_id: int, run_name: str, data: Any, *, 
         raise ValidationError(f"errors must be 'raise' or 'report', got {errors!r}")
     if coords not in ("absolute", "relative"):
         raise ValidationError(f"coords must be 'absolute' or 'relative', got {coords!r}")
+    mode = check_mode(mode)
     report = ImportReport(f"predictions of {run_name!r}")
     with session.store.transaction() as con:
         state = load_state(con)
@@ -70,7 +71,8 @@ def add_predictions(session: Session, run_id: int, run_name: str, data: Any, *, 
                                   keep_outside=True, noun="predictions", check_relative=coords == "absolute")
         if report.problems and (errors == "raise" or strict):
             report.raise_if_problems()
-        ids = insert_rows(con, clean, author=session.author, schema_version=state.version)
+        ids = write_with_mode(con, clean, mode=mode, run_id=run_id, media=None, report=report,
+                              author=session.author, schema_version=state.version, noun="predictions")
     report.added = len(ids)
     report.skipped = n_in - len(ids)
     report.ids = ids.tolist()

@@ -23,6 +23,7 @@ import pandas as pd
 from .._report import ImportReport
 from ..errors import FormatError, MediaError, ValidationError
 from ..store import Schema, load_state
+from ..store._repeats import DEFAULT_MODE, check_mode
 from ._exports import ExportInfo, export_instances, export_media, staged_folder, write_atomic
 from ._import_tail import finish_import
 from ._ingest import add_media, probe_files
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
 __all__ = ["export_yolo", "import_yolo", "read_names"]
 
 TASKS = ("detect", "segment", "pose")
+#: a re-imported export is the same box within this many pixels (8 decimals of 0-1 coordinates)
+YOLO_TOLERANCE = 1e-3
 
 
 def read_names(names: Any) -> tuple[list[str], list[int] | None]:
@@ -159,8 +162,10 @@ def _parse(lines: pd.DataFrame, task: str, nc: int, kpt_shape: list[int] | None,
 def import_yolo(session: Session, labels_dir: str | os.PathLike[str], images: str | os.PathLike[str], names: Any,
                 task: str = "detect", *,
                 complete: bool = True, errors: str = "report", kpt_shape: Any = None,
-                allow_outside_root: bool = False, strict: bool = False, clip: bool = False) -> ImportReport:
+                allow_outside_root: bool = False, strict: bool = False, clip: bool = False,
+                mode: str = DEFAULT_MODE) -> ImportReport:
     """Import YOLO label files as ground truth in one transaction (see ``Project.import_yolo``)."""
+    mode = check_mode(mode)
 
     if task not in TASKS:
         raise ValidationError(f"task={task!r} is unknown; use one of {list(TASKS)}")
@@ -261,7 +266,7 @@ def import_yolo(session: Session, labels_dir: str | os.PathLike[str], images: st
         finish_import(con, session, df.reset_index(drop=True), names_good, report, what="lines",
                       media=list(media_at.values()), bad_media=bad_media, strict=strict, errors=errors,
                       complete=complete, refused_note="{n} image(s) with refused lines were not marked complete",
-                      clip=clip)
+                      mode=mode, tolerance=YOLO_TOLERANCE, clip=clip)
         report.extra["background"] = len([k for k in media_of_key if k not in have_label])
     return report
 

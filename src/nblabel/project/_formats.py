@@ -26,7 +26,7 @@ class FormatsMixin:
     # -- COCO --------------------------------------------------------------------------------
     def import_coco(self, json_path: PathLike, images: PathLike | None = None, *, complete: bool = True,
                     errors: str = "report", allow_outside_root: bool = False, strict: bool = False,
-                    clip: bool = False) -> ImportReport:
+                    clip: bool = False, mode: str = "skip-existing") -> ImportReport:
         """Import COCO ground truth (categories, images, annotations) in one transaction.
 
         Categories become labels (an existing label of the same name is reused) with
@@ -52,6 +52,13 @@ class FormatsMixin:
                 absolute paths elsewhere); refused by default.
             strict: refuse boxes/points reaching outside the image (each named in the report).
             clip: clip boxes/points to the image instead of storing them as given.
+            mode: what to do with annotations the project has already (see "Importing twice" in the README):
+                ``"skip-existing"`` (default) leaves out annotations that repeat a ground-truth instance of
+                the same image (same label and box within 1e-6 px, or the same COCO annotation id — so a box
+                fixed since the first import is not brought back) and says how many in the report's notes;
+                ``"replace"`` deletes the ground truth of every image the import lists first (as new versions:
+                ``proj.history`` keeps it), so the project holds what the file says; ``"append"`` adds every
+                annotation, repeats included.
 
         Raises:
             FormatError: the file is missing, not JSON, lacks ``images``/``annotations``/
@@ -73,7 +80,7 @@ class FormatsMixin:
         from ..io._coco import import_coco
 
         return import_coco(self._session, json_path, images, complete=complete, errors=errors,
-                           allow_outside_root=allow_outside_root, strict=strict, clip=clip)
+                           allow_outside_root=allow_outside_root, strict=strict, clip=clip, mode=mode)
 
     def export_coco(self, path: PathLike, slice: Any = None, *, include_incomplete: bool = False,
                     run: Any = None) -> Path:
@@ -115,7 +122,8 @@ class FormatsMixin:
     # -- YOLO --------------------------------------------------------------------------------
     def import_yolo(self, labels_dir: PathLike, images: PathLike, names: Any, task: str = "detect", *,
                     complete: bool = True, errors: str = "report", kpt_shape: Any = None,
-                    allow_outside_root: bool = False, strict: bool = False, clip: bool = False) -> ImportReport:
+                    allow_outside_root: bool = False, strict: bool = False, clip: bool = False,
+                    mode: str = "skip-existing") -> ImportReport:
         """Import YOLO label files (detect, segment or pose) as ground truth in one transaction.
 
         Each ``labels_dir/<sub>/<stem>.txt`` belongs to the image ``images/<sub>/<stem>.<suffix>``
@@ -140,6 +148,13 @@ class FormatsMixin:
             allow_outside_root: accept images that resolve outside ``images`` (via symlinks).
             strict: refuse geometry reaching outside the image (each line named in the report).
             clip: clip geometry to the image instead of storing it as given.
+            mode: what to do with annotations the project has already (see "Importing twice" in the README):
+                ``"skip-existing"`` (default) leaves out lines that repeat a ground-truth instance of the same
+                image (same label and box within 1e-3 px, the precision a YOLO file keeps: re-importing
+                ``export_yolo``'s output adds nothing) and says how many in the report's notes; ``"replace"``
+                deletes the ground truth of every image the import lists first (as new versions:
+                ``proj.history`` keeps it), so the project holds what the file says; ``"append"`` adds every
+                line, repeats included.
 
         Example:
             >>> import nblabel as nl, tempfile, os, pathlib
@@ -155,7 +170,7 @@ class FormatsMixin:
 
         return import_yolo(self._session, labels_dir, images, names, task, complete=complete,
                            errors=errors, kpt_shape=kpt_shape, allow_outside_root=allow_outside_root, strict=strict,
-                           clip=clip)
+                           clip=clip, mode=mode)
 
     def export_yolo(self, out_dir: PathLike, *, task: str = "detect", copy_images: bool = False, slice: Any = None,
                     include_incomplete: bool = False) -> Path:
@@ -185,7 +200,8 @@ class FormatsMixin:
 
     # -- Pascal VOC --------------------------------------------------------------------------
     def import_voc(self, xml_dir: PathLike, images: PathLike, *, complete: bool = True, errors: str = "report",
-                   allow_outside_root: bool = False, strict: bool = False, clip: bool = False) -> ImportReport:
+                   allow_outside_root: bool = False, strict: bool = False, clip: bool = False,
+                   mode: str = "skip-existing") -> ImportReport:
         """Import a folder of Pascal VOC XML files (boxes) as ground truth in one transaction.
 
         The image of each XML is its ``<filename>`` (else ``<path>``) under ``images``; a name that
@@ -205,6 +221,13 @@ class FormatsMixin:
             allow_outside_root: accept image paths outside ``images``.
             strict: refuse boxes reaching outside the image (each object named in the report).
             clip: clip boxes to the image instead of storing them as given.
+            mode: what to do with annotations the project has already (see "Importing twice" in the README):
+                ``"skip-existing"`` (default) leaves out objects that repeat a ground-truth instance of the
+                same image (same label and box within 0.5 px: VOC keeps whole pixels, so re-importing
+                ``export_voc``'s output adds nothing) and says how many in the report's notes; ``"replace"``
+                deletes the ground truth of every image the import lists first (as new versions:
+                ``proj.history`` keeps it), so the project holds what the file says; ``"append"`` adds every
+                object, repeats included.
 
         Example:
             >>> import nblabel as nl, tempfile, pathlib
@@ -218,7 +241,7 @@ class FormatsMixin:
         from ..io._voc import import_voc
 
         return import_voc(self._session, xml_dir, images, complete=complete, errors=errors,
-                          allow_outside_root=allow_outside_root, strict=strict, clip=clip)
+                          allow_outside_root=allow_outside_root, strict=strict, clip=clip, mode=mode)
 
     def export_voc(self, out_dir: PathLike, *, slice: Any = None, include_incomplete: bool = False) -> Path:
         """Write one Pascal VOC XML per media item into ``out_dir``; returns ``out_dir``.

@@ -172,9 +172,10 @@ class Project(MediaMixin, InstancesMixin, FormatsMixin, DebugMixin, SelectMixin,
 
     def __repr__(self) -> str:
         with self.store.read() as con:
-            nm, ni, v = runs_rows.counts(con)
+            nm, ni, npred, v = runs_rows.counts(con)
         where = ":memory:" if self.path is None else str(self.path)
-        return f"<Project {where}: {nm} media, {ni} instances, schema v{v}>"
+        preds = f", {npred} predictions" if npred else ""  # instances = ground truth, as proj.instances().count()
+        return f"<Project {where}: {nm} media, {ni} instances{preds}, schema v{v}>"
 
 
 def open(path: str | os.PathLike[str] | None = None, *, author: str | None = None,

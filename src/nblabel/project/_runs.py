@@ -36,7 +36,7 @@ class Run:
 
     def add_predictions(self, data: Any, *, coords: str = "absolute", box_format: str | None = None,
                         min_score: float | None = None, errors: str = "report", strict: bool = False,
-                        clip: bool = False) -> ImportReport:
+                        clip: bool = False, mode: str = "skip-existing") -> ImportReport:
         """Add this run's predictions; returns a report naming every row that did not go in.
 
         Boxes are stored as given, also where they reach past the image border (the report's
@@ -55,8 +55,14 @@ class Run:
             errors: ``"report"`` (default): good rows go in, bad ones are listed;
                 ``"raise"``: any bad row refuses the whole batch.
             strict: refuse boxes reaching outside the image; with ``strict=True`` any refused row
-                (a box past the border, a score that is not finite in [0, 1]) refuses the batch.
+                (a box past the border, a score that is not finite in [0, 1], a media item that is not
+                in the project) refuses the batch.
             clip: clip boxes to the image instead of storing them as given.
+            mode: what to do with predictions this run has already: ``"skip-existing"`` (default)
+                leaves out a row with the same media item, label and box (within 1e-6 px) as one
+                of the run's predictions and says how many in the report's notes;
+                ``"replace"`` deletes the run's predictions on the media items in ``data`` first
+                (as new versions: history keeps them); ``"append"`` adds every row.
 
         Example:
             >>> import nblabel as nl, numpy as np
@@ -68,7 +74,7 @@ class Run:
             "label 'truck' is not in the schema; choose one of 'car'"
         """
         return add_predictions(self._session, self.run_id, self.name, data, coords=coords, box_format=box_format,
-                               min_score=min_score, errors=errors, strict=strict, clip=clip)
+                               min_score=min_score, errors=errors, strict=strict, clip=clip, mode=mode)
 
     def predictions(self) -> Any:
         """This run's current predictions as an instance slice.

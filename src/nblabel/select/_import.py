@@ -121,13 +121,16 @@ def import_embeddings(session: Session, data: Any, name: str, *, key: str | None
         raise ValidationError(f"{key} values repeat in {what} (e.g. {keys[keys.duplicated()].tolist()[:5]}); "
                               "give one vector per media item")
     vecs = _vectors(table.column("vector"), keys, what)
-    ids = _media_for(session, key, keys, what, on_missing)
-    found = ids >= 0
-    return write_embeddings(session, name, ids[found], vecs[found], model=model or "imported")
+    rows, ids = _media_for(session, key, keys, what, on_missing)
+    return write_embeddings(session, name, ids, vecs[rows], model=model or "imported")
 
 
-def _media_for(session: Session, key: str, keys: pd.Series, what: str, on_missing: str) -> np.ndarray:
-    """Media id per key (−1: none), refusing unmatched keys unless ``on_missing="skip"``."""
+def _media_for(session: Session, key: str, keys: pd.Series, what: str,
+               on_missing: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(row, media id)`` pairs: the media item(s) each key names, refusing unmatched keys unless
+    ``on_missing="skip"``. A sha256 names every media item holding those bytes (identical pixels
+    under several file names are several items, and each gets the vector)."""
+    many: dict[str, list[int]] | None = None
     with session.store.read() as con:
         if key == "media_id":
             try:
@@ -137,6 +140,12 @@ def _media_for(session: Session, key: str, keys: pd.Series, what: str, on_missin
             known = {int(r[0]) for r in con.execute("SELECT media_id FROM media WHERE media_id IN (SELECT unnest(?))",
                                                     [wanted.tolist()]).fetchall()}
             ids = np.array([i if i in known else -1 for i in wanted.tolist()], np.int64)
+        elif key == "sha256":
+            many = {}
+            for sha, mid in con.execute("SELECT sha256, media_id FROM media WHERE sha256 IN (SELECT unnest(?)) "
+                                        "ORDER BY media_id", [keys.astype(str).tolist()]).fetchall():
+                many.setdefault(str(sha), []).append(int(mid))
+            ids = np.array([many[str(k)][0] if str(k) in many else -1 for k in keys.tolist()], np.int64)
         else:
             rows = con.execute(f"SELECT {key}, min(media_id), count(*) FROM media WHERE {key} IN (SELECT unnest(?)) "  # noqa: S608
                                "GROUP BY 1", [keys.astype(str).tolist()]).fetchall()
@@ -154,4 +163,8 @@ def _media_for(session: Session, key: str, keys: pd.Series, what: str, on_missin
         raise ValidationError(f"{int(missing.sum())} {key} values of {what} match no media item "
                               f"(e.g. {keys[missing].tolist()[:5]}); pass on_missing='skip' to leave them out; "
                               "nothing was stored")
-    return ids
+    if many is None:
+        found = np.flatnonzero(ids >= 0)
+        return found, ids[found]
+    pairs = [(i, mid) for i, k in enumerate(keys.astype(str).tolist()) for mid in many.get(k, [])]
+    return np.array([p[0] for p in pairs], np.int64), np.array([p[1] for p in pairs], np.int64)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 # Version 1: the first layout. Instances are append-only versions: an edit supersedes a row and
 # appends the next version; a delete appends a tombstone (deleted = true). The current state of an
@@ -39,7 +39,7 @@ DDL_V1 = [
         media_id BIGINT PRIMARY KEY, uri VARCHAR NOT NULL, file_name VARCHAR NOT NULL,
         sha256 VARCHAR NOT NULL, width INTEGER NOT NULL, height INTEGER NOT NULL, format VARCHAR,
         orientation INTEGER, bytes BIGINT, meta JSON, added_at TIMESTAMP NOT NULL)""",
-    "CREATE UNIQUE INDEX media_sha ON media (sha256)",
+    "CREATE UNIQUE INDEX media_sha ON media (sha256)",  # dropped in version 3
     """CREATE TABLE runs (
         run_id INTEGER PRIMARY KEY, name VARCHAR NOT NULL UNIQUE, model VARCHAR, params JSON,
         created_at TIMESTAMP NOT NULL)""",
@@ -78,8 +78,12 @@ _EMBEDDINGS_V2 = """CREATE TABLE embeddings (
         PRIMARY KEY (name, media_id))"""
 _EMBEDDINGS_V1 = "CREATE TABLE embeddings (media_id BIGINT NOT NULL, name VARCHAR NOT NULL, vector FLOAT[])"
 
+# Version 3: no unique index on media.sha256 (one media item per file name; byte-identical files
+# under different names are separate items sharing the sha256, for near-duplicate grouping).
+_MEDIA_SHA_V1 = "CREATE UNIQUE INDEX media_sha ON media (sha256)"
+
 # The layout a new file gets (the latest version).
-DDL = [_EMBEDDINGS_V2 if stmt == _EMBEDDINGS_V1 else stmt for stmt in DDL_V1]
+DDL = [_EMBEDDINGS_V2 if stmt == _EMBEDDINGS_V1 else stmt for stmt in DDL_V1 if stmt != _MEDIA_SHA_V1]
 
 # Forward migrations: MIGRATIONS[v] turns a version-v file into version v+1.
 MIGRATIONS: dict[int, list[str]] = {
@@ -92,6 +96,7 @@ MIGRATIONS: dict[int, list[str]] = {
         "DROP TABLE embeddings",
         "ALTER TABLE embeddings_v2 RENAME TO embeddings",
     ],
+    2: ["DROP INDEX IF EXISTS media_sha"],  # byte-identical files under two names are two media items
 }
 
 # The tables of the current layout (each must be a table in a project file, not a view).

@@ -17,9 +17,10 @@ from .._report import ImportReport
 from .._warnings import warn
 from ..errors import ConflictError, MediaError, NotFoundError, ValidationError, did_you_mean
 from ._instance_input import check_media_arg, geometry_row, normalise_boxes, relative_to_absolute
-from ._instances import append_version, copy_version, current_row, insert_new, insert_rows, version_row
+from ._instances import append_version, copy_version, current_row, insert_new, version_row
 from ._lookup import media_ids, run_id
 from ._prepare import prepare_instances, prepare_one
+from ._repeats import DEFAULT_MODE, check_mode, write_with_mode
 from ._schema_load import load_state
 from ._write_context import Meta, facts, media_size, remember
 
@@ -90,10 +91,11 @@ def add_instance(session: Session, media: Any, label: str, *, box: Any = None, p
 
 def add_instances(session: Session, df: pd.DataFrame, *, run: Any = None, box_format: str = "xyxy",
                   coords: str = "absolute", strict: bool = False, errors: str = "raise",
-                  author: str | None = None, clip: bool = False) -> ImportReport:
+                  author: str | None = None, clip: bool = False, mode: str = DEFAULT_MODE) -> ImportReport:
     """Add many instances in one transaction (see ``Project.add_instances``)."""
     if errors not in ("raise", "report"):
         raise ValidationError(f"errors must be 'raise' or 'report', got {errors!r}")
+    mode = check_mode(mode)
     frame = normalise_boxes(df, box_format=box_format)
     report = ImportReport("instances")
     with session.store.transaction() as con:
@@ -109,7 +111,8 @@ def add_instances(session: Session, df: pd.DataFrame, *, run: Any = None, box_fo
         if report.problems and errors == "raise":
             report.skipped = len(df)
             report.raise_if_problems()
-        ids = insert_rows(con, clean, author=author or session.author, schema_version=state.version)
+        ids = write_with_mode(con, clean, mode=mode, run_id=rid, media=None, report=report,
+                              author=author or session.author, schema_version=state.version)
     report.added = len(ids)
     report.skipped = len(df) - len(ids)
     report.ids = ids.tolist()

@@ -60,9 +60,14 @@ def resolve_media(con: Any, df: pd.DataFrame, report: ImportReport, rows: pd.Ind
     else:
         raise ValidationError("instances need a 'media_id' or 'file_name' column (or the media argument)")
     m.index = df.index
-    missing = m["media_id"].isna().to_numpy()
+    # no media row (the left join keeps the media_id it was given, so look at a media column), or ambiguous
+    missing = (m["width"].isna() | m["media_id"].isna()).to_numpy()
+    what = "media id" if key.name == "media_id" else "file_name"
     for i in np.flatnonzero(missing)[:1000]:
-        report.add_problem(f"row {rows[i]}", f"unknown media {key.iloc[i]!r}; add it first with proj.add_images(...)")
+        v = key.iloc[i]
+        v = int(v) if what == "media id" and float(v).is_integer() else v
+        report.add_problem(f"row {rows[i]}", f"unknown media {v!r} (no media item has this {what}); add the image "
+                           f"first with proj.add_images(...), or check the {what} (proj.media().df() lists them)")
     if missing.sum() > 1000:
         report.add_problem("...", f"{int(missing.sum()) - 1000} more rows name unknown media")
     out = df.copy()
@@ -70,6 +75,14 @@ def resolve_media(con: Any, df: pd.DataFrame, report: ImportReport, rows: pd.Ind
     out["width"] = m["width"]
     out["height"] = m["height"]
     return out[~missing]
+
+
+def _refuse_unknown_media(problems: list[Any]) -> None:
+    """strict=True: rows naming media that is not in the project refuse the whole batch."""
+    shown = "; ".join(str(p) for p in problems[:5])
+    more = f"; ... and {len(problems) - 5} more" if len(problems) > 5 else ""
+    raise ValidationError(f"{len(problems)} row(s) do not name one media item of the project (strict=True refuses "
+                          f"the whole batch, nothing was stored): {shown}{more}")
 
 
 def resolve_labels(state: SchemaState, df: pd.DataFrame, report: ImportReport, rows: pd.Index) -> pd.DataFrame:
@@ -176,7 +189,10 @@ def prepare_instances(
     df = df.reset_index(drop=True) if not df.index.is_unique else df
     if "kind" not in df.columns:
         df = df.assign(kind="box")
+    n_problems = len(report.problems)
     df = resolve_media(con, df, report, df.index)
+    if strict and len(report.problems) > n_problems:
+        _refuse_unknown_media(report.problems[n_problems:])
     df = resolve_labels(state, df, report, df.index)
     df = df[_check_kinds(state, df, report)].copy()
     for c in ("x0", "y0", "x1", "y1"):
