@@ -38,8 +38,12 @@ def probe_images(session: Session, source: Any, meta: dict[str, Any] | pd.DataFr
     """Expand ``source`` (see ``Project.add_images``) and probe every image; nothing is written yet."""
     pairs, meta_rows, arrays, notes = expand_source(source)
     if isinstance(meta, pd.DataFrame):
-        if len(meta) != len(pairs):
-            raise ValidationError(f"meta has {len(meta)} rows but the source has {len(pairs)} images")
+        if pairs and arrays:
+            raise ValidationError("a DataFrame of metadata lines up with a source of files only or of arrays/PIL "
+                                  "images only; add the two kinds in two calls")
+        n_images = len(pairs) + len(arrays)
+        if len(meta) != n_images:
+            raise ValidationError(f"meta has {len(meta)} rows but the source has {n_images} images")
         meta_rows = meta.reset_index(drop=True) if meta_rows is None else pd.concat(
             [meta_rows, meta.reset_index(drop=True)], axis=1)
     if arrays:
