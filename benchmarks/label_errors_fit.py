@@ -29,8 +29,8 @@ from sklearn.metrics import log_loss
 
 sys.path.insert(0, str(Path(__file__).parent))
 from disagreements import machine
-from label_errors import SEED_BASE, SETTINGS, instance_hits, project
-from label_errors_data import BOX, corrupt, image_set, simulate_model
+from label_errors import SEED_BASE, SETTINGS, error_targets, instance_hits, project
+from label_errors_data import corrupt, image_set, simulate_model
 
 from nblabel.debug import _disagree
 
@@ -48,9 +48,7 @@ def rows_of(mode: str, rate: float, seed: int, n_synth: int) -> pd.DataFrame:
     rows = proj.disagreements("model")
     proj.store.close()
     rows = rows.assign(g=pd.Index(gt_ids).get_indexer(rows["gt_id"].fillna(-1).astype(np.int64))).reset_index(drop=True)
-    bad_gt = (noisy["corrupt"] != "").to_numpy()
-    moved = noisy[noisy["orig_x0"].notna()][["media_id", *("orig_" + c for c in BOX)]]
-    targets = pd.concat([removed[["media_id", *BOX]], moved.set_axis(["media_id", *BOX], axis=1)], ignore_index=True)
+    bad_gt, targets = error_targets(noisy, removed)
     area = ((rows["gt_x1"] - rows["gt_x0"]).clip(lower=0) * (rows["gt_y1"] - rows["gt_y0"]).clip(lower=0)).fillna(0.0)
     return pd.DataFrame({"kind": rows["kind"], "s": rows["pred_score"].fillna(0.0).astype(float),
                          "iou": rows["iou"].fillna(0.0).astype(float),
