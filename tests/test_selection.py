@@ -234,3 +234,23 @@ def test_bad_selection_input(tmp_path):
     with pytest.raises(nl.NotFoundError, match="embedding 'clip'"):
         p.select(2, embedding="clip")
     assert p.datasets().empty
+
+
+def test_lazy_epochs_give_the_textbook_picks_on_real_valued_data():
+    # many epochs (pending_max 8) and a small pool: rows fall behind by different numbers of epochs
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(2000, 8))
+    centres = rng.choice(2000, 25, replace=False)
+    fast = kcenter_greedy(x, 300, centres=centres, pool_size=32, pending_max=8)
+    ref = kcenter_reference(x, 300, centres=centres)
+    assert fast.picks.tolist() == ref.picks.tolist()
+    assert np.allclose(fast.distances, ref.distances)
+    assert np.isclose(fast.radius, ref.radius)
+
+
+def test_kcenter_leaves_the_blas_thread_count_as_it_was():
+    from threadpoolctl import threadpool_info
+
+    before = [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+    kcenter_greedy(np.random.default_rng(0).normal(size=(500, 4)), 50)
+    assert [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"] == before

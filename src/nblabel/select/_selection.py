@@ -10,10 +10,11 @@
   group already holds a labelled item). Duplicates are found with the embedding when one exists;
 - ``"diverse"``: greedy k-center from the labelled set (:mod:`nblabel.select._kcenter`), so a
   second batch fills the gaps the first one left. Distances are Euclidean between unit-length
-  vectors (``sqrt(2 × cosine distance)``); above 20,000 vectors of more than 128 dimensions, the
-  vectors are first reduced to their 128 principal components (fit on a seeded sample of 20,000),
-  which keeps the coverage radius within a few percent of greedy in the full space (see
-  benchmarks/RESULTS.md) at a quarter of the cost;
+  vectors (``sqrt(2 × cosine distance)``). The greedy is exact in the full space up to
+  ``EXACT_UP_TO_CELLS`` (rows × dimensions: 100,000 × 640); beyond, the vectors are first reduced
+  to their 256 principal components (fit on a seeded sample of 20,000), an approximation whose
+  coverage radius depends on how fast the data's spectrum decays (+3 % to +7 % at 128 components
+  on the benchmark's two kinds of data, benchmarks/RESULTS.md);
 - ``"uncertain"``: the most uncertain images of ``run`` first (:mod:`nblabel.select._uncertainty`);
 - ``"disagreement"``: images where the ground truth and ``run`` disagree most (the debug ranking's
   per-image score, given by the caller);
@@ -50,8 +51,8 @@ if TYPE_CHECKING:
 __all__ = ["STRATEGIES", "reduce_dims", "select_media"]
 
 STRATEGIES = ("diverse", "uncertain", "disagreement", "hybrid")
-REDUCE_ABOVE_ROWS = 20_000
-REDUCE_TO = 128
+EXACT_UP_TO_CELLS = 64_000_000   # rows × dimensions of exact greedy k-center (100k × 640)
+REDUCE_TO = 256
 
 
 def reduce_dims(x: np.ndarray, dims: int = REDUCE_TO, *, seed: int = 0, sample: int = 20_000) -> np.ndarray:
@@ -195,7 +196,7 @@ def select_media(session: Session, n: int, *, strategy: str = "diverse", run: st
     if have:
         keep_rows = np.isin(vids, np.union1d(pool, all_ids[labelled]))
         sub_ids, x = vids[keep_rows], _unit(vecs[keep_rows])
-        if len(x) > REDUCE_ABOVE_ROWS and x.shape[1] > REDUCE_TO:
+        if x.size > EXACT_UP_TO_CELLS and x.shape[1] > REDUCE_TO:
             x = reduce_dims(x, seed=seed)
         on = np.isin(pool, sub_ids)
         pos_pool = np.full(len(pool), -1, np.int64)
