@@ -6,7 +6,8 @@ Each ``<image name>`` is resolved under the image root (a name escaping it is re
 ``<polygon>`` → polygon (polygons of one label sharing a ``group_id`` are the rings of one
 instance: that is how :func:`export_cvat` writes a polygon of several parts), ``<polyline>`` →
 line, ``<points>`` → keypoints when the label has a keypoint template of that many points (the
-non-standard ``visibility`` attribute nblabel writes gives the COCO flags) else point, ``<mask>``
+non-standard ``visibility`` attribute nblabel writes gives the COCO flags), a single point → point
+(when the label allows points or is new), several → keypoints, ``<mask>``
 → mask (a COCO RLE of the whole image), ``<tag>`` → tag. ``<attribute>`` children become instance
 attributes. CVAT's shape fields that nblabel has no column for go into ``extra``:
 ``occluded`` (bool), ``z_order`` (int), ``group_id`` (int) and ``source`` (str); the export writes

@@ -28,15 +28,15 @@ _INPUT = {"select": "select", "bool": "checkbox", "number": "number"}
 
 def points_kind(state: SchemaState, label: str, n: int) -> str:
     """The nblabel kind of a CVAT ``<points>`` shape with ``n`` points: ``keypoints`` when the label
-    has a keypoint template of ``n`` points (or allows only keypoints), else ``point``."""
+    has a keypoint template of ``n`` points, ``point`` for one point of a label that allows points (or
+    a new label), else ``keypoints``."""
     lid = state.label_ids_by_name().get(label)
     if lid is None:
-        return "point"
+        return "point" if n == 1 else "keypoints"
     tpl = state.template_for(lid)
     if tpl is not None and len(tpl.points) == n:
         return "keypoints"
-    lab = state.labels[lid]
-    return "keypoints" if "keypoints" in lab.spatial and "point" not in lab.spatial else "point"
+    return "point" if n == 1 and "point" in state.labels[lid].spatial else "keypoints"
 
 
 def _numbers(values: list[str]) -> list[float | None]:

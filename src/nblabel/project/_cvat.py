@@ -64,7 +64,7 @@ class CvatMixin:
         rotated box → the polygon of its corners, the angle in ``extra["rotation"]``), ``<polygon>``
         → polygon (polygons of one label sharing a ``group_id`` → one polygon of several rings),
         ``<polyline>`` → line, ``<points>`` → keypoints when the label has a template of that many
-        points, else point, ``<mask>`` → mask, ``<tag>`` → tag; ``<attribute>`` children →
+        points, one point → point, several → keypoints, ``<mask>`` → mask, ``<tag>`` → tag; ``<attribute>`` children →
         attributes. CVAT's shape fields go into ``extra``: ``occluded`` (bool), ``z_order`` (int),
         ``group_id`` (int), ``source`` (str). Labels and attributes missing from the schema are
         created from ``<meta>`` (``select``/``radio`` → select, ``checkbox`` → bool, ``number`` →
