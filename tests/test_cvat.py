@@ -23,7 +23,7 @@ def coco_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     p = nl.open(f)
     assert p.import_coco(COCO21 / "instances.json", images=COCO21 / "images").ok
     p.schema.add_attribute("pose", kind="select", options=["front", "side"], labels=["person"])
-    p.schema.add_attribute("parked", kind="bool", labels=["car", "truck"])
+    p.schema.add_attribute("parked", kind="bool", labels=["motorcycle", "bench"])
     p.schema.add_attribute("note", kind="text")
     p.schema.add_attribute("conf", kind="number", min=0, max=1, step=0.25)
     df = p.instances().df()
@@ -31,7 +31,7 @@ def coco_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
         attrs: dict = {"note": f"n{k}, a;b <&>"} if k % 3 == 0 else {}
         if label == "person":
             attrs["pose"] = "side" if k % 2 else "front"
-        if label in ("car", "truck"):
+        if label in ("motorcycle", "bench"):
             attrs["parked"] = bool(k % 2)
         if k % 4 == 0:
             attrs["conf"] = 0.75
