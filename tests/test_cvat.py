@@ -178,8 +178,9 @@ def test_rotated_box_becomes_polygon_and_groups_merge(tmp_path: Path) -> None:
 
 def _project_state(p: nl.Project) -> tuple:
     with p.store.read() as con:
-        return tuple(con.execute(f"SELECT count(*), sum(hash(t)) FROM {t} AS t").fetchall()[0]
-                     for t in ("media", "instances", "labels", "attribute_groups", "status")) + (p.schema.version,)
+        tables = [con.execute(f"SELECT count(*), sum(hash(t)) FROM {t} AS t").fetchall()[0]
+                  for t in ("media", "instances", "labels", "attribute_groups", "status")]
+    return (*tables, p.schema.version)
 
 
 def _doc(images: str, meta: str = "<label><name>car</name></label>") -> str:

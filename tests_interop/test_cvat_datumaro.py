@@ -26,12 +26,9 @@ dm = pytest.importorskip("datumaro")
 from datumaro.components.annotation import (  # noqa: E402
     AnnotationType,
     Bbox,
-    Label,
     LabelCategories,
     Mask,
-    Points,
     Polygon,
-    PolyLine,
 )
 from datumaro.components.dataset_base import DatasetItem  # noqa: E402
 from datumaro.components.media import Image as DmImage  # noqa: E402
@@ -155,11 +152,13 @@ def _compare(ours: dict[str, list[dict[str, Any]]], theirs: dict[str, list[dict[
             elif x["kind"] == "polygon":
                 assert len(x["rings"]) == len(y["rings"]), (stem, x["label"])
                 for rx, ry in zip(x["rings"], y["rings"], strict=True):
-                    assert rx.shape == ry.shape and np.abs(rx - ry).max() <= TOL, (stem, x["label"])
+                    assert rx.shape == ry.shape, (stem, x["label"])
+                    assert np.abs(rx - ry).max() <= TOL, (stem, x["label"])
             elif x["kind"] == "mask":
                 assert (x["pixels"] == y["pixels"]).all(), stem
             elif "xy" in x:
-                assert x["xy"].shape == y["xy"].shape and np.abs(x["xy"] - y["xy"]).max() <= TOL, stem
+                assert x["xy"].shape == y["xy"].shape, stem
+                assert np.abs(x["xy"] - y["xy"]).max() <= TOL, stem
             want = {k: _text(v) for k, v in x["attributes"].items()} if attr_text else x["attributes"]
             got = {k: _text(v) for k, v in y["attributes"].items()} if attr_text else y["attributes"]
             assert want == got, (stem, x, y)

@@ -64,7 +64,7 @@ def mask_to_cvat(mask: np.ndarray) -> dict[str, str]:
     bounds = np.concatenate([[0], change, [crop.size]])
     runs = np.diff(bounds).tolist()
     if crop[0]:
-        runs = [0] + runs
+        runs = [0, *runs]
     return {"rle": ", ".join(str(r) for r in runs), "left": str(left), "top": str(top),
             "width": str(int(xs.max()) - left + 1), "height": str(int(ys.max()) - top + 1)}
 
@@ -127,7 +127,8 @@ def _write_instance(image: ET.Element, r: Any, next_group: list[int]) -> None:
         els.append(_sub(image, "mask", **_shape_attrs(r, gid), **mask_to_cvat(rle_decode(r.points))))
     elif r.kind == "keypoints":
         extra = {"visibility": ",".join(str(int(p[2])) for p in r.points)}
-        els.append(_sub(image, "points", **_shape_attrs(r, gid), points=_xy(r.points), **extra))
+        xy = [[v if np.isfinite(v) else 0.0 for v in p[:2]] for p in r.points]  # an unlabeled point may be NaN
+        els.append(_sub(image, "points", **_shape_attrs(r, gid), points=_xy(xy), **extra))
     elif r.kind in ("point", "line"):
         els.append(_sub(image, "points" if r.kind == "point" else "polyline", **_shape_attrs(r, gid),
                         points=_xy(r.points)))
@@ -159,8 +160,10 @@ def export_cvat(session: Session, path: str | os.PathLike[str], *, slice: Any = 
     ann = ET.Element("annotations")
     _sub(ann, "version", "1.1")
     _meta(ann, state, label_ids, out.stem, len(mdf))
-    by_media = {int(k): v for k, v in inst.groupby("media_id").indices.items()}
-    rows = list(inst.itertuples())
+    by_media: dict[int, list[int]] = {}
+    for j, m in enumerate(inst["media_id"].to_numpy(np.int64)):
+        by_media.setdefault(int(m), []).append(j)
+    rows: list[Any] = list(inst.itertuples())
     columns = (mdf[c].to_numpy(np.int64) for c in ("media_id", "width", "height"))
     for i, (mid, width, height, name) in enumerate(zip(*columns, names, strict=True)):
         image = _sub(ann, "image", id=str(i), name=name, width=str(int(width)), height=str(int(height)))

@@ -41,7 +41,7 @@ def points_kind(state: SchemaState, label: str, n: int) -> str:
 
 def _numbers(values: list[str]) -> list[float | None]:
     out: list[float | None] = []
-    for v in (values + ["", "", ""])[:3]:
+    for v in [*values, "", "", ""][:3]:
         try:
             out.append(float(v))
         except ValueError:
@@ -70,7 +70,7 @@ def ensure_cvat_schema(session: Session, doc: CvatDoc, spatial: dict[str, set[st
             continue
         kind = _KIND.get(a.input_type, "text")
         if kind == "select":
-            options = list(dict.fromkeys(v for v in a.values + [a.default] if v))
+            options = list(dict.fromkeys(v for v in [*a.values, a.default] if v))
             if not options:
                 kind = "text"
             else:

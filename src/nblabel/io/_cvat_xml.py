@@ -82,6 +82,9 @@ def read_xml(path: str | Path, what: str = "CVAT file") -> XmlTree:
     def refuse(*_args: object) -> None:
         raise _Refused
 
+    def refuse_ref(_context: str, _base: str | None, _system: str | None, _public: str | None) -> int:
+        raise _Refused
+
     def start(tag: str, attrs: dict[str, str]) -> None:
         el = ET.Element(tag, attrs)
         lines[el] = parser.CurrentLineNumber
@@ -104,7 +107,7 @@ def read_xml(path: str | Path, what: str = "CVAT file") -> XmlTree:
     parser.StartDoctypeDeclHandler = refuse
     parser.EntityDeclHandler = refuse
     parser.UnparsedEntityDeclHandler = refuse
-    parser.ExternalEntityRefHandler = refuse
+    parser.ExternalEntityRefHandler = refuse_ref
     parser.StartElementHandler = start
     parser.EndElementHandler = end
     parser.CharacterDataHandler = text
