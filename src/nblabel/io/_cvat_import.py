@@ -42,8 +42,10 @@ if TYPE_CHECKING:
 
 __all__ = ["CVAT_TOLERANCE", "import_cvat"]
 
-#: a re-imported export is the same instance within this many pixels (the export writes 6 decimals)
-CVAT_TOLERANCE = 1e-3
+#: a re-imported shape repeats a stored instance within this many pixels: files from CVAT and datumaro
+#: have 2 decimals (datumaro rounds every coordinate to 2), and a COCO box is a 2-decimal rounding of
+#: its polygon's extent, which is the box a CVAT polygon comes back with
+CVAT_TOLERANCE = 0.01 + 1e-6
 _TYPE_SPATIAL = {"rectangle": "box", "polygon": "polygon", "polyline": "line", "points": "point", "tag": "tag",
                  "mask": "polygon"}
 

@@ -87,8 +87,8 @@ class CvatMixin:
             clip: clip geometry to the image instead of storing it as given.
             mode: what to do with shapes the project has already (see "Importing twice" in the README):
                 ``"skip-existing"`` (default) leaves out shapes repeating a ground-truth instance of the
-                same image (same label and geometry within 1e-3 px: re-importing ``export_cvat``'s output
-                adds nothing); ``"replace"`` replaces the ground truth of every listed image (as new
+                same image (same label and box within 0.01 px, the precision of files CVAT and datumaro write
+                and of COCO's boxes: re-importing ``export_cvat``'s output adds nothing); ``"replace"`` replaces the ground truth of every listed image (as new
                 versions); ``"append"`` adds every shape.
 
         Example:
