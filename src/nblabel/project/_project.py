@@ -16,6 +16,7 @@ import pandas as pd
 from ..query import InstanceSlice, MediaSlice
 from ..store import Schema, Session, Store, run_id
 from ..store import _runs as runs_rows
+from ._cvat import CvatMixin
 from ._debug import DebugMixin
 from ._formats import FormatsMixin
 from ._gallery import GalleryMixin
@@ -36,7 +37,7 @@ def _default_author() -> str:
         return os.environ.get("USER", "unknown")
 
 
-class Project(MediaMixin, InstancesMixin, FormatsMixin, DebugMixin, SelectMixin, SelectionMixin, WidgetsMixin, GalleryMixin):
+class Project(MediaMixin, InstancesMixin, FormatsMixin, CvatMixin, DebugMixin, SelectMixin, SelectionMixin, WidgetsMixin, GalleryMixin):
     """An nblabel project. Open one with :func:`nblabel.open`.
 
     Example:
