@@ -284,8 +284,8 @@ def export_yolo(session: Session, out_dir: str | os.PathLike[str], *, task: str 
     rels = [safe_relative(f) for f in mdf["file_name"]]
     targets = [tree_paths(rel, part_of.get(int(mid)) if split is not None else None, with_image=with_images)
                for mid, rel in zip(mdf["media_id"], rels, strict=True)]
-    dup = pd.Series([t[0] for t in targets])
-    dup = dup[dup.duplicated()].tolist()
+    label_files = pd.Series([t[0] for t in targets])
+    dup = label_files[label_files.duplicated()].tolist()
     if dup:
         raise FormatError(f"several media share the label file {dup[0]!r}; export a slice without "
                           "the duplicates or rename them")
