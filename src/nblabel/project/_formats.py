@@ -120,32 +120,52 @@ class FormatsMixin:
         return info.path
 
     # -- YOLO --------------------------------------------------------------------------------
-    def import_yolo(self, labels_dir: PathLike, images: PathLike, names: Any, task: str = "detect", *,
-                    complete: bool = True, errors: str = "report", kpt_shape: Any = None,
-                    allow_outside_root: bool = False, strict: bool = False, clip: bool = False,
-                    mode: str = "skip-existing") -> ImportReport:
-        """Import YOLO label files (detect, segment or pose) as ground truth in one transaction.
+    def import_yolo(self, labels_dir: PathLike, images: PathLike | None = None, names: Any = None,
+                    task: str | None = None, *, complete: bool = True, errors: str = "report",
+                    kpt_shape: Any = None, allow_outside_root: bool = False, strict: bool = False,
+                    clip: bool = False, mode: str = "skip-existing", split_name: str | None = None) -> ImportReport:
+        """Import YOLO label files (detect, segment or pose) as ground truth in one transaction:
+        a labels folder, or an Ultralytics ``data.yaml`` with its train/val/test splits.
 
-        Each ``labels_dir/<sub>/<stem>.txt`` belongs to the image ``images/<sub>/<stem>.<suffix>``
+        **A labels folder** (``import_yolo(labels_dir, images, names)``): each
+        ``labels_dir/<sub>/<stem>.txt`` belongs to the image ``images/<sub>/<stem>.<suffix>``
         (any image suffix). Every image under ``images`` is added; one without a label file is a
-        background image. Lines are ``class cx cy w h`` (detect), ``class x1 y1 x2 y2 ...``
-        (segment) or ``class cx cy w h`` + keypoints ``x y [v]`` (pose), normalised to 0–1.
+        background image.
+
+        **A data.yaml** (``import_yolo("data.yaml")``): read as Ultralytics reads it. ``path`` is
+        the dataset root (relative to the yaml's folder; ``images=`` replaces it); ``train`` /
+        ``val`` / ``test`` are each a folder of images, a ``.txt`` list of image paths or a list of
+        those; the label file of ``.../images/.../a.jpg`` is ``.../labels/.../a.txt``; ``names``
+        (or ``names=``), ``nc``, ``kpt_shape``. The task is ``"pose"`` when the file gives
+        ``kpt_shape``, ``"segment"`` when a line holds a polygon, else ``"detect"`` (or pass
+        ``task=``). The parts become a split, as ``proj.split`` makes one: static datasets
+        ``"<split name>/train"`` etc., the split name being the yaml's stem (``coco8.yaml`` →
+        ``coco8/train``) or ``split_name=``; ``proj.split_of`` and ``proj.split_report`` work on
+        it. A missing folder, list file or listed image is a problem in the report; an image in
+        two parts goes to the first (a note says how many).
+
+        Lines are ``class cx cy w h`` (detect), ``class x1 y1 x2 y2 ...`` (segment) or
+        ``class cx cy w h`` + keypoints ``x y [v]`` (pose), normalised to 0–1.
         Geometry reaching past the image border is stored as the file gives it and counted in
         the report's notes (as pycocotools evaluates the file); ``clip=True`` clips it to the image,
         ``strict=True`` refuses it.
 
         Args:
-            labels_dir: folder of ``.txt`` label files (searched recursively).
-            images: the image root (the same sub-paths as the label files).
+            labels_dir: folder of ``.txt`` label files (searched recursively), or a ``.yaml``/``.yml``
+                Ultralytics dataset file.
+            images: the image root (the same sub-paths as the label files); for a data.yaml the
+                dataset root instead of its ``path``.
             names: class names: a list (index = class id), a ``{id: name}`` dict, or a
-                ``data.yaml`` path (``names``; ``kpt_shape`` for pose).
-            task: ``"detect"``, ``"segment"`` or ``"pose"``.
+                ``data.yaml`` path (``names``; ``kpt_shape`` for pose); for a data.yaml its own
+                ``names`` unless given.
+            task: ``"detect"`` (the default for a folder), ``"segment"`` or ``"pose"``.
             complete: mark the images complete in stage "label" (images with refused lines are not).
             errors: ``"report"`` (default): good lines go in, bad ones are listed as
                 ``file:line`` with the reason (column count, NaN, class out of range, coordinates
                 entirely outside [0, 1]); ``"raise"``: any problem refuses the whole import.
             kpt_shape: ``[K, 2 or 3]`` for pose when ``names`` is not a data.yaml with it.
-            allow_outside_root: accept images that resolve outside ``images`` (via symlinks).
+            allow_outside_root: accept images (and data.yaml entries) that resolve outside the
+                image or dataset root (``../x``, absolute paths elsewhere, symlinks).
             strict: refuse geometry reaching outside the image (each line named in the report).
             clip: clip geometry to the image instead of storing it as given.
             mode: what to do with annotations the project has already (see "Importing twice" in the README):
@@ -155,6 +175,12 @@ class FormatsMixin:
                 deletes the ground truth of every image the import lists first (as new versions:
                 ``proj.history`` keeps it), so the project holds what the file says; ``"append"`` adds every
                 line, repeats included.
+            split_name: the split a data.yaml's parts are stored as (default: the yaml's stem).
+
+        Raises:
+            FormatError: a folder is missing, the names are bad, the data.yaml is not safe YAML (it is
+                read with ``yaml.safe_load``: no Python tags) or names no images, or
+                (``errors="raise"``) any problem.
 
         Example:
             >>> import nblabel as nl, tempfile, os, pathlib
@@ -165,22 +191,47 @@ class FormatsMixin:
             >>> p = nl.open(":memory:")
             >>> p.import_yolo(f"{d}/labels", images=f"{d}/images", names=["car"])
             <ImportReport YOLO labels: 1 added, 0 skipped, 0 problems>
+            >>> _ = pathlib.Path(f"{d}/ds.yaml").write_text("train: images\\nval: images\\nnames: [car]\\n")
+            >>> q = nl.open(":memory:"); q.import_yolo(f"{d}/ds.yaml")
+            <ImportReport YOLO ds.yaml: 1 added, 0 skipped, 0 problems>
+            >>> q.split_of("ds").to_dict("list")
+            {'media_id': [1], 'split': ['train']}
         """
         from ..io._yolo import import_yolo
 
         return import_yolo(self._session, labels_dir, images, names, task, complete=complete,
                            errors=errors, kpt_shape=kpt_shape, allow_outside_root=allow_outside_root, strict=strict,
-                           clip=clip, mode=mode)
+                           clip=clip, mode=mode, split_name=split_name)
 
-    def export_yolo(self, out_dir: PathLike, *, task: str = "detect", copy_images: bool = False, slice: Any = None,
-                    include_incomplete: bool = False) -> Path:
+    def export_yolo(self, out_dir: PathLike, *, task: str = "detect", copy_images: bool | None = None,
+                    slice: Any = None, include_incomplete: bool = False, split: str | None = None,
+                    link: str = "copy") -> Path:
         """Write a YOLO dataset: ``labels/<stem>.txt``, ``data.yaml`` (names, nc, kpt_shape for pose),
         and with ``copy_images=True`` the images under ``images/``; returns ``out_dir``.
+
+        With ``split=`` (a split made by ``proj.split`` or imported from a data.yaml) a
+        training-ready Ultralytics tree: ``images/<part>/`` and ``labels/<part>/`` per part
+        and a ``data.yaml`` with ``train: images/train``, ``val: images/val``, ``test:`` when the
+        split has it, ``names``, ``nc`` and ``kpt_shape`` for pose. It has no ``path:`` line, so
+        Ultralytics takes the yaml's own folder as the root wherever the tree is moved (``path: .``
+        would mean the working directory). The images are written too unless
+        ``copy_images=False``.
 
         Classes are the active labels in id order. Coordinates have 8 decimals (boxes round-trip
         within 1e-3 px). Only media complete in stage "label" are written unless
         ``include_incomplete=True`` (a ``UserWarning`` says how many were left out); a complete
-        image without instances gets an empty label file (a background image).
+        image without instances gets an empty label file (a background image). Every source image
+        is checked before anything is written, and the tree is built aside and moved in at the end.
+
+        Args:
+            out_dir: the folder to write (created; files of a former export are replaced).
+            task: ``"detect"``, ``"segment"`` or ``"pose"``.
+            copy_images: write the images too (default: only with ``split=``).
+            slice: restrict the media (a ``proj.media()`` slice or media ids).
+            include_incomplete: also write media not complete in stage "label".
+            split: the split whose parts become the tree's parts.
+            link: how images are written: ``"copy"`` (default), ``"hardlink"`` (a copy where a link
+                cannot cross file systems) or ``"symlink"``.
 
         Example:
             >>> import nblabel as nl, numpy as np, tempfile
@@ -189,12 +240,22 @@ class FormatsMixin:
             >>> out = p.export_yolo(tempfile.mkdtemp())
             >>> sorted(f.name for f in out.iterdir())
             ['data.yaml', 'labels']
+            >>> _ = p.add_images([np.ones((40, 60, 3), np.uint8)]); p.complete(2)
+            >>> _ = p.split("v1", {"train": 0.5, "val": 0.5})
+            >>> out = p.export_yolo(tempfile.mkdtemp(), split="v1")
+            >>> print((out / "data.yaml").read_text())
+            names:
+              0: car
+            nc: 1
+            train: images/train
+            val: images/val
+            <BLANKLINE>
         """
         from ..io._exports import warn_notes
         from ..io._yolo import export_yolo
 
         info = export_yolo(self._session, out_dir, task=task, copy_images=copy_images, slice=slice,
-                           include_incomplete=include_incomplete)
+                           include_incomplete=include_incomplete, split=split, link=link)
         warn_notes(info)
         return info.path
 

@@ -189,7 +189,7 @@ def make_split(session: Session, name: str, ratios: Mapping[str, float] | None =
     new = fixed < 0
     idarr = np.asarray(ids, np.int64)
     by_part = {p: idarr[new & (split == k)].tolist() for k, p in enumerate(parts)}
-    config = {"ratios": r, "stratify": strat, "group_by": grp, "seed": int(sd), "format": 1}
+    config = {**cfg, "ratios": r, "stratify": strat, "group_by": grp, "seed": int(sd), "format": 1}  # keeps "source"
     with session.store.transaction() as con:
         add_split_members(con, name, config, by_part)
     return pd.DataFrame({"media_id": idarr, "split": [parts[k] for k in split]})
