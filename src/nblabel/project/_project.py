@@ -20,6 +20,7 @@ from ._debug import DebugMixin
 from ._formats import FormatsMixin
 from ._gallery import GalleryMixin
 from ._instances import InstancesMixin
+from ._label_studio import LabelStudioMixin
 from ._media import MediaMixin
 from ._runs import Run
 from ._select import SelectMixin
@@ -36,7 +37,8 @@ def _default_author() -> str:
         return os.environ.get("USER", "unknown")
 
 
-class Project(MediaMixin, InstancesMixin, FormatsMixin, DebugMixin, SelectMixin, SelectionMixin, WidgetsMixin, GalleryMixin):
+class Project(MediaMixin, InstancesMixin, FormatsMixin, DebugMixin, SelectMixin, SelectionMixin, WidgetsMixin, GalleryMixin,
+              LabelStudioMixin):
     """An nblabel project. Open one with :func:`nblabel.open`.
 
     Example:
