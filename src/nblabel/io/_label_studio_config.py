@@ -121,7 +121,8 @@ def build_config(state: SchemaState, category_ids: dict[int, int]) -> str:
 
 
 def read_config(path: str | Path) -> dict[str, dict[str, Any]]:
-    """The controls of a labeling config: ``{name: {"type": tag, "labels": [values]}}``.
+    """The controls of a labeling config: ``{name: {"type": tag, "labels": [values], "attrs": {...},
+    "label_attrs": {value: {...}}}}`` (``attrs``: the control's XML attributes; ``label_attrs``: each label's).
 
     Raises:
         FormatError: the file cannot be read, has a DOCTYPE/ENTITY declaration or is not well-formed XML.
@@ -131,8 +132,8 @@ def read_config(path: str | Path) -> dict[str, dict[str, Any]]:
         >>> p = pathlib.Path(tempfile.mkdtemp(), "c.xml")
         >>> _ = p.write_text('<View><Image name="image" value="$image"/><RectangleLabels name="box" toName="image">'
         ...                  '<Label value="car"/></RectangleLabels></View>')
-        >>> read_config(p)
-        {'box': {'type': 'RectangleLabels', 'labels': ['car']}}
+        >>> c = read_config(p)["box"]; c["type"], c["labels"], c["attrs"]["toName"]
+        ('RectangleLabels', ['car'], 'image')
     """
     p = Path(path)
     try:
@@ -154,13 +155,14 @@ def read_config(path: str | Path) -> dict[str, dict[str, Any]]:
         for child in el:
             name = child.get("name")
             if name and child.get("toName"):
-                out[name] = {"type": child.tag, "labels": []}
+                out[name] = {"type": child.tag, "labels": [], "attrs": dict(child.attrib), "label_attrs": {}}
                 walk(child, name)
                 continue
             if child.tag in _LABEL_TAGS and control is not None:
                 value = child.get("alias") or child.get("value")
                 if value:
                     out[control]["labels"].append(value)
+                    out[control]["label_attrs"][value] = dict(child.attrib)
             walk(child, control)
 
     walk(root, None)

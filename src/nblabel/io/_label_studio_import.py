@@ -25,8 +25,8 @@ import pandas as pd
 from .._report import ImportReport
 from ..errors import FormatError, ValidationError
 from ..store import Schema
-from ..store._repeats import DEFAULT_MODE, check_mode, write_with_mode
 from ..store._prepare import prepare_instances
+from ..store._repeats import DEFAULT_MODE, check_mode, write_with_mode
 from ..store._runs import add_run
 from ..store._schema_load import load_state
 from ._coco import read_json
@@ -34,6 +34,7 @@ from ._import_tail import finish_import, translate_problems
 from ._ingest import add_media, probe_files
 from ._label_studio_config import read_config
 from ._label_studio_regions import Parsed, parse_results
+from ._label_studio_schema import schema_from_config
 from ._labels import ensure_labels
 from ._paths import resolve_under_root
 
@@ -109,15 +110,14 @@ def _annotation(task: dict[str, Any]) -> tuple[dict[str, Any] | None, int]:
     return newest, len(anns) - 1
 
 
-def _check_labels(parsed: Parsed, config: dict[str, dict[str, Any]] | None, results: list[Any]) -> Parsed:
+def _check_labels(parsed: Parsed, config: dict[str, dict[str, Any]] | None) -> Parsed:
     """Move rows whose label is not declared by their control in the config to the problems."""
     if config is None:
         return parsed
     declared: dict[str, set[str]] = {name: set(c["labels"]) for name, c in config.items()}
-    from_of = {str(r.get("id")): r.get("from_name") for r in results if isinstance(r, dict)}
     keep = Parsed(problems=parsed.problems, rotated=parsed.rotated, labels=parsed.labels)
     for row, name in zip(parsed.rows, parsed.names, strict=True):
-        ctl = from_of.get(str(row["extra"]["ls_id"]))
+        ctl = row["control"]
         ok = ctl in declared and (row["kind"] == "keypoints" or row["label"] in declared[str(ctl)])
         if not ok:
             keep.problems.append((name, f"label {row['label']!r} is not declared by control {ctl!r} of the labeling "
@@ -179,6 +179,8 @@ def import_label_studio(session: Session, path: str | os.PathLike[str], images: 
         media_at = add_media(con, probed, [f for _, _, f in found], report, [i for i, _, _ in found])
         sizes = con.execute("SELECT media_id, width, height FROM media WHERE list_contains(?::BIGINT[], media_id)",
                             [sorted(set(media_at.values()))]).df().set_index("media_id")
+        if cfg is not None and new_labels:
+            schema_from_config(session, cfg, str(cfg_path))
         state = load_state(con)
         gt: list[dict[str, Any]] = []
         gt_names: list[str] = []
@@ -210,7 +212,7 @@ def import_label_studio(session: Session, path: str | os.PathLike[str], images: 
                                        "would be misplaced: fix the task or the image's EXIF rotation")
                     bad_media.add(mid)
                     continue
-                parsed = _check_labels(parse_results(results, state, w, h, score), cfg, results)
+                parsed = _check_labels(parse_results(results, state, w, h, score), cfg)
                 rotated += parsed.rotated
                 for name, reason in parsed.problems:
                     report.add_problem(f"{item} {what} {name}", reason)

@@ -30,7 +30,8 @@ _VALUE_TYPES = {"choices", "textarea", "number", "datetime", "rating", "labels"}
 
 @dataclass
 class Parsed:
-    """Instances of one result list: ``rows`` (dicts for an instance frame, without ``media_id``), their
+    """Instances of one result list: ``rows`` (dicts for an instance frame, without ``media_id``, with the
+    ``control`` (``from_name``) of their region), their
     ``names`` (``region <id>``), ``problems`` (name, reason) and how many rectangles were ``rotated``."""
 
     rows: list[dict[str, Any]] = field(default_factory=list)
@@ -143,7 +144,7 @@ def parse_results(results: Any, state: SchemaState, w: int, h: int, default_scor
                 score = r.get("score", default_score)
                 for c in r["value"].get("choices") or []:
                     out.rows.append({"label": str(c), "kind": "tag", "points": None, "attributes": tag_attrs or None,
-                                     "score": score, "extra": {"ls_id": rid}})
+                                     "score": score, "extra": {"ls_id": rid}, "control": r.get("from_name")})
                     out.names.append(item)
                     out.labels.setdefault(str(c), set()).add("tag")
             continue
@@ -167,7 +168,7 @@ def parse_results(results: Any, state: SchemaState, w: int, h: int, default_scor
         assert label is not None
         score = reg.get("score", default_score)
         row: dict[str, Any] = {"label": label, "points": None, "attributes": attrs or None, "score": score,
-                               "extra": {"ls_id": rid}}
+                               "extra": {"ls_id": rid}, "control": reg.get("from_name")}
         if shape == "rectangle":
             if not all(_num(v.get(c)) for c in ("width", "height")):
                 out.problems.append((item, f"width/height {v.get('width')!r}, {v.get('height')!r} are not numbers"))
