@@ -22,8 +22,8 @@ import pytest
 import nblabel as nl
 
 pytest.importorskip("label_studio_sdk")
-from label_studio_sdk.converter import Converter  # noqa: E402
-from label_studio_sdk.converter.imports.coco import convert_coco_to_ls  # noqa: E402
+from label_studio_sdk.converter import Converter
+from label_studio_sdk.converter.imports.coco import convert_coco_to_ls
 
 
 def _quiet(fn, *a, **kw):
@@ -172,7 +172,8 @@ def test_sdk_written_label_studio_tasks_import_as_coco_does(coco21: Path, tmp_pa
     assert ref.import_coco(tmp_path / "gt.json", images=coco21 / "images").ok
     a = ref.instances().df().sort_values(["file_name", "label", "x0"]).reset_index(drop=True)
     boxes = ls.instances().df().query("kind == 'box'").sort_values(["file_name", "label", "x0"]).reset_index(drop=True)
-    assert boxes["label"].tolist() == a["label"].tolist() and boxes["file_name"].tolist() == a["file_name"].tolist()
+    assert boxes["label"].tolist() == a["label"].tolist()
+    assert boxes["file_name"].tolist() == a["file_name"].tolist()
     np.testing.assert_allclose(boxes[["x0", "y0", "x1", "y1"]].to_numpy(float), a[["x0", "y0", "x1", "y1"]].to_numpy(float),
                                atol=1e-3)
     # every COCO polygon ring came back as a polygon with the same points

@@ -28,7 +28,7 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote
 
 import pandas as pd
@@ -167,6 +167,11 @@ class _Regions:
         self.results.append(self._base(rid, tag.lower(), name, {**geo, key: value}, None))
 
 
+def _by_media(df: pd.DataFrame) -> dict[int, Any]:
+    """Row positions of each media item's instances."""
+    return {int(cast(int, k)): v for k, v in df.groupby("media_id").indices.items()}
+
+
 def _image_ref(uri: str, file_name: str, image_root: Path | None, url_prefix: str | None) -> str:
     if image_root is not None:
         try:
@@ -212,8 +217,7 @@ def export_label_studio(session: Session, path: str | os.PathLike[str], *, slice
     category_ids = dict(zip([lab.id for lab in labels], _assign_ids([lab.meta.get("coco_id") for lab in labels],
                                                                     [lab.id for lab in labels]), strict=True))
     config = build_config(state, category_ids)
-    gt_by = {int(k): v for k, v in gt.groupby("media_id").indices.items()}
-    pred_by = {n: {int(k): v for k, v in df.groupby("media_id").indices.items()} for n, df in preds.items()}
+    gt_by, pred_by = _by_media(gt), {n: _by_media(df) for n, df in preds.items()}
     tasks, left_out, n_gt, n_pred, incomplete_gt = [], 0, 0, 0, 0
     for i, (mid, uri, fname, w, h) in enumerate(zip(ids, mdf["uri"], mdf["file_name"], mdf["width"].astype(int),
                                                     mdf["height"].astype(int), strict=True)):

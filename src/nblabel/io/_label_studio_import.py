@@ -194,7 +194,9 @@ def import_label_studio(session: Session, path: str | os.PathLike[str], images: 
             w, h = int(sizes.at[mid, "width"]), int(sizes.at[mid, "height"])
             ann, n_other = _annotation(t)
             others += n_other
-            lists = ([("annotation", ann.get("result") or [], None, None)] if ann is not None else [])
+            lists: list[tuple[str, Any, str | None, Any]] = []
+            if ann is not None:
+                lists.append(("annotation", ann.get("result") or [], None, None))
             for j, p in enumerate(t.get("predictions") or []):
                 if not isinstance(p, dict):
                     report.add_problem(f"{item} prediction #{j}", "a prediction must be an object")
@@ -230,7 +232,7 @@ def import_label_studio(session: Session, path: str | os.PathLike[str], images: 
         bad_media |= set(gt_df["media_id"][~known].astype(int))
         state = load_state(con)
         written: dict[str, tuple[Any, pd.DataFrame, list[int]]] = {}
-        for model, (rows, names, media) in sorted(preds.items()):
+        for model, (rows, names, media_set) in sorted(preds.items()):
             df = _frame(rows, label_ids)
             ok = df["label_id"].notna().to_numpy()
             df, names = df[ok].reset_index(drop=True), [n for n, k in zip(names, ok, strict=True) if k]
@@ -243,7 +245,7 @@ def import_label_studio(session: Session, path: str | os.PathLike[str], images: 
                                       run_id=rid, clip=clip, keep_outside=True, noun="predictions")
             translate_problems(sub, report, names, df)
             report.notes.extend(sub.notes)
-            written[model] = (rid, clean, sorted(media))
+            written[model] = (rid, clean, sorted(media_set))
         if rotated:
             report.notes.append(f"{rotated} rotated rectangle(s) were stored as 4-point polygons (nblabel boxes are "
                                 "axis-aligned)")
