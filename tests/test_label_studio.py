@@ -15,6 +15,7 @@ import pytest
 
 import nblabel as nl
 from nblabel.errors import FormatError, ValidationError
+from nblabel.geometry import rle_decode
 from nblabel.io._label_studio_config import read_config
 
 COCO21 = Path(__file__).parent / "data" / "coco21"
@@ -96,7 +97,7 @@ def test_round_trip_coco21_every_instance_attribute_and_score(coco_proj: nl.Proj
     info, warned = _export(coco_proj, tmp_path / "ls" / "tasks.json", image_root=IMAGES)
     assert info.n_media == 21 and info.config == tmp_path / "ls" / "tasks.xml"
     assert info.n_predictions == 40
-    assert any("1 line/mask" in m for m in warned)  # the crowd RLE mask has no region here
+    assert not warned  # every kind of instance here has a Label Studio region (the crowd RLE: a brush)
     q = nl.open(tmp_path / "q.duckdb")
     r = q.import_label_studio(info.path, images=IMAGES)
     assert r.ok, r.summary()
@@ -114,6 +115,12 @@ def test_round_trip_coco21_every_instance_attribute_and_score(coco_proj: nl.Proj
     want = [json.loads(v) if isinstance(v, str) else v for v in a["attributes"]]
     assert attrs == want
     assert sum(1 for v in want if isinstance(v, dict) and v) == 5
+    ma, mb = (x.instances().df().query("kind == 'mask'") for x in (coco_proj, q))  # the crowd RLE, as a brush
+    assert len(ma) == len(mb) == 1
+    assert (ma["label"].tolist(), ma["file_name"].tolist()) == (mb["label"].tolist(), mb["file_name"].tolist())
+    mask_a, mask_b = (rle_decode(json.loads(m["points"].iloc[0])) for m in (ma, mb))
+    assert mask_a.sum() > 1000
+    assert (mask_a == mask_b).all()
     pa, pb = _instances(coco_proj, "detr@800"), _instances(q, "detr@800")
     assert len(pa) == len(pb) == 40
     np.testing.assert_allclose(pb["score"], pa["score"], atol=1e-12)
@@ -246,7 +253,9 @@ def test_bad_rows_reported_by_task_and_region_nothing_stored_on_raise(coco_proj:
             _rect("ok", "car"), _rect("two", "car", value=None),
             {**_rect("multi", "car"), "value": {"x": 1, "y": 1, "width": 2, "height": 2,
                                                 "rectanglelabels": ["car", "bus"]}},
-            {"id": "b", "type": "brushlabels", "from_name": "x", "to_name": "image", "value": {"rle": []}},
+            {"id": "b", "type": "ellipselabels", "from_name": "x", "to_name": "image", "value": {"x": 1}},
+            {"id": "br", "type": "brushlabels", "from_name": "brush", "to_name": "image",
+             "value": {"format": "rle", "rle": [0, 0, 0, 9, 255, 3, 1], "brushlabels": ["car"]}},
             {**_rect("attr", "car"), "id": "ok2"},
             {"id": "ok2", "type": "textarea", "from_name": "nope", "to_name": "image", "value": {"text": ["x"]}},
         ]}]},
@@ -265,7 +274,8 @@ def test_bad_rows_reported_by_task_and_region_nothing_stored_on_raise(coco_proj:
     items = {p.item: p.reason for p in r.problems}
     assert r.added == 1
     assert "has 2 labels" in items["task 1 annotation region multi"]
-    assert "'brushlabels' is not supported" in items["task 1 annotation region b"]
+    assert "'ellipselabels' is not supported" in items["task 1 annotation region b"]
+    assert "holds 9 values but a 640x428 image has 1095680" in items["task 1 annotation region br"]
     assert "attribute 'nope' is not in the schema" in items["task 1 annotation region ok2"]
     assert "not under the image root" in items["task 2"]
     assert "escapes the image root" in items["task 3"]

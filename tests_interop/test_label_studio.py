@@ -20,9 +20,11 @@ import numpy as np
 import pytest
 
 import nblabel as nl
+from nblabel.geometry import rle_decode
 
 pytest.importorskip("label_studio_sdk")
 from label_studio_sdk.converter import Converter
+from label_studio_sdk.converter.brush import mask2rle
 from label_studio_sdk.converter.imports.coco import convert_coco_to_ls
 
 
@@ -103,7 +105,7 @@ def test_label_studio_converter_reads_our_ground_truth_as_our_coco(project: nl.P
     assert {c["id"]: c["name"] for c in theirs["categories"] if c["id"] in names} == names
     mine, got = _by_image(ours), _by_image(theirs)
     crowd = [a for a in ours["annotations"] if a["iscrowd"]]
-    assert len(crowd) == 1  # the RLE mask has no Label Studio region in our export (a note says so)
+    assert len(crowd) == 1  # the RLE mask is a brush region: checked by test_label_studio_brush_decoder_reads_our_mask
     n = 0
     for name, anns in mine.items():
         expected = [r for a in anns if not a["iscrowd"] for r in _rings(a)]
@@ -189,3 +191,33 @@ def test_sdk_written_label_studio_tasks_import_as_coco_does(coco21: Path, tmp_pa
         assert x[:2] == y[:2]
         np.testing.assert_allclose(x[2], y[2], atol=2e-3)
     assert ls.status_summary()[["state", "count"]].values.tolist() == [["complete", 21]]
+
+
+def test_label_studio_brush_decoder_reads_our_mask(project: nl.Project, coco21: Path, tmp_path: Path) -> None:
+    """The crowd RLE mask goes out as a brush; Label Studio's BRUSH_TO_NUMPY export decodes it to our pixels."""
+    info = _quiet(project.export_label_studio, tmp_path / "ls" / "tasks.json", runs=[])
+    conv = Converter(str(info.config), project_dir=str(tmp_path), download_resources=False)
+    (tmp_path / "npy").mkdir()
+    conv.convert(str(info.path), str(tmp_path / "npy"), "BRUSH_TO_NUMPY", is_dir=False)
+    files = sorted((tmp_path / "npy").glob("*.npy"))
+    assert len(files) == 1
+    theirs = np.load(files[0])
+    mask = project.instances().df().query("kind == 'mask'")
+    assert len(mask) == 1
+    ours = rle_decode(json.loads(mask["points"].iloc[0]))
+    assert theirs.shape == ours.shape
+    assert ours.sum() > 1000
+    np.testing.assert_array_equal(theirs > 127, ours)
+    # and a brush written by the SDK's own encoder imports as that mask
+    tasks = json.loads(info.path.read_text())
+    brush = next(r for t in tasks for a in t["annotations"] for r in a["result"] if r["type"] == "brushlabels")
+    brush["value"]["rle"] = mask2rle((ours * 255).astype(np.uint8))
+    task = next(t for t in tasks if brush in t["annotations"][0]["result"])
+    task["annotations"][0]["result"] = [brush]
+    (tmp_path / "one.json").write_text(json.dumps([task]))
+    q = nl.open(tmp_path / "q.duckdb")
+    r = q.import_label_studio(tmp_path / "one.json", images=coco21 / "images", config=info.config)
+    assert r.ok, r.summary()
+    back = q.instances().df()
+    assert back["kind"].tolist() == ["mask"]
+    np.testing.assert_array_equal(rle_decode(json.loads(back["points"].iloc[0])), ours)

@@ -14,7 +14,8 @@ The config names one control per geometry and one per attribute group, all point
 - an attribute group becomes a per-region control named as the group: ``select``/``multiselect``/
   ``bool`` → ``Choices`` (single, multiple, ``true``/``false``), ``text`` → ``TextArea``, ``number``
   → ``Number`` (with min/max/step), ``date``/``time`` → ``DateTime only="date"|"time"``; a group for
-  one label only is shown for that label (``whenLabelValue``).
+  one label only is shown for that label (``whenLabelValue``);
+- labels with RLE masks in the export are listed by ``BrushLabels name="brush"``.
 
 Reading a config (``read_config``) refuses DOCTYPE/ENTITY declarations as VOC import does.
 """
@@ -24,16 +25,18 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 from ..errors import FormatError, ValidationError
 from ..schema import SchemaState
 
-__all__ = ["ATTRIBUTE_CONTROLS", "GEOMETRY_CONTROLS", "build_config", "keypoint_control", "read_config"]
+__all__ = ["ATTRIBUTE_CONTROLS", "BRUSH_CONTROL", "GEOMETRY_CONTROLS", "build_config", "keypoint_control", "read_config"]
 
 #: spatial type -> (control tag, control name)
 GEOMETRY_CONTROLS = {"box": ("RectangleLabels", "box"), "polygon": ("PolygonLabels", "polygon"),
                      "point": ("KeyPointLabels", "point"), "tag": ("Choices", "tags")}
+BRUSH_CONTROL = "brush"  # BrushLabels of the labels that have RLE masks
 #: attribute kind -> (control tag, the key of its value in a Label Studio result)
 ATTRIBUTE_CONTROLS = {"select": ("Choices", "choices"), "multiselect": ("Choices", "choices"),
                       "bool": ("Choices", "choices"), "text": ("TextArea", "text"), "number": ("Number", "number"),
@@ -56,9 +59,9 @@ def _num(v: float) -> str:
     return f"{v:g}" if float(v) != int(v) else str(int(v))
 
 
-def build_config(state: SchemaState, category_ids: dict[int, int]) -> str:
+def build_config(state: SchemaState, category_ids: dict[int, int], brush: Sequence[int] = ()) -> str:
     """The labeling config XML for the schema (see the module docstring); ``category_ids``: label id -> the
-    COCO category id written as ``category=``.
+    COCO category id written as ``category=``; ``brush``: the labels with masks (a ``BrushLabels`` control).
 
     Example:
         >>> import nblabel as nl
@@ -72,7 +75,8 @@ def build_config(state: SchemaState, category_ids: dict[int, int]) -> str:
         </View>
     """
     labels = [lab for lab in state.labels.values() if not lab.retired]
-    names = {c[1] for c in GEOMETRY_CONTROLS.values()} | {keypoint_control(lab.name) for lab in labels}
+    names = ({c[1] for c in GEOMETRY_CONTROLS.values()} | {keypoint_control(lab.name) for lab in labels}
+             | {BRUSH_CONTROL})
     clash = sorted(a.name for a in state.attributes.values() if a.name in names or a.name == "image")
     if clash:
         raise ValidationError(f"attribute {clash[0]!r} has the name of a Label Studio control of the export "
@@ -90,6 +94,12 @@ def build_config(state: SchemaState, category_ids: dict[int, int]) -> str:
         for lab in members:
             ET.SubElement(ctl, "Choice" if tag == "Choices" else "Label", value=lab.name, background=lab.color,
                           category=str(category_ids.get(lab.id, lab.id)))
+    if brush:
+        ctl = ET.SubElement(view, "BrushLabels", name=BRUSH_CONTROL, toName="image")
+        for lab in labels:
+            if lab.id in brush:
+                ET.SubElement(ctl, "Label", value=lab.name, background=lab.color,
+                              category=str(category_ids.get(lab.id, lab.id)))
     for lab in labels:
         tpl = state.template_for(lab.id)
         if tpl is None:

@@ -16,9 +16,10 @@ Label Studio stores them: a box is a rectangle (``x, y, width, height``, rotatio
 ``polygonlabels`` result per ring (rings after the first carry ``parentID`` = the first ring's id),
 a keypoint instance one ``keypointlabels`` result per labeled point (the point's name as label,
 ``hidden`` for visibility 1, ``parentID`` = the instance's first point), a point one keypoint with
-the instance's label, a whole-image tag a ``choices`` result of the ``tags`` control. Attribute
-values are per-region results of the attribute's control with the region's ``id``. Lines and RLE
-masks have no Label Studio image region here and are left out (counted in the notes).
+the instance's label, a whole-image tag a ``choices`` result of the ``tags`` control, an RLE mask a
+``brushlabels`` result (Label Studio's own RLE: :mod:`._label_studio_brush`). Attribute values are
+per-region results of the attribute's control with the region's ``id``. Lines have no Label Studio
+image region and are left out (counted in the notes).
 """
 
 from __future__ import annotations
@@ -34,11 +35,14 @@ from urllib.parse import quote
 import pandas as pd
 
 from ..errors import FormatError, ValidationError
+from ..geometry import rle_decode
 from ..store import load_state
 from ..store._runs import list_runs
 from ._coco import _assign_ids
 from ._exports import ExportInfo, check_target, export_instances, export_media, write_atomic
-from ._label_studio_config import ATTRIBUTE_CONTROLS, GEOMETRY_CONTROLS, build_config, keypoint_control
+from ._label_studio_brush import encode_brush
+from ._label_studio_config import (ATTRIBUTE_CONTROLS, BRUSH_CONTROL, GEOMETRY_CONTROLS, build_config,
+                                   keypoint_control)
 from ._paths import safe_relative
 
 if TYPE_CHECKING:
@@ -94,12 +98,17 @@ class _Regions:
     def add(self, r: Any) -> None:
         """The results of one instance row (from ``export_instances``)."""
         w, h = self.w, self.h
-        if r.kind in ("line", "mask"):
+        if r.kind == "line":
             self.left_out += 1
             return
         rid = self._id(r)
         geo: dict[str, Any]
-        if r.kind == "box":
+        if r.kind == "mask":
+            rle = encode_brush(rle_decode(r.points))
+            geo = {}
+            self.results.append(self._base(rid, "brushlabels", BRUSH_CONTROL,
+                                           {"format": "rle", "rle": rle, "brushlabels": [r.label]}, r.score))
+        elif r.kind == "box":
             geo = {"x": _pct(r.x0, w), "y": _pct(r.y0, h), "width": _pct(r.x1 - r.x0, w),
                    "height": _pct(r.y1 - r.y0, h), "rotation": 0}
             self.results.append(self._base(rid, "rectanglelabels", "box", {**geo, "rectanglelabels": [r.label]},
@@ -216,7 +225,8 @@ def export_label_studio(session: Session, path: str | os.PathLike[str], *, slice
     labels = list(state.labels.values())
     category_ids = dict(zip([lab.id for lab in labels], _assign_ids([lab.meta.get("coco_id") for lab in labels],
                                                                     [lab.id for lab in labels]), strict=True))
-    config = build_config(state, category_ids)
+    masks = pd.concat([gt, *preds.values()])
+    config = build_config(state, category_ids, sorted(set(masks.loc[masks["kind"] == "mask", "label_id"].astype(int))))
     gt_by, pred_by = _by_media(gt), {n: _by_media(df) for n, df in preds.items()}
     tasks, left_out, n_gt, n_pred, incomplete_gt = [], 0, 0, 0, 0
     for i, (mid, uri, fname, w, h) in enumerate(zip(ids, mdf["uri"], mdf["file_name"], mdf["width"].astype(int),
@@ -250,7 +260,7 @@ def export_label_studio(session: Session, path: str | os.PathLike[str], *, slice
         tasks.append(task)
     notes: list[str] = []
     if left_out:
-        notes.append(f"{left_out} line/mask instance(s) (or keypoints without a labeled point) have no Label Studio "
+        notes.append(f"{left_out} line instance(s) (or keypoints without a labeled point) have no Label Studio "
                      "image region and were left out")
     n_incomplete = int((~done).sum())
     if n_incomplete and not include_incomplete:

@@ -276,7 +276,7 @@ def _labels(session: Session, rows: list[dict[str, Any]], new_labels: bool, repo
     a label the schema lacks is a problem (its rows are refused)."""
     need: dict[str, set[str]] = {}
     for r in rows:
-        need.setdefault(r["label"], set()).add("keypoints" if r["kind"] == "keypoints" else r["kind"])
+        need.setdefault(r["label"], set()).add({"mask": "polygon"}.get(r["kind"], r["kind"]))
     have = Schema(session.store).state().label_ids_by_name()
     out: dict[str, int] = {}
     for name in sorted(need):

@@ -7,6 +7,7 @@ polygon (results whose ``parentID`` is another polygon of the same label are its
 ``keypointlabels``/``keypoint`` → a point of a keypoint instance when the control is
 ``<label>_keypoints`` and the value is one of that label's template points (points sharing a
 ``parentID`` are one instance; ``hidden`` = visibility 1), else a ``point`` instance of that label;
+``brushlabels`` (format ``rle``) → an RLE mask (COCO RLE of the decoded brush, :mod:`._label_studio_brush`);
 ``choices`` with no region of its id → whole-image tags (one per choice). Results of another
 control sharing a region's ``id`` are that region's attribute values (the control's name is the
 attribute group). Coordinates are percent of ``original_width``/``original_height``.
@@ -18,13 +19,17 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import FormatError
+from ..geometry import rle_encode, rle_to_bbox
 from ..schema import SchemaState
+from ._label_studio_brush import decode_brush
 from ._label_studio_config import keypoint_control
 
 __all__ = ["Parsed", "parse_results"]
 
 _REGION_TYPES = {"rectanglelabels": "rectangle", "rectangle": "rectangle", "polygonlabels": "polygon",
-                 "polygon": "polygon", "keypointlabels": "keypoint", "keypoint": "keypoint"}
+                 "polygon": "polygon", "keypointlabels": "keypoint", "keypoint": "keypoint", "brushlabels": "brush",
+                 "brush": "brush"}
 _VALUE_TYPES = {"choices", "textarea", "number", "datetime", "rating", "labels"}
 
 
@@ -49,7 +54,7 @@ def _label_of(value: dict[str, Any], rtype: str, extra: list[dict[str, Any]]) ->
     """(label, problem) of a region: its ``<type>labels`` list, else a ``labels`` result of its id."""
     names = value.get(rtype) if rtype.endswith("labels") else None
     if names is None:
-        for key in ("rectanglelabels", "polygonlabels", "keypointlabels", "labels"):
+        for key in ("rectanglelabels", "polygonlabels", "keypointlabels", "brushlabels", "labels"):
             if key in value:
                 names = value[key]
                 break
@@ -185,6 +190,20 @@ def parse_results(results: Any, state: SchemaState, w: int, h: int, default_scor
             else:
                 row.update(kind="box", x0=x, y0=y, x1=x + bw, y1=y + bh)
                 out.labels.setdefault(label, set()).add("box")
+        elif shape == "brush":
+            if v.get("format", "rle") != "rle":
+                out.problems.append((item, f"brush format {v.get('format')!r} is not supported; Label Studio "
+                                           "exports brushes as format 'rle'"))
+                continue
+            try:
+                mask = decode_brush(v.get("rle"), h, w)
+            except FormatError as e:
+                out.problems.append((item, str(e)))
+                continue
+            rle = rle_encode(mask)
+            bx, by, bw, bh = (float(c) for c in rle_to_bbox(rle))
+            row.update(kind="mask", points=rle, x0=bx, y0=by, x1=bx + bw, y1=by + bh)
+            out.labels.setdefault(label, set()).add("polygon")
         elif shape == "polygon":
             pts = v.get("points")
             if not isinstance(pts, list) or not all(isinstance(p, list) and len(p) == 2 and all(_num(c) for c in p)

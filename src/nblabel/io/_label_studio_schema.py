@@ -4,8 +4,8 @@ Imported with a config (``config=``, or the ``.xml`` beside the JSON that ``expo
 writes), a project gains what the config declares and the schema lacks, so a round trip into a
 fresh project keeps attributes and keypoints:
 
-- labels of ``RectangleLabels`` (box), ``PolygonLabels`` (polygon), ``KeyPointLabels`` (point) and
-  whole-image ``Choices`` (tag), with their ``background`` colour and ``category`` (kept as
+- labels of ``RectangleLabels`` (box), ``PolygonLabels`` and ``BrushLabels`` (polygon: masks need it),
+  ``KeyPointLabels`` (point) and whole-image ``Choices`` (tag), with their ``background`` colour and ``category`` (kept as
   ``meta.coco_id``, the id ``export_coco`` then writes);
 - a keypoint template for each ``KeyPointLabels name="<label>_keypoints"`` (points ordered by
   ``model_index``; Label Studio has no skeleton, so the template has none);
@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 
 __all__ = ["schema_from_config"]
 
-_SPATIAL = {"RectangleLabels": "box", "PolygonLabels": "polygon", "KeyPointLabels": "point", "Choices": "tag"}
+_SPATIAL = {"RectangleLabels": "box", "PolygonLabels": "polygon", "KeyPointLabels": "point", "Choices": "tag",
+            "BrushLabels": "polygon"}  # an RLE mask needs a label that allows polygons
 _KEYPOINTS = "_keypoints"
 
 
