@@ -24,14 +24,15 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from ..errors import FormatError, ValidationError
 from ..schema import SchemaState
 
-__all__ = ["ATTRIBUTE_CONTROLS", "BRUSH_CONTROL", "GEOMETRY_CONTROLS", "build_config", "keypoint_control", "read_config"]
+__all__ = ["ATTRIBUTE_CONTROLS", "BRUSH_CONTROL", "GEOMETRY_CONTROLS", "build_config", "keypoint_control",
+           "read_config"]
 
 #: spatial type -> (control tag, control name)
 GEOMETRY_CONTROLS = {"box": ("RectangleLabels", "box"), "polygon": ("PolygonLabels", "polygon"),

@@ -41,8 +41,13 @@ from ..store._runs import list_runs
 from ._coco import _assign_ids
 from ._exports import ExportInfo, check_target, export_instances, export_media, write_atomic
 from ._label_studio_brush import encode_brush
-from ._label_studio_config import (ATTRIBUTE_CONTROLS, BRUSH_CONTROL, GEOMETRY_CONTROLS, build_config,
-                                   keypoint_control)
+from ._label_studio_config import (
+    ATTRIBUTE_CONTROLS,
+    BRUSH_CONTROL,
+    GEOMETRY_CONTROLS,
+    build_config,
+    keypoint_control,
+)
 from ._paths import safe_relative
 
 if TYPE_CHECKING:

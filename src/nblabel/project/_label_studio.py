@@ -33,9 +33,9 @@ class LabelStudioMixin:
         is a prediction with ``model_version`` = the run's name and each result's ``score``.
         Coordinates are percent of ``original_width``/``original_height``: boxes as rectangles,
         polygons (one result per ring), keypoints (one result per labeled point, named as the
-        template's point), points, whole-image tags (``choices``), attributes as per-region
-        controls with the region's id. Lines and RLE masks are left out (a ``UserWarning`` says
-        how many). To serve the images from Label Studio, point its Local Storage at
+        template's point), points, whole-image tags (``choices``), RLE masks as brushes
+        (``brushlabels`` in Label Studio's own RLE), attributes as per-region controls with the
+        region's id. Lines are left out (a ``UserWarning`` says how many). To serve the images from Label Studio, point its Local Storage at
         ``image_root`` (``LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT``) and paste the config XML
         into the project's labeling setup.
 
@@ -81,7 +81,7 @@ class LabelStudioMixin:
         each prediction goes to the run named by its ``model_version`` (created if missing), with
         its results' scores. Rectangles become boxes (rotated ones 4-point polygons, counted in
         the report's notes), polygons polygons, keypoints of a ``<label>_keypoints`` control
-        keypoint instances (else points), whole-image choices tags; per-region results sharing a
+        keypoint instances (else points), brushes RLE masks, whole-image choices tags; per-region results sharing a
         region's id are its attribute values (the control's name is the attribute group, which
         must exist in the schema). Labels missing from the schema are added (``new_labels=False``
         refuses their regions instead). With a labeling config (``config=``, else the ``.xml``
