@@ -35,9 +35,10 @@ class LabelStudioMixin:
         polygons (one result per ring), keypoints (one result per labeled point, named as the
         template's point), points, whole-image tags (``choices``), RLE masks as brushes
         (``brushlabels`` in Label Studio's own RLE), attributes as per-region controls with the
-        region's id. Lines are left out (a ``UserWarning`` says how many). To serve the images from Label Studio, point its Local Storage at
-        ``image_root`` (``LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT``) and paste the config XML
-        into the project's labeling setup.
+        region's id. Lines are left out (a ``UserWarning`` says how many). To serve the images
+        from Label Studio, point its Local Storage at ``image_root``
+        (``LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT``) and paste the config XML into the project's
+        labeling setup (see docs/label-studio.md).
 
         Args:
             path: the tasks file to write (``.json``); the config goes beside it as ``.xml``.
@@ -81,18 +82,19 @@ class LabelStudioMixin:
         each prediction goes to the run named by its ``model_version`` (created if missing), with
         its results' scores. Rectangles become boxes (rotated ones 4-point polygons, counted in
         the report's notes), polygons polygons, keypoints of a ``<label>_keypoints`` control
-        keypoint instances (else points), brushes RLE masks, whole-image choices tags; per-region results sharing a
-        region's id are its attribute values (the control's name is the attribute group, which
-        must exist in the schema). Labels missing from the schema are added (``new_labels=False``
+        keypoint instances (else points), brushes RLE masks, whole-image choices tags; per-region
+        results sharing a region's id are its attribute values (the control's name is the
+        attribute group). Labels missing from the schema are added (``new_labels=False``
         refuses their regions instead). With a labeling config (``config=``, else the ``.xml``
         beside the JSON if there is one), a region whose label its control does not declare is
-        refused. Geometry reaching past the image border is stored as given and counted in the
-        notes (``clip=True`` clips, ``strict=True`` refuses).
+        refused; the labels, keypoint templates and attribute groups it declares are added to the
+        schema first (with ``new_labels=True``). Geometry reaching past the image border is stored
+        as given and counted in the notes (``clip=True`` clips, ``strict=True`` refuses).
 
         Args:
             path: the JSON export.
             images: the folder image references are relative to (default: the JSON's folder).
-            config: the labeling config XML to check labels against.
+            config: the labeling config XML (its schema is added; labels are checked against it).
             errors: ``"report"`` (default): good regions go in, bad ones are listed by task and
                 region id; ``"raise"``: any problem refuses the whole import, nothing is stored.
             allow_outside_root: accept image paths outside ``images``.
