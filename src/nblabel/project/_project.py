@@ -21,6 +21,7 @@ from ._debug import DebugMixin
 from ._formats import FormatsMixin
 from ._gallery import GalleryMixin
 from ._instances import InstancesMixin
+from ._label_studio import LabelStudioMixin
 from ._media import MediaMixin
 from ._runs import Run
 from ._select import SelectMixin
@@ -37,7 +38,8 @@ def _default_author() -> str:
         return os.environ.get("USER", "unknown")
 
 
-class Project(MediaMixin, InstancesMixin, FormatsMixin, CvatMixin, DebugMixin, SelectMixin, SelectionMixin, WidgetsMixin, GalleryMixin):
+class Project(MediaMixin, InstancesMixin, FormatsMixin, CvatMixin, LabelStudioMixin, DebugMixin, SelectMixin,
+              SelectionMixin, WidgetsMixin, GalleryMixin):
     """An nblabel project. Open one with :func:`nblabel.open`.
 
     Example:
