@@ -20,6 +20,11 @@ $(VENV)/.installed: pyproject.toml
 $(INTEROP)/.installed: pyproject.toml
 	test -x $(INTEROP)/bin/python || $(PYTHON) -m venv $(INTEROP)
 	$(INTEROP)/bin/python -m pip install -q --disable-pip-version-check -e '.[interop]'
+	@# Ultralytics (tests_interop/test_ultralytics.py): its registry deps pull a CUDA torch of GBs, so the
+	@# CPU torch wheel first, then ultralytics and torchvision without deps (ultralytics.data only reads
+	@# torchvision's version)
+	$(INTEROP)/bin/python -m pip install -q --disable-pip-version-check torch==2.13.0
+	$(INTEROP)/bin/python -m pip install -q --disable-pip-version-check --no-deps ultralytics==8.4.190 torchvision==0.29.1
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
