@@ -29,7 +29,8 @@ from ..errors import FormatError, ValidationError
 from ..store import Schema, load_state, run_id
 from ..store._meta import merge_media_meta, set_label_meta
 from ._exports import ExportInfo, check_target, export_instances, export_media, write_atomic
-from ._import_tail import finish_import
+from ._coco_stream import CocoSource, open_coco, read_json
+from ._import_tail import ChunkedWrite
 from ._ingest import Probed, probe_images, write_probed
 from ._paths import resolve_under_root
 
@@ -42,33 +43,6 @@ _STANDARD = {"id", "image_id", "category_id", "bbox", "segmentation", "area", "i
              "num_keypoints"}
 _IMAGE_STANDARD = {"id", "file_name", "width", "height"}
 _MAX_LISTED = 10_000
-
-
-def read_json(path: str | Path, what: str = "COCO file") -> Any:
-    """Read a JSON file; a missing or malformed file is a :class:`FormatError` naming it.
-
-    Example:
-        >>> import tempfile, os, pathlib
-        >>> p = os.path.join(tempfile.mkdtemp(), "x.json"); _ = pathlib.Path(p).write_text("{]")
-        >>> read_json(p)  # doctest: +ELLIPSIS
-        Traceback (most recent call last):
-        ...
-        nblabel.errors.FormatError: COCO file '...x.json' is not valid JSON (...
-    """
-    p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise FormatError(f"{what} {str(p)!r} does not exist; check the path") from None
-    except OSError as e:
-        raise FormatError(f"{what} {str(p)!r} cannot be read: {e}") from None
-    try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise FormatError(f"{what} {str(p)!r} is not valid JSON ({e}); fix or re-export the file") from None
-    except RecursionError:
-        raise FormatError(f"{what} {str(p)!r} nests lists/objects too deeply to read (thousands of levels); "
-                          "a COCO file needs only a few: fix or re-export the file") from None
 
 
 def rle_area(rle: dict[str, Any]) -> float:
@@ -102,8 +76,9 @@ def _check_top(d: Any, path: Path) -> None:
             raise FormatError(f"COCO file {str(path)!r}: {k!r} must be a list, it is a {type(d[k]).__name__}")
 
 
-def _categories(session: Session, cats: list[Any], anns: list[Any], path: Path) -> dict[int, int]:
-    """Create or reuse a label per category; returns {coco category id: label_id}."""
+def _categories(session: Session, cats: list[Any], with_kps: set[Any], path: Path) -> dict[int, int]:
+    """Create or reuse a label per category (``with_kps``: the category ids that annotations with
+    keypoints name); returns {coco category id: label_id}."""
     seen: dict[int, str] = {}
     for i, c in enumerate(cats):
         if not isinstance(c, dict) or "id" not in c or "name" not in c:
@@ -119,7 +94,6 @@ def _categories(session: Session, cats: list[Any], anns: list[Any], path: Path) 
         if c["name"] in seen.values():
             raise FormatError(f"COCO file {str(path)!r}: category name {c['name']!r} is used twice")
         seen[c["id"]] = c["name"]
-    with_kps = {a.get("category_id") for a in anns if isinstance(a, dict) and a.get("keypoints")}
     out: dict[int, int] = {}
     schema = Schema(session.store)
     for c in sorted(cats, key=lambda c: c["id"]):
@@ -239,12 +213,19 @@ def _images(con: Any, probed: Probed | None, rows: list[dict[str, Any]], failed:
     return media, failed
 
 
+_ROW_COLUMNS = ("media_id", "label_id", "kind", "x0", "y0", "x1", "y1", "points", "area", "iscrowd", "extra")
+
+
 def _annotation_rows(anns: list[Any], media: dict[Any, int], failed: dict[Any, str], cats: dict[int, int],
-                     report: ImportReport) -> tuple[pd.DataFrame, list[str], list[Any]]:
-    rows: list[dict[str, Any]] = []
+                     report: ImportReport, *, seen: set[Any] | None = None
+                     ) -> tuple[pd.DataFrame, list[str], list[Any]]:
+    """One chunk of annotations as an instance frame (built column by column), the input name of
+    each row, and the COCO image ids of refused annotations. ``seen``: annotation ids of earlier
+    chunks (updated), so a repeated id is found across chunks."""
+    cols: dict[str, list[Any]] = {c: [] for c in _ROW_COLUMNS}
     names: list[str] = []
     images: list[Any] = []
-    seen: set[Any] = set()
+    seen = set() if seen is None else seen
     for k, a in enumerate(anns):
         if not isinstance(a, dict):
             report.add_problem(f"annotation #{k}", f"an annotation must be an object, got {type(a).__name__}")
@@ -328,15 +309,17 @@ def _annotation_rows(anns: list[Any], media: dict[Any, int], failed: dict[Any, s
                 images.append(iid)
                 continue
         area = a.get("area")
-        rows.append({"media_id": media[iid], "label_id": cats[a["category_id"]], "kind": kind,
-                     "x0": box[0], "y0": box[1], "x1": box[2], "y1": box[3], "points": points,
-                     "area": float(area) if _is_num(area) else math.nan,
-                     "iscrowd": bool(a.get("iscrowd", 0)), "extra": extra})
+        for c, v in zip(_ROW_COLUMNS, (media[iid], cats[a["category_id"]], kind, box[0], box[1], box[2], box[3],
+                                       points, float(area) if _is_num(area) else math.nan,
+                                       bool(a.get("iscrowd", 0)), extra), strict=True):
+            cols[c].append(v)
         names.append(item)
-    df = pd.DataFrame(rows, columns=["media_id", "label_id", "kind", "x0", "y0", "x1", "y1", "points", "area",
-                                     "iscrowd", "extra"])
-    df["points"] = df["points"].astype(object)
-    df["extra"] = df["extra"].astype(object)
+    df = pd.DataFrame({
+        "media_id": np.array(cols["media_id"], dtype=np.int64), "label_id": np.array(cols["label_id"], dtype=np.int64),
+        "kind": pd.Series(cols["kind"], dtype=object),
+        **{c: np.array(cols[c], dtype=float) for c in ("x0", "y0", "x1", "y1")},
+        "points": pd.Series(cols["points"], dtype=object), "area": np.array(cols["area"], dtype=float),
+        "iscrowd": np.array(cols["iscrowd"], dtype=bool), "extra": pd.Series(cols["extra"], dtype=object)})
     return df, names, images
 
 
@@ -358,14 +341,23 @@ def _check_masks(df: pd.DataFrame, con: Any, names: list[str], report: ImportRep
     return ok
 
 
+_CHUNK = 20_000  # annotations checked and written at a time (a chunk's frames, not the file, are held)
+
+
 def import_coco(session: Session, json_path: str | os.PathLike[str], images: str | os.PathLike[str] | None = None,
                 *, complete: bool = True, errors: str = "report", allow_outside_root: bool = False,
-                strict: bool = False) -> ImportReport:
-    """Import COCO ground truth in one transaction (see ``Project.import_coco``)."""
+                strict: bool = False, chunk: int = _CHUNK) -> ImportReport:
+    """Import COCO ground truth in one transaction (see ``Project.import_coco``).
+
+    The file is read twice, never whole (:mod:`._coco_stream`): once to check it and keep images and
+    categories, then annotations ``chunk`` at a time. The images are probed before the write
+    transaction opens, so the project file is locked only while rows go in.
+    """
     if errors not in ("report", "raise"):
         raise ValidationError(f"errors={errors!r}: use 'report' (store good rows, list bad ones) or 'raise'")
     path = Path(json_path)
-    d = read_json(path)
+    src = open_coco(path)
+    d = src.top
     _check_top(d, path)
     root = Path(images) if images is not None else path.parent
     if not root.is_dir():
@@ -376,18 +368,33 @@ def import_coco(session: Session, json_path: str | os.PathLike[str], images: str
     # probe the image files before the write transaction opens (the file lock is not held during file I/O)
     probed = probe_images(session, pd.DataFrame(rows)) if rows else None
     with session.store.transaction() as con:
-        cats = _categories(session, d["categories"], d["annotations"], path)
+        cats = _categories(session, d["categories"], src.keypoint_categories, path)
         media, failed = _images(con, probed, rows, failed, d["images"], report)
-        df, names, bad_images = _annotation_rows(d["annotations"], media, failed, cats, report)
-        keep = _check_masks(df, con, names, report)
-        bad_media_masks = set(df["media_id"][~keep].astype(int))
-        df, names = df[keep].reset_index(drop=True), [n for n, k in zip(names, keep, strict=False) if k]
-        bad_media = {media[i] for i in bad_images if i in media} | bad_media_masks
-        finish_import(con, session, df, names, report, what="annotations", media=list(media.values()),
-                      bad_media=bad_media, strict=strict, errors=errors, complete=complete,
-                      refused_note="{n} image(s) with refused annotations were not marked complete; "
-                                   "fix them and mark them with proj.complete(...)")
+        _write_annotations(con, session, src, media, failed, cats, report, strict=strict, errors=errors,
+                           complete=complete, chunk=chunk)
     return report
+
+
+def _write_annotations(con: Any, session: Session, src: CocoSource, media: dict[Any, int], failed: dict[Any, str],
+                       cats: dict[int, int], report: ImportReport, *, strict: bool, errors: str, complete: bool,
+                       chunk: int) -> None:
+    """Convert, check and write the annotations chunk by chunk inside the import's transaction."""
+    write = ChunkedWrite(con, session, report, what="annotations", strict=strict, errors=errors)
+    seen: set[Any] = set()
+    bad_images: list[Any] = []
+    for anns in src.annotations(max(1, int(chunk))):
+        df, names, bad = _annotation_rows(anns, media, failed, cats, report, seen=seen)
+        del anns
+        bad_images += bad
+        keep = _check_masks(df, con, names, report)
+        bad_media = set(df["media_id"][~keep].astype(int))
+        if not keep.all():
+            df, names = df[keep].reset_index(drop=True), [n for n, k in zip(names, keep, strict=False) if k]
+        write.add(df, names, bad_media)
+    write.bad_media |= {media[i] for i in bad_images if i in media}
+    write.finish(media=list(media.values()), complete=complete,
+                 refused_note="{n} image(s) with refused annotations were not marked complete; "
+                              "fix them and mark them with proj.complete(...)")
 
 
 # -- export ------------------------------------------------------------------------------------
