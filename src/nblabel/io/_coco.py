@@ -141,6 +141,7 @@ def _image_rows(imgs: list[Any], root: Path, allow_outside_root: bool, report: I
     rows: list[dict[str, Any]] = []
     ids: list[Any] = []
     first_name: dict[Any, Any] = {}  # coco image id -> the file_name it was first listed with
+    real_dirs: dict[str, str] = {}  # folders resolved once for the whole list
     for i, im in enumerate(imgs):
         if not isinstance(im, dict) or "id" not in im or "file_name" not in im:
             have = sorted(im) if isinstance(im, dict) else type(im).__name__
@@ -157,12 +158,12 @@ def _image_rows(imgs: list[Any], root: Path, allow_outside_root: bool, report: I
             failed[iid] = f"file_name {fname!r} is not a path"
             report.add_problem(f"image {iid}", f"{failed[iid]}; give the path relative to the image root")
             continue
-        full, problem = resolve_under_root(root, fname, allow_outside_root=allow_outside_root)
+        full, problem = resolve_under_root(root, fname, allow_outside_root=allow_outside_root, real_dirs=real_dirs)
         if problem:
             failed[iid] = problem
             report.add_problem(f"image {iid} ({fname})", problem)
             continue
-        if not full.is_file():
+        if not os.path.isfile(full):
             failed[iid] = f"{fname!r} is not under the image root"
             report.add_problem(f"image {iid} ({fname})", f"file {str(full)!r} does not exist; check images= "
                                f"(the root that file names in {path.name} are relative to)")
