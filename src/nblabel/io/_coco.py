@@ -342,16 +342,16 @@ def _check_masks(df: pd.DataFrame, con: Any, names: list[str], report: ImportRep
     return ok
 
 
-_CHUNK = 20_000  # annotations checked and written at a time (a chunk's frames, not the file, are held)
+_CHUNK = 10_000  # annotations checked and written at a time (a chunk's frames, not the file, are held)
 
 
 def import_coco(session: Session, json_path: str | os.PathLike[str], images: str | os.PathLike[str] | None = None,
                 *, complete: bool = True, errors: str = "report", allow_outside_root: bool = False,
-                strict: bool = False, chunk: int = _CHUNK) -> ImportReport:
+                strict: bool = False, chunk: int | None = None) -> ImportReport:
     """Import COCO ground truth in one transaction (see ``Project.import_coco``).
 
     The file is read twice, never whole (:mod:`._coco_stream`): once to check it and keep images and
-    categories, then annotations ``chunk`` at a time. The images are probed before the write
+    categories, then annotations ``chunk`` (default ``_CHUNK``) at a time. The images are probed before the write
     transaction opens, so the project file is locked only while rows go in.
     """
     if errors not in ("report", "raise"):
@@ -372,7 +372,7 @@ def import_coco(session: Session, json_path: str | os.PathLike[str], images: str
         cats = _categories(session, d["categories"], src.keypoint_categories, path)
         media, failed = _images(con, probed, rows, failed, d["images"], report)
         _write_annotations(con, session, src, media, failed, cats, report, strict=strict, errors=errors,
-                           complete=complete, chunk=chunk)
+                           complete=complete, chunk=_CHUNK if chunk is None else chunk)
     return report
 
 

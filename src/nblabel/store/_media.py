@@ -44,6 +44,7 @@ def insert_media(con: Any, good: list[tuple[int, Any]], meta: Any, meta_rows: pd
     rows: list[tuple[Any, ...]] = []
     seen: dict[str, int] = {}
     start = next_id(con, "media")
+    records = meta_rows.to_dict("records") if meta_rows is not None else []  # one row lookup costs ~50 µs
     for i, info in good:
         mid = have.get(info.sha256) or seen.get(info.sha256)
         if mid is not None:
@@ -52,8 +53,8 @@ def insert_media(con: Any, good: list[tuple[int, Any]], meta: Any, meta_rows: pd
             report.ids.append(int(mid))
             continue
         m: dict[Hashable, Any] = dict(meta) if isinstance(meta, dict) else {}  # column names as given
-        if meta_rows is not None and i < len(meta_rows):
-            m.update({k: _jsonable(v) for k, v in meta_rows.iloc[i].items()})
+        if i < len(records):
+            m.update({k: _jsonable(v) for k, v in records[i].items()})
         mid = start + len(rows)
         seen[info.sha256] = mid
         rows.append((mid, info.uri, info.file_name, info.sha256, info.width, info.height, info.format,
