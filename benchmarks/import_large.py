@@ -79,9 +79,9 @@ def _status(key: str) -> float:
 def run_one(tool: str, js: Path, root: Path) -> dict[str, float]:
     """In this (fresh) process: time and peak RSS above the start of one load/import; for ours the lock hold."""
     if tool == "pycocotools":
-        from pycocotools.coco import COCO
-
         import contextlib
+
+        from pycocotools.coco import COCO
         before = _status("VmRSS")
         t = time.perf_counter()
         with contextlib.redirect_stdout(io.StringIO()):

@@ -28,8 +28,8 @@ from .._report import ImportReport
 from ..errors import FormatError, ValidationError
 from ..store import Schema, load_state, run_id
 from ..store._meta import merge_media_meta, set_label_meta
-from ._exports import ExportInfo, check_target, export_instances, export_media, write_atomic
 from ._coco_stream import CocoSource, open_coco, read_json
+from ._exports import ExportInfo, check_target, export_instances, export_media, write_atomic
 from ._import_tail import ChunkedWrite
 from ._ingest import Probed, probe_images, write_probed
 from ._paths import resolve_under_root

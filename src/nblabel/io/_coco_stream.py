@@ -21,7 +21,7 @@ from __future__ import annotations
 import codecs
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -34,6 +34,8 @@ _BLOCK = 1 << 22  # 4 MiB of text per read
 _WS = re.compile(r"[ \t\n\r]*")
 _SEP = re.compile(r"[ \t\n\r]*([,\]])[ \t\n\r]*")  # after a list item: the separator and the space around it
 _DECODER = json.JSONDecoder()
+# the C scanner raw_decode wraps (StopIteration when no value starts at the index); not in typeshed
+_SCAN: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
 _KEPT = ("images", "categories")
 
 
@@ -137,7 +139,7 @@ def _items(t: _Text) -> Iterator[Any]:
     if t.peek() == "]":
         t.pos += 1
         return
-    scan, sep = _DECODER.scan_once, _SEP.match
+    scan, sep = _SCAN, _SEP.match
     while True:
         buf, pos = t.buf, t.pos
         try:

@@ -84,7 +84,7 @@ def _texts(col: pd.Series, n: int) -> pa.Array:
     return pa.array([v if isinstance(v, str) else dumps(v) for v in col.to_list()], type=pa.string())
 
 
-def _nullable(col: pd.Series, dtype: str, typ: pa.DataType) -> pa.Array:
+def _nullable(col: pd.Series, dtype: Any, typ: pa.DataType) -> pa.Array:
     return pa.Array.from_pandas(col.astype(dtype), type=typ)
 
 
@@ -99,7 +99,7 @@ def insert_rows(con: Any, frame: pd.DataFrame, *, author: str | None, schema_ver
         insert_one(con, {str(k): v for k, v in frame.iloc[0].to_dict().items()}, instance_id=int(ids[0]), version=1, author=author,
                    schema_version=schema_version)
         return ids
-    out = pa.table({
+    columns: dict[str, Any] = {
         "instance_id": ids,
         "version": np.ones(n, dtype=np.int32),
         "media_id": frame["media_id"].to_numpy(np.int64),
@@ -115,7 +115,8 @@ def insert_rows(con: Any, frame: pd.DataFrame, *, author: str | None, schema_ver
         "area": pd.to_numeric(frame["area"], errors="coerce").to_numpy(float),
         "iscrowd": frame["iscrowd"].fillna(False).astype(bool).to_numpy(),
         "extra": _texts(frame["extra"], n),
-    })
+    }
+    out = pa.table(columns)
     con.register("_nbl_new_instances", out)
     try:
         con.execute(_INSERT_FRAME, [author, schema_version])
