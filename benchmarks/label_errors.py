@@ -167,6 +167,14 @@ def instance_hits(rows: pd.DataFrame, bad_gt: np.ndarray, targets: pd.DataFrame)
     return hit
 
 
+def error_targets(noisy: pd.DataFrame, removed: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+    """Which GT rows are corrupted, and the boxes where a removed or moved box belongs (what a row hits)."""
+    bad_gt = (noisy["corrupt"] != "").to_numpy()
+    moved = noisy[noisy["orig_x0"].notna()][["media_id", *("orig_" + c for c in BOX)]]
+    targets = pd.concat([removed[["media_id", *BOX]], moved.set_axis(["media_id", *BOX], axis=1)], ignore_index=True)
+    return bad_gt, targets
+
+
 def top_k_precision(rows: pd.DataFrame, hits: np.ndarray, k: int) -> float:
     order = np.argsort(-rows["score"].to_numpy(), kind="stable")[:k]
     return float(hits[order].mean()) if len(order) else float("nan")
@@ -211,9 +219,7 @@ def one_run(split: str, mode: str, rate: float, seed: int, n_synth: int) -> dict
                 keep = ~is_bad | sel
                 out[f"auroc_{name}_{t_}"] = roc_auc_score(sel[keep], s[keep])
 
-    bad_gt = (noisy["corrupt"] != "").to_numpy()
-    moved = noisy[noisy["orig_x0"].notna()][["media_id", *("orig_" + c for c in BOX)]]
-    targets = pd.concat([removed[["media_id", *BOX]], moved.set_axis(["media_id", *BOX], axis=1)], ignore_index=True)
+    bad_gt, targets = error_targets(noisy, removed)
     n_err = int(bad_gt.sum()) + len(removed)
     out["n_err_instances"] = n_err
     for name, r in (("ours", ours_rows), ("baseline", brows), ("cleanlab", crows)):

@@ -92,15 +92,80 @@ print(ev.summary())"""),
 truths), with file and label names -- so AP for any grouping is a group-by:"""),
     CODE("""ev.matches.head()"""),
     CODE("""ev.ap(by="label", iou=0.5).sort_values("n_gt", ascending=False).head(5)"""),
+    MD("""## Boxes past the image border: still exactly pycocotools
+
+Models often predict boxes that reach past the image border. Every importer stores geometry *as
+the source gave it* and counts what crosses the border in the report's notes (clipping happens only
+where a person draws, or with `clip=True`), so `proj.evaluate(run)` sees what pycocotools sees in
+the same files. Here a run is written as a COCO results file whose boxes are enlarged so that many
+of them cross the border, imported into a fresh project next to the raw ground truth, and
+evaluated both ways."""),
+    CODE("""import contextlib, io, json
+from pycocotools.coco import COCO
+from pycocotools.cocoeval import COCOeval
+
+raw_gt = json.loads((coco / "instances.json").read_text())
+size_of = {im["id"]: (im["width"], im["height"]) for im in raw_gt["images"]}
+r = np.random.default_rng(3)
+results = []
+for a in raw_gt["annotations"]:
+    if r.random() < 0.9:
+        x, y, w, h = a["bbox"]
+        grow = 1.6 if r.random() < 0.4 else 1.0            # some boxes grow by 60% about their centre
+        w2, h2 = w * grow * (1 + r.normal(0, 0.05)), h * grow * (1 + r.normal(0, 0.05))
+        cx, cy = x + w / 2 + r.normal(0, 0.04) * w, y + h / 2 + r.normal(0, 0.04) * h
+        results.append({"image_id": a["image_id"], "category_id": a["category_id"],
+                        "bbox": [cx - w2 / 2, cy - h2 / 2, w2, h2], "score": round(float(r.beta(8, 2)), 2)})
+past = sum(b[0] < 0 or b[1] < 0 or b[0] + b[2] > size_of[d["image_id"]][0] or b[1] + b[3] > size_of[d["image_id"]][1]
+           for d in results for b in [d["bbox"]])
+(work / "border_results.json").write_text(json.dumps(results))
+print(f"{len(results)} predictions, {past} of them past the image border")
+
+border = nl.open(work / "border.duckdb", author="demo")
+border.import_coco(coco / "instances.json", images=coco / "images")
+rep = border.add_run("border").add_predictions(work / "border_results.json")
+rep.notes"""),
+    CODE("""with contextlib.redirect_stdout(io.StringIO()):   # pycocotools on the raw files
+    cg = COCO(str(coco / "instances.json"))
+    ref = COCOeval(cg, cg.loadRes(str(work / "border_results.json")), "bbox")
+    ref.evaluate(); ref.accumulate(); ref.summarize()
+
+ours = border.evaluate("border").stats
+print("nblabel    ", np.round(ours, 4))
+print("pycocotools", np.round(ref.stats, 4))
+diff = float(np.abs(np.asarray(ours) - ref.stats).max())
+print("max abs difference:", diff)
+assert diff == 0.0"""),
+    MD("""Clipping the same predictions on import (`clip=True`) changes what is evaluated, and the
+numbers move away from pycocotools' -- which is why it is not the default:"""),
+    CODE("""clipped = nl.open(work / "border_clipped.duckdb", author="demo")
+clipped.import_coco(coco / "instances.json", images=coco / "images")
+print(clipped.add_run("border").add_predictions(work / "border_results.json", clip=True).notes)
+print("max abs difference with clip=True:", float(np.abs(np.asarray(clipped.evaluate("border").stats) - ref.stats).max()))"""),
     MD("""## Plots
 
-Drawn with PIL (no plotting library needed): precision-recall curves, a confusion matrix with a
-background row and column (`.data` is the table), and the IoU of each detection with its ground truth."""),
+Each plot is a matplotlib `Figure`: Jupyter shows it, `fig.savefig("pr.png")` writes it, and
+`ax=` draws it on axes of your own. The data each one draws is a DataFrame of its own:
+`ev.pr_table()`, `ev.confusion_table()`, `ev.iou_table()`."""),
     CODE("""ev.pr_curve(labels=["person", "dog", "pizza"])"""),
-    CODE("""cm = ev.confusion_matrix(min_score=0.3)
-cm"""),
-    CODE("""cm.data.loc[["person", "background"], ["person", "background"]]"""),
-    CODE("""ev.iou_histogram()"""),
+    MD("""The confusion matrix has a `background` row (detections no ground truth explains) and column
+(ground truth the model missed); the cells show the counts (`normalize=True`: row fractions) and the
+picture keeps the most frequent `max_labels` labels, while the table keeps them all."""),
+    CODE("""ev.confusion_matrix(min_score=0.3, max_labels=12)"""),
+    CODE("""ev.confusion_table(min_score=0.3).loc[["person", "background"], ["person", "background"]]"""),
+    MD("""The IoU of each detection with its ground truth (at the lowest matching threshold):"""),
+    CODE("""fig = ev.iou_histogram()
+fig.savefig(work / "iou.png")
+assert "image/png" in get_ipython().display_formatter.format(fig)[0]   # Jupyter shows it as a picture
+fig"""),
+    MD("""On your own axes, for instance the two runs side by side (pyplot shows its figure itself):"""),
+    CODE("""import matplotlib.pyplot as plt
+
+fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.6), layout="constrained")
+ev.iou_histogram(ax=left)
+proj.evaluate("weak").iou_histogram(ax=right)
+right.set_title("the weak run")
+plt.show()"""),
     MD("""## Where do ground truth and model disagree?
 
 One row per disagreement, worst first: `missing_gt` (a confident prediction nothing in the ground

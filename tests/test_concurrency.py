@@ -21,7 +21,7 @@ WRITER = textwrap.dedent("""
         else:
             df = pd.DataFrame({"media_id": 1, "label": "car", "x0": 1.0, "y0": 1.0,
                                "x1": [5.0 + i for i in range(size)], "y1": 5.0})
-            p.add_instances(df)
+            p.add_instances(df, mode="append")  # every batch is the same rows: keep them all
     print("done", flush=True)
 """)
 

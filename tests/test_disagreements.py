@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 import nblabel as nl
 from nblabel.debug import KINDS, find_disagreements, image_scores
 from nblabel.debug._reads import Boxes
-from nblabel.errors import ValidationError
+from nblabel.errors import NotFoundError, ValidationError
 
 
 def _project(n_images: int = 1, size: tuple[int, int] = (200, 300)) -> nl.Project:
@@ -150,7 +150,7 @@ def test_min_score_kinds_and_crowd() -> None:
         p.disagreements("m", per="box")
     with pytest.raises(ValidationError, match="iou"):
         p.disagreements("m", iou=0.05)
-    with pytest.raises(ValidationError, match="does not exist"):
+    with pytest.raises(NotFoundError, match="does not exist"):
         p.disagreements("nope")
 
 

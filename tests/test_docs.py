@@ -7,11 +7,13 @@ import pytest
 import nblabel as nl
 import nblabel.debug
 import nblabel.geometry
+import nblabel.select
 import nblabel.widgets
 
 CLASSES = [nl.Project, nl.Run, nl.Schema, nl.MediaSlice, nl.InstanceSlice, nl.ImportReport,
-           nblabel.widgets.Annotator, nblabel.widgets.Gallery]
-MODULES = [nl, nblabel.geometry, nblabel.widgets, nblabel.debug]
+           nblabel.widgets.Annotator, nblabel.widgets.Gallery, nblabel.select.NearDuplicates,
+           nblabel.select.Selection, nblabel.select.SplitReport]
+MODULES = [nl, nblabel.geometry, nblabel.widgets, nblabel.debug, nblabel.select]
 
 
 def _public_callables():

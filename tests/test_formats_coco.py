@@ -184,7 +184,6 @@ def _table_hash(p: nl.Project) -> tuple:
     (lambda a: a.update(category_id=77), "annotation 11", "category_id 77"),
     (lambda a: a.update(bbox=[float("nan"), 1, 2, 3]), "annotation 11", "NaN"),
     (lambda a: a.update(bbox=[5, 5, -3, 4]), "annotation 11", "negative"),
-    (lambda a: a.update(bbox=[500, 500, 10, 10]), "annotation 11", "entirely outside"),
     (lambda a: a.pop("category_id"), "annotation 11", "category_id"),
     (lambda a: a.update(segmentation={"size": [1, 1], "counts": [1]}), "annotation 11", "RLE size"),
 ])
@@ -209,13 +208,15 @@ def test_bad_annotation_is_reported_and_good_rows_go_in(tmp_path: Path, change, 
     assert _table_hash(q) == before
 
 
-def test_partially_outside_box_is_clipped_with_warning(tmp_path: Path) -> None:
+def test_partially_outside_box_is_stored_as_given_with_a_note(tmp_path: Path) -> None:
     root, coco = _tiny(tmp_path)
     coco["annotations"][0]["bbox"] = [50, 40, 30, 30]
     p = nl.open(":memory:")
-    with pytest.warns(UserWarning, match="clipped"):
-        r = p.import_coco(_write(tmp_path, coco), images=root)
+    r = p.import_coco(_write(tmp_path, coco), images=root)  # no warning: the file's geometry is kept
     assert r.added == 2
+    assert r.notes == ["1 annotation extends past the image border; stored as given (pass clip=True to clip)"]
+    box = p.instances().df().sort_values("instance_id").iloc[0][["x0", "y0", "x1", "y1"]].tolist()
+    assert box == [50, 40, 80, 70]
     with pytest.raises(FormatError, match="annotation 10"):
         nl.open(":memory:").import_coco(_write(tmp_path, coco), images=root, strict=True, errors="raise")
 

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 import nblabel as nl
-from nblabel.errors import ValidationError
+from nblabel.errors import NotFoundError, ValidationError
 from nblabel.io import _images
 from nblabel.widgets._gallery import Gallery
 from nblabel.widgets._gallery_tables import STATUS_FN, STATUS_FP, STATUS_GT, STATUS_IGNORED, STATUS_TP
@@ -317,7 +317,7 @@ def test_bad_arguments_name_the_fix(gproj: nl.Project) -> None:
         gproj.gallery(size=4)
     with pytest.raises(ValidationError, match="media slice"):
         gproj.gallery(gproj.instances())  # type: ignore[arg-type]
-    with pytest.raises(ValidationError, match="does not exist"):
+    with pytest.raises(NotFoundError, match="does not exist"):
         gproj.gallery(runs=["nope"])
 
 

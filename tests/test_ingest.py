@@ -1,4 +1,5 @@
 import io
+import json
 
 import numpy as np
 import pandas as pd
@@ -117,3 +118,14 @@ def test_status_skip_needs_reason(proj):
     assert st["seconds_active"] == 5 and st["finished_at"] is not None
     with pytest.raises(nl.MediaError, match="did you mean 'b.jpg'"):
         proj.status("bb.jpg")
+
+
+def test_a_dataframe_of_metadata_lines_up_with_a_list_of_arrays(tmp_path):
+    p = nl.open(":memory:", media_dir=tmp_path / "m")
+    arrays = [np.full((4, 4, 3), v, np.uint8) for v in (0, 1)]
+    rep = p.add_images(arrays, pd.DataFrame({"scene": ["a", "b"]}))
+    assert rep.added == 2
+    metas = p.media().df().sort_values("media_id")["meta"].tolist()
+    assert [json.loads(m)["scene"] for m in metas] == ["a", "b"]
+    with pytest.raises(nl.ValidationError, match="3 rows but the source has 2 images"):
+        p.add_images([np.full((4, 4, 3), v, np.uint8) for v in (5, 6)], pd.DataFrame({"scene": ["a", "b", "c"]}))

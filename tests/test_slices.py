@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -218,8 +219,8 @@ def test_define_dynamic_dataset(sp: nl.Project) -> None:
     sp.define_dataset("bright", rule=sp.media().meta_where("iso", "<=", 400).image_size(max_width=200))
     assert sp.dataset("bright").ids() == [1, 4]
     rule = sp.datasets().set_index("name").loc["bright", "rule"]
-    assert "?" in rule
-    assert "400" in rule
+    assert json.loads(rule)["steps"] == [["meta_where", ["iso", "<=", 400], {}], ["image_size", [], {"max_width": 200}]]
+    assert "SELECT" not in rule.upper() and "?" not in rule  # stored as method calls, not SQL
     sp.add_images(pd.DataFrame({"path": [str(_png(sp, 7, 150, 100))], "iso": [50]}))
     assert sp.dataset("bright").ids() == [1, 4, 7]  # re-evaluated on read
     sp.define_dataset("cars", rule=sp.instances().labels("car"))

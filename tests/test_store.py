@@ -273,3 +273,44 @@ def test_without_the_per_write_checkpoint_the_idle_holder_checkpoints_soon(tmp_p
     finally:
         con.close()
     p.close()
+
+
+def _hand_over(tmp_path, handoff_wal):
+    """Write one row in store A, which then hands the file to a (pretended) waiter."""
+    path = tmp_path / "h.duckdb"
+    a = Store(path)
+    a.handoff_wal = handoff_wal
+    a.turn = 0.0
+    with a.transaction() as con:  # the open's own write is checkpointed by an idle let-go first
+        con.execute("INSERT INTO meta VALUES ('first', '1')")
+    a.release()
+    a._lock.others_waiting = lambda: True  # someone waits: the next operation ends the turn
+    with a.transaction() as con:
+        con.execute("INSERT INTO meta VALUES ('handed', 'over')")
+    deadline = time.monotonic() + 10
+    while a._con is not None:  # let go at the end of its turn (at once, or by the linger thread)
+        assert time.monotonic() < deadline, "the holder kept the file with someone waiting"
+        time.sleep(0.005)
+    with a._rlock:  # the linger thread lets go under the lock: wait until its DETACH is done
+        pass
+    return path, a
+
+
+def test_a_hand_off_to_a_waiter_leaves_a_small_wal_to_it_and_it_sees_everything(tmp_path):
+    path, a = _hand_over(tmp_path, handoff_wal=1 << 20)
+    wal = Path(str(path) + ".wal")
+    assert wal.exists() and wal.stat().st_size > 0  # not checkpointed: the next holder replays it
+    b = Store(path)
+    with b.read() as con:
+        assert dict(con.execute("SELECT key, value FROM meta WHERE key IN ('first', 'handed')").fetchall()) == {
+            "first": "1", "handed": "over"}
+    b.close()  # an idle let-go checkpoints what it replayed
+    assert not wal.exists() or wal.stat().st_size == 0
+    a.close()
+
+
+def test_a_hand_off_checkpoints_a_wal_past_the_limit(tmp_path):
+    path, a = _hand_over(tmp_path, handoff_wal=0)
+    wal = Path(str(path) + ".wal")
+    assert not wal.exists() or wal.stat().st_size == 0
+    a.close()

@@ -152,6 +152,9 @@ class _CountingStore:
 
     read = transaction
 
+    def __getattr__(self, name):  # write_number, turn_cache...: the real store's
+        return getattr(self.store, name)
+
     def _wrap(self, con):
         outer = self
 
@@ -174,8 +177,49 @@ def test_one_row_add_runs_two_statements_once_cached(tmp_path):
     counting = _CountingStore(p.store)
     s = Session(counting, author="t", media_dir=None)
     iid = _edits.add_instance(s, 1, "car", box=[2, 2, 9, 9], quiet=True)
-    assert len(counting.statements) == 2, counting.statements  # the meta read and the insert
+    # the meta and the next instance id are the previous write's: the insert alone (+ BEGIN/COMMIT)
+    assert [q for q in counting.statements if "INSERT" not in q] == [], counting.statements
+    assert len(counting.statements) == 1
     assert iid == 2 and p.instances().df()["instance_id"].tolist() == [1, 2]
+
+
+def test_one_row_add_reads_the_facts_again_after_any_other_write(tmp_path):
+    p = nl.open(tmp_path / "s.duckdb", author="t")
+    p.add_images([np.zeros((H, W, 3), np.uint8)])
+    p.schema.add_label("car")
+    p.add_instance(1, "car", box=[1, 1, 5, 5])
+    p.add_images([np.full((H, W, 3), 1, np.uint8)])  # another write: a new media token
+    p.add_instances(pd.DataFrame({"media_id": [1, 2], "label": "car", "x0": 1, "y0": 1, "x1": 4, "y1": 4}))
+    counting = _CountingStore(p.store)
+    s = Session(counting, author="t", media_dir=None)
+    iid = _edits.add_instance(s, 2, "car", box=[2, 2, 9, 9], quiet=True)
+    assert any("meta" in q for q in counting.statements), counting.statements
+    assert iid == 4
+    p.schema.add_label("bus")  # a schema change in the same turn: the cached meta is stale
+    assert _edits.add_instance(s, 2, "bus", box=[2, 2, 9, 9], quiet=True) == 5
+    assert p.add_instance(2, "bus", box=[3, 3, 9, 9]) == 6
+    with p.store.transaction():  # an add inside someone else's transaction reads what that one did
+        p.add_images([np.full((H, W, 3), 2, np.uint8)])
+        assert p.add_instance(3, "car", box=[1, 1, 5, 5]) == 7
+    assert p.add_instance(3, "car", box=[1, 1, 6, 6]) == 8
+    assert p.instances().df()["instance_id"].tolist() == list(range(1, 9))
+
+
+def test_one_row_add_after_a_rolled_back_add_takes_the_free_id(tmp_path):
+    p = nl.open(tmp_path / "s.duckdb", author="t")
+    p.add_images([np.zeros((H, W, 3), np.uint8)])
+    p.schema.add_label("car")
+    p.add_instance(1, "car", box=[1, 1, 5, 5])
+
+    def add_then_fail():
+        with p.store.transaction():
+            p.add_instance(1, "car", box=[1, 1, 5, 5])
+            raise RuntimeError("roll back")
+
+    with pytest.raises(RuntimeError):
+        add_then_fail()
+    assert p.add_instance(1, "car", box=[1, 1, 7, 7]) == 2
+    assert p.add_instance(1, "car", box=[1, 1, 8, 8]) == 3
 
 
 def test_one_row_add_sees_a_schema_change_made_by_another_project_object(tmp_path):

@@ -5,18 +5,17 @@ because the Arrow tables are generated per run."""
 
 from __future__ import annotations
 
-import functools
-import http.server
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pytest
 from playwright.sync_api import Page, expect
+
+from tests_browser.folder_server import serve_folder
 
 HERE = Path(__file__).parent
 BUNDLE = HERE.parent / "src" / "nblabel" / "static" / "gallery.js"
@@ -75,18 +74,8 @@ def harness_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     (root / "items.arrow").write_bytes(items)
     (root / "boxes.arrow").write_bytes(boxes)
 
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        extensions_map: ClassVar[dict[str, str]] = {**http.server.SimpleHTTPRequestHandler.extensions_map,
-                                                  ".js": "text/javascript"}
-
-        def log_message(self, *a: Any) -> None:
-            pass
-
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(root)))
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{srv.server_address[1]}/gallery.html"
-    srv.shutdown()
-    srv.server_close()
+    with serve_folder(root) as url:
+        yield f"{url}/gallery.html"
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 // (keys, buttons, panel) and the tools' steps to them. The session (rpc + save queue) belongs to
 // the model and is shared by every view of it.
 import { UndoStack } from "./undo.js";
-import { createState, applySchema, allowedTools, firstTool, selected, gtList, drawingOf, currentLabel } from "./state.js";
+import { createState, applySchema, allowedTools, firstTool, selected, gtList, drawingOf, currentLabel, setRecent, useLabel } from "./state.js";
 import { buildLayout } from "./layout.js";
 import { Toolbar } from "./toolbar.js";
 import { Panel } from "./panel.js";
@@ -39,6 +39,7 @@ export class AnnotatorView {
     /** @type {(() => void)[]} */
     this.disposers = [];
     const s = (this.state = createState());
+    s.recent = model.get("recent_labels") || []; // applySchema keeps the ids of labels that exist
     applySchema(s, model.get("schema"));
     this.readTraits();
     const dom = (this.dom = buildLayout(el, (a) => this.act(a), s.display));
@@ -102,6 +103,7 @@ export class AnnotatorView {
     on("change:mode", () => { this.readTraits(); this.panel.renderReview(); this.sync(); });
     on("change:focus", () => { this.readTraits(); this.panel.renderReview(); this.viewport.fitFocus(); this.renderer.request(true); });
     on("change:author", () => this.readTraits());
+    on("change:recent_labels", () => { setRecent(s, this.model.get("recent_labels")); this.toolbar.renderLabels(); });
     this.disposers.push(this.session.onSaveState((st) => {
       if (st.state === "failed") this.msg(`Saving failed, retrying: ${st.error}`, true);
       else if (this.saveErrorShown) this.msg("");
@@ -257,6 +259,7 @@ export class AnnotatorView {
       case "select_all": return this.select(gtList(s).map((i) => i.key));
       case "copy_to_next": return this.copyToNext();
       case "help": return this.toggleHelp();
+      case "picker": return this.toolbar.openPicker();
       case "escape":
         if (!this.dom.help.classList.contains("nbl-hidden")) return this.toggleHelp(false);
         s.selPred = null;
@@ -331,6 +334,7 @@ export class AnnotatorView {
     }
     if (drawingOf(s.mode) && s.labelId !== id) { s.mode = { type: "idle" }; s.pendingKp = null; }
     s.labelId = id;
+    if (useLabel(s, id)) { this.model.set("recent_labels", [...s.recent]); this.model.save_changes(); }
     if (s.tool !== "select" && !sp.includes(s.tool)) s.tool = firstTool(l);
     const step = relabel(s, id);
     if (step) this.run(step);

@@ -1,6 +1,8 @@
 // @ts-check
 // Keyboard map: pure functions turning a key event into an action for the annotator.
 
+import { usesPicker, quickLabels } from "./picker.js";
+
 /** @typedef {import("./types.js").Action} Action an action of the annotator (keys, buttons, panel) */
 
 /** Normalized key name, e.g. "S", "Shift+S", "Ctrl+Shift+Z", "ArrowRight", "?", "Space". */
@@ -26,7 +28,8 @@ export const TOOL_NAMES = { box: "Box", polygon: "Polygon", keypoints: "Keypoint
 
 /** Every shortcut, for the `?` overlay: [keys, description]. @type {[string, string][]} */
 export const SHORTCUTS = [
-  ["1–9 / label hotkey", "pick label (changes the label of the selection; toggles a whole-image tag)"],
+  ["1–9 / label hotkey", "pick label (changes the label of the selection; toggles a whole-image tag); with more than 10 labels 1–9 are the 9 last used, most recent first"],
+  ["/", "label picker: type to filter, ↑ / ↓ and Enter pick, Esc closes"],
   ["B", "box tool: drag to draw; drag handles to resize; drag inside to move"],
   ["P", "polygon tool: click vertices; click first point or Enter closes; Esc cancels"],
   ["K", "keypoints tool: click points in template order"],
@@ -62,13 +65,23 @@ export const SHORTCUTS = [
 /** Keys that are never handled here and always left to the host (run cell, save notebook). */
 export const PASS_THROUGH = new Set(["Shift+Enter", "Ctrl+Enter", "Alt+Enter", "Ctrl+S", "Ctrl+Shift+S", "Tab", "Shift+Tab"]);
 
+const DIGIT = /^[1-9]$/;
+
 /**
  * Map of label hotkeys: label.hotkey when set, else the digit of its position (1–9) when free.
+ * With more than PICKER_THRESHOLD drawable labels (the picker), digits 1–9 are the recent labels
+ * instead (`quickLabels`: most recent first, then schema order) and only non-digit hotkeys are kept.
  * @param {import("./types.js").Label[]} labels
+ * @param {number[]} [recent] label ids, most recent first
  * @returns {Map<string, number>} key name -> label id
  */
-export function labelKeymap(labels) {
+export function labelKeymap(labels, recent = []) {
   const m = new Map();
+  if (usesPicker(labels)) {
+    for (const l of labels) if (l.hotkey && !DIGIT.test(String(l.hotkey))) m.set(keyName({ key: String(l.hotkey) }), l.id);
+    quickLabels(labels, recent).forEach((l, i) => m.set(String(i + 1), l.id));
+    return m;
+  }
   for (const l of labels) if (l.hotkey) m.set(keyName({ key: String(l.hotkey) }), l.id);
   labels.slice(0, 9).forEach((l, i) => {
     const k = String(i + 1);
@@ -102,6 +115,7 @@ export function resolveKey(key, ctx) {
     case "Ctrl+A": return { action: "select_all" };
     case "Shift+C": return { action: "copy_to_next" };
     case "?": return { action: "help" };
+    case "/": return { action: "picker" };
     case "Escape": return { action: "escape" };
     case "Delete": case "Backspace": return { action: "delete" };
     case "F": return { action: "fit" };

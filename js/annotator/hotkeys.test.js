@@ -61,3 +61,24 @@ test("every shortcut is documented for the ? overlay", () => {
   const text = SHORTCUTS.map((s) => s.join(" ")).join("\n");
   for (const k of ["Ctrl+Z", "Ctrl+D", "Shift+S", "Shift+C", "?", "Esc", "Delete"]) assert.ok(text.includes(k), k);
 });
+
+test("/ opens the label picker, also while drawing", () => {
+  assert.deepEqual(resolveKey("/", ctx()), { action: "picker" });
+  assert.deepEqual(resolveKey("/", ctx({ drawing: "polygon" })), { action: "picker" });
+  assert.ok(SHORTCUTS.some(([k]) => k === "/"));
+});
+
+test("many labels: keys 1–9 are the recent labels, then schema order; digit hotkeys give way, others stay", () => {
+  // the store gives labels 1–9 the hotkeys "1".."9" by default; label 12 has its own letter
+  const many = Array.from({ length: 20 }, (_, i) => ({ id: i + 1, name: `l${i + 1}`, spatial: ["box"], hotkey: i < 9 ? String(i + 1) : i === 11 ? "j" : null }));
+  const m0 = labelKeymap(many);
+  assert.deepEqual([1, 2, 3, 4, 5, 6, 7, 8, 9].map((d) => m0.get(String(d))), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.equal(m0.get("J"), 12);
+  const m = labelKeymap(many, [15, 2, 20]);
+  assert.deepEqual([1, 2, 3, 4, 5, 6, 7, 8, 9].map((d) => m.get(String(d))), [15, 2, 20, 1, 3, 4, 5, 6, 7]);
+  assert.equal(m.get("J"), 12);
+  assert.equal(m.has("0"), false);
+  assert.deepEqual(resolveKey("1", { drawing: null, hasSelection: false, labelKeys: m }), { action: "label", arg: 15 });
+  // ten or fewer labels: the recent list changes nothing
+  assert.deepEqual(labelKeymap(labels, [9, 7]), labelKeymap(labels));
+});

@@ -4,6 +4,7 @@
 // instances, the loader the item and image, the app the selection and the mode).
 import { View } from "./view.js";
 import { labelKeymap } from "./hotkeys.js";
+import { pushRecent, cleanRecent } from "./picker.js";
 import { paletteColor } from "./render.js";
 import { SPATIAL_TOOLS, safeColor } from "./common.js";
 
@@ -34,6 +35,7 @@ import { SPATIAL_TOOLS, safeColor } from "./common.js";
  * @property {import("./types.js").Attribute[]} attrs
  * @property {Map<number, Label>} labelById
  * @property {Map<string, number>} labelKeys key name -> label id
+ * @property {number[]} recent drawable label ids last used, most recent first (keys 1–9 with the picker)
  * @property {import("./types.js").Run[]} runs
  * @property {string} queueMode "label" | "review"
  * @property {import("./types.js").Focus | null} focusTrait
@@ -50,7 +52,7 @@ export function createState() {
     inst: new Map(), preds: [], tags: new Set(),
     sel: new Set(), selVertex: null, selPred: null, hover: null, hoverPred: null,
     mode: { type: "idle" }, pendingKp: null, spaceHeld: false,
-    tool: "select", labelId: null, labels: [], attrs: [], labelById: new Map(), labelKeys: new Map(),
+    tool: "select", labelId: null, labels: [], attrs: [], labelById: new Map(), labelKeys: new Map(), recent: [],
     runs: [], queueMode: "label", focusTrait: null, author: null,
     view: new View(),
     image: { bitmap: null, scale: 1, low: null, lowScale: 0 },
@@ -68,12 +70,34 @@ export function applySchema(s, schema) {
   s.labels = sc.labels || [];
   s.attrs = sc.attributes || [];
   s.labelById = new Map(s.labels.map((l) => [l.id, l]));
-  s.labelKeys = labelKeymap(s.labels);
+  s.recent = cleanRecent(s.recent, s.labels);
+  s.labelKeys = labelKeymap(s.labels, s.recent);
   if (s.labelId == null || !s.labelById.has(s.labelId)) {
     const first = s.labels[0];
     s.labelId = first ? first.id : null;
     s.tool = firstTool(first);
   }
+}
+
+/**
+ * Take a recent list from outside (the synced trait); ids of labels that are gone are dropped.
+ * @param {State} s @param {unknown} ids
+ */
+export function setRecent(s, ids) {
+  s.recent = cleanRecent(ids, s.labels);
+  s.labelKeys = labelKeymap(s.labels, s.recent);
+}
+
+/**
+ * Label `id` was picked: it becomes the most recent one (keys follow). Returns whether the list changed.
+ * @param {State} s @param {number} id @returns {boolean}
+ */
+export function useLabel(s, id) {
+  const next = cleanRecent(pushRecent(s.recent, id), s.labels);
+  if (next.length === s.recent.length && next.every((x, i) => x === s.recent[i])) return false;
+  s.recent = next;
+  s.labelKeys = labelKeymap(s.labels, s.recent);
+  return true;
 }
 
 /** @param {Label | undefined} label @returns {ToolName} */

@@ -45,4 +45,14 @@ border:1px solid var(--nbl-border);border-radius:4px;outline:none;display:flex;f
 .nbl-slider{display:inline-flex;align-items:center;gap:2px}.nbl-slider input{width:70px}
 .nbl-hidden{display:none!important}
 .nbl-layer{display:flex;align-items:center;gap:4px;margin:2px 0}
+.nbl-labels.nbl-many{flex-wrap:wrap;row-gap:2px;min-width:0;max-width:100%;box-sizing:border-box}
+.nbl-labels.nbl-many .nbl-chip-name{max-width:9em;overflow:hidden;text-overflow:ellipsis}
+.nbl-picker{position:absolute;z-index:7;width:260px;max-width:calc(100% - 8px);box-sizing:border-box;background:var(--nbl-bg);color:var(--nbl-fg);border:1px solid var(--nbl-accent);border-radius:4px;box-shadow:0 2px 8px rgba(0,0,0,.3);padding:4px;display:flex;flex-direction:column;gap:4px}
+.nbl-picker-input{font:inherit;color:var(--nbl-fg);background:var(--nbl-bg);border:1px solid var(--nbl-border);border-radius:3px;padding:3px 5px;box-sizing:border-box;width:100%}
+.nbl-picker-list{position:relative;max-height:280px;overflow-y:auto}
+.nbl-picker-row{display:flex;align-items:center;gap:6px;padding:2px 6px;border-radius:3px;cursor:pointer;white-space:nowrap}
+.nbl-picker-row[aria-selected=true]{background:var(--nbl-accent);color:#fff}
+.nbl-picker-row[aria-selected=true] .nbl-key{color:#fff}
+.nbl-picker-name{flex:1;overflow:hidden;text-overflow:ellipsis}
+.nbl-picker-empty{padding:2px 6px}
 `;

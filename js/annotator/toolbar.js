@@ -1,11 +1,14 @@
 // @ts-check
 // The top bar's state-dependent groups: label chips, the tools the current label allows, and the
 // whole-image tag chips. Clicks dispatch actions; `render*` rebuild a group from the state.
+// With more than PICKER_THRESHOLD drawable labels the label group is the picker's button and the
+// chips of the labels on keys 1–9 (the recent ones), and wraps inside the bar instead of overflowing.
 import { h } from "../shared/dom.js";
 import { TOOL_NAMES } from "./hotkeys.js";
-import { SPATIAL_TOOLS } from "./common.js";
 import { allowedTools, colorOfLabel } from "./state.js";
 import { button } from "./layout.js";
+import { drawable, usesPicker, quickLabels } from "./picker.js";
+import { LabelPicker } from "./pickermenu.js";
 
 /** @typedef {import("./state.js").State} State */
 /** @typedef {import("./types.js").Label} Label */
@@ -24,6 +27,12 @@ export class Toolbar {
     this.state = state;
     this.dom = dom;
     this.dispatch = dispatch;
+    this.picker = new LabelPicker({ state, root: dom.root, anchor: dom.labelsG, pick: (id) => dispatch({ action: "label", arg: id }) });
+  }
+
+  /** Open the label picker (the "/" key, its button). */
+  openPicker() {
+    if (drawable(this.state.labels).length) this.picker.open();
   }
 
   /** @param {number} id */
@@ -47,9 +56,21 @@ export class Toolbar {
 
   renderLabels() {
     const s = this.state;
-    const spatial = s.labels.filter((l) => (l.spatial || []).some((k) => SPATIAL_TOOLS.includes(k)));
-    this.dom.labelsG.replaceChildren(...spatial.map((l) => this.chip(l, l.id === s.labelId, () => this.dispatch({ action: "label", arg: l.id }), "nbl-label")));
+    const spatial = drawable(s.labels);
+    const many = usesPicker(s.labels);
+    /** @param {Label} l */
+    const chipOf = (l) => this.chip(l, l.id === s.labelId, () => this.dispatch({ action: "label", arg: l.id }), "nbl-label");
+    if (many) {
+      const quick = quickLabels(s.labels, s.recent);
+      const cur = s.labelId == null ? undefined : s.labelById.get(s.labelId);
+      if (cur && spatial.includes(cur) && !quick.includes(cur)) quick.push(cur);
+      const open = button(this.dom.root, `${spatial.length} labels…`, "search the labels (/)", () => this.openPicker(), { "data-action": "picker" });
+      open.appendChild(h("span", { cls: "nbl-key", text: " /" }));
+      this.dom.labelsG.replaceChildren(open, ...quick.map(chipOf));
+    } else this.dom.labelsG.replaceChildren(...spatial.map(chipOf));
+    this.dom.labelsG.classList.toggle("nbl-many", many);
     this.dom.labelsG.classList.toggle("nbl-hidden", !spatial.length);
+    if (this.picker.isOpen) this.picker.render();
   }
 
   renderTools() {

@@ -117,6 +117,7 @@
  * @property {string} author
  * @property {Focus | null} focus
  * @property {string} mode "label" | "review"
+ * @property {number[]} recent_labels label ids the keys 1–9 pick with many labels, most recent first (JS -> Python too)
  */
 
 /** @typedef {import("@anywidget/types").AnyModel<Model>} AnyModel */
@@ -137,7 +138,7 @@
  * @typedef {"undo" | "redo" | "duplicate" | "select_all" | "copy_to_next" | "help" | "escape" | "delete"
  *   | "fit" | "one_to_one" | "skip" | "skip_confirm" | "skip_cancel" | "complete" | "next" | "prev"
  *   | "accept" | "reject" | "kp_not_visible" | "kp_skip" | "kp_pre_nv" | "kp_pre_skip"
- *   | "finish_drawing" | "cancel_drawing" | "undo_point"} PlainAction
+ *   | "finish_drawing" | "cancel_drawing" | "undo_point" | "picker"} PlainAction
  */
 /**
  * @typedef {{action: PlainAction, arg?: undefined}

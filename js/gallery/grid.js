@@ -17,23 +17,94 @@
  * @property {number} pad gap, px
  * @property {number} size thumbnail size, px
  * @property {number} caption caption height, px
+ * @property {Int32Array | null} slot grid cell of each view position when groups start new rows (null: slot = position)
  */
 
 /**
- * Layout of a grid of square-ish cells in a viewport of width `width`.
+ * Layout of a grid of square-ish cells in a viewport of width `width`. With `starts` (one flag per
+ * view position, e.g. from `groupStarts`), a flagged position begins a new row: its group's
+ * members sit side by side and the rest of the previous row stays empty.
  * @param {number} n items
  * @param {number} width viewport width, px
  * @param {number} size thumbnail size, px
  * @param {number} [caption]
  * @param {number} [pad]
+ * @param {Uint8Array | null} [starts] row breaks by view position (ignored unless of length n)
  * @returns {Layout}
  */
-export function layout(n, width, size, caption = 18, pad = 6) {
+export function layout(n, width, size, caption = 18, pad = 6, starts = null) {
   const cellW = size + pad;
   const cols = Math.max(1, Math.floor(Math.max(0, width - pad) / cellW));
   const cellH = size + caption + pad;
-  const rows = Math.ceil(n / cols);
-  return { cols, cellW, cellH, rows, height: rows * cellH + pad, pad, size, caption };
+  let cells = n;
+  /** @type {Int32Array | null} */
+  let slot = null;
+  if (starts && starts.length === n && n > 0) {
+    slot = new Int32Array(n);
+    let s = 0;
+    for (let p = 0; p < n; p++) {
+      if (p > 0 && starts[p] && s % cols !== 0) s += cols - (s % cols);
+      slot[p] = s++;
+    }
+    cells = s;
+  }
+  const rows = Math.ceil(cells / cols);
+  return { cols, cellW, cellH, rows, height: rows * cellH + pad, pad, size, caption, slot };
+}
+
+/**
+ * Row breaks of a view order: 1 where the group of the item shown differs from the one before.
+ * @param {ArrayLike<Item>} order view position → item row
+ * @param {NumberColumn} group group of each item row
+ * @returns {Uint8Array}
+ */
+export function groupStarts(order, group) {
+  const out = new Uint8Array(order.length);
+  for (let p = 1; p < order.length; p++) out[p] = group[order[p]] !== group[order[p - 1]] ? 1 : 0;
+  return out;
+}
+
+/**
+ * The first view position whose grid cell is at or after cell `s` (n if none).
+ * @param {Layout} L
+ * @param {number} n
+ * @param {number} s
+ * @returns {Pos}
+ */
+export function posAtCell(L, n, s) {
+  const slot = L.slot;
+  if (!slot) return Math.max(0, Math.min(n, s));
+  let lo = 0, hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (slot[mid] < s) lo = mid + 1; else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * The grid row of view position p.
+ * @param {Layout} L
+ * @param {Pos} p
+ */
+export function rowOf(L, p) {
+  return Math.floor((L.slot ? L.slot[p] : p) / L.cols);
+}
+
+/**
+ * The position `d` grid rows below (above, d < 0) position p, in the same column or, if that row
+ * ends earlier (a short group), its last item; clamped to the first / last row.
+ * @param {Layout} L
+ * @param {number} n
+ * @param {Pos} p
+ * @param {number} d
+ * @returns {Pos}
+ */
+export function moveRows(L, n, p, d) {
+  const row = Math.max(0, Math.min(L.rows - 1, rowOf(L, p) + d));
+  const col = (L.slot ? L.slot[p] : p) % L.cols;
+  const q = posAtCell(L, n, row * L.cols + col);
+  return q < n && rowOf(L, q) === row ? q : Math.max(0, posAtCell(L, n, (row + 1) * L.cols) - 1);
 }
 
 /**
@@ -48,7 +119,7 @@ export function layout(n, width, size, caption = 18, pad = 6) {
 export function visibleRange(L, n, scrollTop, viewH, marginRows = 0) {
   const r0 = Math.max(0, Math.floor(scrollTop / L.cellH) - marginRows);
   const r1 = Math.min(L.rows, Math.ceil((scrollTop + viewH) / L.cellH) + marginRows);
-  return { first: Math.min(n, r0 * L.cols), last: Math.min(n, r1 * L.cols), firstRow: r0 };
+  return { first: posAtCell(L, n, r0 * L.cols), last: posAtCell(L, n, r1 * L.cols), firstRow: r0 };
 }
 
 /**
@@ -65,8 +136,10 @@ export function hitTest(L, n, x, y) {
   if (c < 0 || c >= L.cols || r < 0) return -1;
   const lx = x - L.pad - c * L.cellW, ly = y - L.pad - r * L.cellH;
   if (lx > L.size || ly > L.size + L.caption) return -1;
-  const p = r * L.cols + c;
-  return p < n ? p : -1;
+  const s = r * L.cols + c;
+  if (!L.slot) return s < n ? s : -1;
+  const p = posAtCell(L, n, s);
+  return p < n && L.slot[p] === s ? p : -1;
 }
 
 /**
@@ -75,7 +148,8 @@ export function hitTest(L, n, x, y) {
  * @param {Pos} p
  */
 export function cellOrigin(L, p) {
-  return { x: L.pad + (p % L.cols) * L.cellW, y: L.pad + Math.floor(p / L.cols) * L.cellH };
+  const s = L.slot ? L.slot[p] : p;
+  return { x: L.pad + (s % L.cols) * L.cellW, y: L.pad + Math.floor(s / L.cols) * L.cellH };
 }
 
 /**
@@ -166,13 +240,44 @@ export class Selection {
 
 /**
  * Stable sort permutation of n rows by one column (TypedArray, array of strings, or {all()} column).
- * NaN and "" go last in both directions. Returns a Uint32Array of row indices.
+ * NaN and "" go last in both directions. Returns a Uint32Array of row indices. With `groups`
+ * (a group rank per row, 0, 1, ...), the rows stay group by group in rank order and the column
+ * orders them within their group.
  * @param {number} n
  * @param {Column | string[] | null | undefined} column
  * @param {boolean} [descending]
+ * @param {NumberColumn | null} [groups]
  * @returns {Uint32Array}
  */
-export function sortOrder(n, column, descending = false) {
+export function sortOrder(n, column, descending = false, groups = null) {
+  const idx = sortByColumn(n, column, descending);
+  return groups ? byGroup(idx, groups) : idx;
+}
+
+/**
+ * A stable counting sort of an order by group rank (ranks are small non-negative integers).
+ * @param {Uint32Array} idx
+ * @param {NumberColumn} groups
+ * @returns {Uint32Array}
+ */
+function byGroup(idx, groups) {
+  let g = 0;
+  for (let k = 0; k < idx.length; k++) g = Math.max(g, groups[idx[k]]);
+  const start = new Int32Array(g + 2);
+  for (let k = 0; k < idx.length; k++) start[groups[idx[k]] + 1]++;
+  for (let i = 0; i <= g; i++) start[i + 1] += start[i];
+  const out = new Uint32Array(idx.length);
+  for (let k = 0; k < idx.length; k++) out[start[groups[idx[k]]]++] = idx[k];
+  return out;
+}
+
+/**
+ * @param {number} n
+ * @param {Column | string[] | null | undefined} column
+ * @param {boolean} descending
+ * @returns {Uint32Array}
+ */
+function sortByColumn(n, column, descending) {
   const idx = new Uint32Array(n);
   for (let i = 0; i < n; i++) idx[i] = i;
   if (!column) return idx;

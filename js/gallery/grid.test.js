@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { layout, visibleRange, hitTest, cellOrigin, scrollToShow, Selection, sortOrder, boxOffsets, fit, ellipsize } from "./grid.js";
+import { layout, visibleRange, hitTest, cellOrigin, scrollToShow, Selection, sortOrder, boxOffsets, fit, ellipsize,
+  groupStarts, posAtCell, rowOf, moveRows } from "./grid.js";
 
 test("layout and visible range: only the rows on screen (plus margin)", () => {
   const L = layout(100000, 1002, 160);
@@ -74,4 +75,43 @@ test("boxOffsets, fit, ellipsize", () => {
   assert.deepEqual(fit(200, 100, 100), { x: 0, y: 25, w: 100, h: 50, scale: 0.5 });
   assert.equal(ellipsize("abcdef", 4, (t) => t.length), "abc…");
   assert.equal(ellipsize("abc", 4, (t) => t.length), "abc");
+});
+
+test("groups start new rows: cells, rows, hit testing and the visible range follow the breaks", () => {
+  // 3 columns; groups of sizes 2, 4, 1 in view order → rows [a a .] [b b b] [b . .] [c . .]
+  const group = Int32Array.from([0, 0, 1, 1, 1, 1, 2]);
+  const order = Uint32Array.from([0, 1, 2, 3, 4, 5, 6]);
+  const starts = groupStarts(order, group);
+  assert.deepEqual([...starts], [0, 0, 1, 0, 0, 0, 1]);
+  const L = layout(7, 6 + 3 * 106, 100, 18, 6, starts);
+  assert.equal(L.cols, 3);
+  assert.deepEqual(L.slot && [...L.slot], [0, 1, 3, 4, 5, 6, 9]);
+  assert.equal(L.rows, 4);
+  assert.deepEqual([0, 1, 2, 5, 6].map((p) => rowOf(L, p)), [0, 0, 1, 2, 3]);
+  assert.deepEqual(cellOrigin(L, 2), { x: L.pad, y: L.pad + L.cellH });
+  assert.equal(hitTest(L, 7, L.pad + 2 * L.cellW + 1, L.pad + 1), -1); // the empty cell ending group 0's row
+  assert.equal(hitTest(L, 7, L.pad + 1, L.pad + 3 * L.cellH + 1), 6);
+  assert.equal(hitTest(L, 7, L.pad + L.cellW + 1, L.pad + 3 * L.cellH + 1), -1);
+  assert.equal(posAtCell(L, 7, 2), 2);
+  const r = visibleRange(L, 7, 2 * L.cellH, L.cellH); // only row 2 on screen
+  assert.deepEqual([r.first, r.last], [5, 6]);
+  // up / down by grid rows: the same column, or the end of a shorter row
+  assert.equal(moveRows(L, 7, 1, 1), 3); // column 1 → row 1, column 1
+  assert.equal(moveRows(L, 7, 4, 1), 5); // row 1 col 2 → row 2 has only col 0
+  assert.equal(moveRows(L, 7, 5, 1), 6);
+  assert.equal(moveRows(L, 7, 6, -1), 5);
+  assert.equal(moveRows(L, 7, 4, -1), 1); // row 0 ends at column 1
+  assert.equal(moveRows(L, 7, 0, -1), 0);
+  assert.equal(moveRows(L, 7, 6, 1), 6);
+  // a starts array of the wrong length (items not loaded yet) lays out without breaks
+  assert.equal(layout(5, 330, 100, 18, 6, starts).slot, null);
+  assert.equal(layout(7, 330, 100).rows, 3);
+});
+
+test("sortOrder with groups: members re-sorted inside their group, groups keep their rank order", () => {
+  const v = Float64Array.from([5, 1, 9, 2, NaN, 0]);
+  const g = Int32Array.from([1, 1, 0, 0, 2, 0]);
+  assert.deepEqual([...sortOrder(6, v, false, g)], [5, 3, 2, 1, 0, 4]);
+  assert.deepEqual([...sortOrder(6, v, true, g)], [2, 3, 5, 0, 1, 4]);
+  assert.deepEqual([...sortOrder(6, null, false, g)], [2, 3, 5, 0, 1, 4]);
 });

@@ -15,6 +15,7 @@ import { GridView } from "./view.js";
 import { bindInput } from "./input.js";
 import { paint } from "./paint.js";
 import { sortable, infoText } from "./columns.js";
+import { groupStarts } from "./grid.js";
 import { CSS, toolbar } from "./toolbar.js";
 
 /** @typedef {import("./types.js").Model} Model */
@@ -168,6 +169,8 @@ function render({ model, el }) {
     if (!items) return;
     state.sortBy(items, spec);
     lastFirst = -1; // the visible ids change even if the first position does not
+    const starts = items.group ? groupStarts(state.order, items.group) : null; // each group on new rows
+    if (starts || view.starts) view.setStarts(starts);
     if (fromUser) {
       model.set("sort", state.sort);
       model.save_changes();
@@ -227,6 +230,8 @@ function render({ model, el }) {
         const runs = model.get("runs") || [];
         bar.setRuns(runs.length ? runs : next.runs.map((name) => ({ name })));
         bar.setLabels(model.get("labels") || []);
+        bar.setLegend(next.colorBy, next.legend);
+        root.dataset.groups = next.group ? String(new Set(next.group).size) : "0";
         say(`${next.n.toLocaleString()} items, ${next.nBoxes.toLocaleString()} boxes`);
         applySort(model.get("sort") || "", false);
         view.relayout(next.n, model.get("size") || 160);

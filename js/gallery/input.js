@@ -4,6 +4,7 @@
 // are left to them.
 
 import { keyCommand } from "./keys.js";
+import { moveRows } from "./grid.js";
 
 /** @typedef {import("./types.js").Pos} Pos */
 /** @typedef {import("./types.js").ClickMods} ClickMods */
@@ -72,8 +73,11 @@ export function bindInput(root, view, on) {
     if (e.target !== root && e.target !== scroller) return; // typing in the toolbar
     const g = on.grid();
     if (!g) return;
-    const c = keyCommand(e, { focus: g.focus, cols: view.L.cols, rowsPerPage: view.rowsPerPage, n: g.n });
+    let c = keyCommand(e, { focus: g.focus, cols: view.L.cols, rowsPerPage: view.rowsPerPage, n: g.n });
     if (!c) return;
+    if (view.L.slot && g.focus >= 0 && (e.key === "ArrowDown" || e.key === "ArrowUp")) { // rows of groups
+      c = { move: moveRows(view.L, g.n, g.focus, e.key === "ArrowDown" ? 1 : -1) };
+    }
     on.key(c, mods(e));
     e.preventDefault();
   });

@@ -17,6 +17,7 @@ const CELL = "#2b2b2b";
 const SELECTED_FILL = "rgba(67, 99, 216, 0.25)";
 const SELECTED_EDGE = "#6f8cff";
 const MISSED = 3; // the fn status is drawn dashed
+const KEEP = "★ "; // before the name of the member its group keeps
 
 /**
  * Everything a frame depends on.
@@ -91,6 +92,14 @@ export function paint(ctx, fr) {
       ctx.fillText("no image", x + 6, y + size / 2 - 6);
     }
     addBoxes(paths, items, it, x, y, size, fr.overlay);
+    const kept = items.keep ? items.keep[it] === 1 : false;
+    const color = items.color ? items.color.get(it) : "";
+    if (color || kept) { // the color_by frame; the kept member's is thicker
+      const w = kept ? 5 : 3;
+      ctx.strokeStyle = color || "#fff";
+      ctx.lineWidth = w;
+      ctx.strokeRect(x + w / 2, y + w / 2, size - w, size - w);
+    }
     if (fr.isSelected(it)) {
       ctx.fillStyle = SELECTED_FILL;
       ctx.fillRect(x, y, size, size + L.caption);
@@ -107,7 +116,7 @@ export function paint(ctx, fr) {
     }
     let cap = captions.get(it);
     if (cap === undefined) {
-      cap = ellipsize(items.names.get(it), size - 4, (t) => ctx.measureText(t).width);
+      cap = ellipsize((kept ? KEEP : "") + items.names.get(it), size - 4, (t) => ctx.measureText(t).width);
       captions.set(it, cap);
     }
     ctx.fillStyle = "#ddd";

@@ -36,7 +36,8 @@ export class GridState {
   }
 
   /**
-   * Order the rows by a column of the item table; the selection, its anchor and the focused item stay.
+   * Order the rows by a column of the item table (within their group, when the table has groups);
+   * the selection, its anchor and the focused item stay.
    * @param {Items} items
    * @param {string} spec "" | "name" | "-name"
    */
@@ -44,7 +45,7 @@ export class GridState {
     this.sort = spec || "";
     const name = this.sort.replace(/^-/, "");
     const old = this.order;
-    this.order = sortOrder(items.n, name ? items.items[name] : null, this.sort.startsWith("-"));
+    this.order = sortOrder(items.n, name ? items.items[name] : null, this.sort.startsWith("-"), items.group);
     this.sel.reorder(old, this.order);
     if (this.focus >= 0) this.focus = this.order.indexOf(old[this.focus]);
   }

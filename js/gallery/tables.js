@@ -14,6 +14,7 @@ import { boxOffsets } from "./grid.js";
 /** @typedef {import("./types.js").TextColumn} TextColumn */
 /** @typedef {import("./types.js").Items} Items */
 /** @typedef {import("./types.js").Boxes} Boxes */
+/** @typedef {import("./types.js").LegendEntry} LegendEntry */
 /** @typedef {ReturnType<typeof tableFromIPC>["children"][number]} ArrowColumn */
 
 /** @type {Set<number>} */
@@ -120,7 +121,7 @@ function numberColumn(t, name) {
 
 /**
  * The reply to `{kind: "items"}` as the grid reads it.
- * @param {{buffers: DataView[], runs?: string[], columns?: string[]}} reply
+ * @param {{buffers: DataView[], runs?: string[], columns?: string[], legend?: LegendEntry[], color_by?: string, group_by?: string}} reply
  * @returns {Items}
  */
 export function parseItems(reply) {
@@ -132,11 +133,15 @@ export function parseItems(reply) {
   if (!names || !isText(names)) throw new Error("gallery table: text column file_name is missing");
   const num = (/** @type {string} */ name) => numberColumn(boxes, name);
   const item = num("item");
+  const color = items.columns["@color"];
+  const opt = (/** @type {string} */ name) => (name in items.columns ? numberColumn(items, name) : null);
   return {
     n: items.numRows, items: items.columns, nBoxes: boxes.numRows, runs: reply.runs || [], columns: reply.columns || [],
     boxes: { item, x0: num("x0"), y0: num("y0"), x1: num("x1"), y1: num("y1"), src: num("src"), status: num("status") },
     mediaIds: numberColumn(items, "media_id"), names, W: numberColumn(items, "width"), H: numberColumn(items, "height"),
     off: boxOffsets(item, items.numRows),
+    color: color && isText(color) ? color : null, group: opt("@group"), keep: opt("@keep"),
+    legend: reply.legend || [], colorBy: reply.color_by || "", groupBy: reply.group_by || "",
   };
 }
 

@@ -6,6 +6,9 @@ import { h } from "../shared/dom.js";
 /** @typedef {import("./types.js").Overlay} Overlay */
 /** @typedef {import("./types.js").RunInfo} RunInfo */
 /** @typedef {import("./types.js").LabelInfo} LabelInfo */
+/** @typedef {import("./types.js").LegendEntry} LegendEntry */
+
+const LEGEND_MAX = 16; // entries listed; the rest are counted
 
 /**
  * What the toolbar's controls ask for.
@@ -29,7 +32,8 @@ export const CSS = `
   border-bottom: 1px solid #ddd; }
 .nbl-g-bar label { display: inline-flex; align-items: center; gap: 3px; }
 .nbl-g-bar select, .nbl-g-bar input, .nbl-g-bar button { font: inherit; }
-.nbl-g-legend label { margin-right: 6px; }
+.nbl-g-legend label, .nbl-g-colors label { margin-right: 6px; }
+.nbl-g-colors label { display: inline-flex; align-items: center; gap: 3px; }
 .nbl-g-swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; }
 .nbl-g-stage { position: relative; height: 560px; background: #1e1e1e; }
 .nbl-g-canvas { position: absolute; left: 0; top: 0; pointer-events: none; }
@@ -54,6 +58,7 @@ export function toolbar(cb) {
   const runBox = h("span", { cls: "nbl-g-runs" });
   const legend = h("span", { cls: "nbl-g-legend" }, ["tp", "fp", "missed"].map((t, k) =>
     h("label", {}, [h("span", { cls: "nbl-g-swatch", style: { background: STATUS_COLORS[k + 1] } }), t])));
+  const colorLegend = h("span", { cls: "nbl-g-colors" });
   const count = h("span", { cls: "nbl-g-count", text: "0 selected" });
   const labelSel = h("select", { cls: "nbl-g-label", attrs: { "aria-label": "tag label" } });
   const tagBtn = h("button", { cls: "nbl-g-tag", text: "Tag", on: { click: () => cb.onTag(Number(labelSel.value)) } });
@@ -63,7 +68,7 @@ export function toolbar(cb) {
   const el = h("div", { cls: "nbl-g-bar" }, [
     h("label", {}, ["sort ", sortSel]), h("label", {}, [desc, "desc"]),
     h("label", {}, [gt, h("span", { cls: "nbl-g-swatch", style: { background: STATUS_COLORS[0] } }), "GT"]),
-    runBox, legend, count, labelSel, tagBtn, dsName, dsBtn, markBtn,
+    runBox, legend, colorLegend, count, labelSel, tagBtn, dsName, dsBtn, markBtn,
   ]);
   /** @type {HTMLInputElement[]} */
   let runChecks = [];
@@ -88,6 +93,18 @@ export function toolbar(cb) {
       const tags = labels.filter((l) => l.tag);
       labelSel.replaceChildren(...tags.map((l) => h("option", { text: l.name, props: { value: String(l.id) } })));
       labelSel.style.display = tagBtn.style.display = tags.length ? "" : "none";
+    },
+    /**
+     * The frame colours: "column: value ■ value ■ ..." (text only), hidden without color_by.
+     * @param {string} column
+     * @param {LegendEntry[]} entries
+     */
+    setLegend(column, entries) {
+      const shown = entries.slice(0, LEGEND_MAX).map((e) =>
+        h("label", { cls: "nbl-g-color" }, [h("span", { cls: "nbl-g-swatch", style: { background: e.color } }), e.value]));
+      const more = entries.length > LEGEND_MAX ? [h("span", { text: `+${entries.length - LEGEND_MAX} more` })] : [];
+      colorLegend.replaceChildren(...(column ? [h("span", { text: `${column}: ` }), ...shown, ...more] : []));
+      colorLegend.style.display = column ? "" : "none";
     },
     /** @returns {Overlay} */
     overlays() { return { gt: gt.checked, runs: runChecks.map((c) => c.checked) }; },

@@ -13,7 +13,12 @@
  * @property {LabelInfo[]} labels labels of the schema (tag labels fill the "Tag" menu)
  * @property {string} stage the stage "mark for review" writes to
  * @property {number} items_version bumped by `Gallery.refresh()`: fetch the tables again
+ * @property {string} color_by the column colouring the frames ("" = none)
+ * @property {string} group_by the column whose groups start new rows ("" = none)
+ * @property {LegendEntry[]} legend color_by's value → colour
  */
+
+/** @typedef {{value: string, color: string}} LegendEntry */
 
 /** @typedef {{name: string, color?: string}} RunInfo */
 /** @typedef {{id: number, name: string, color?: string, tag?: boolean}} LabelInfo */
@@ -79,6 +84,12 @@
  * @property {NumberColumn} W original width, px
  * @property {NumberColumn} H original height, px
  * @property {Int32Array} off boxes of item i are [off[i], off[i + 1])
+ * @property {TextColumn | null} color frame colour per item ("" = none), from the `@color` column
+ * @property {NumberColumn | null} group group rank per item (`@group`): groups start new rows
+ * @property {NumberColumn | null} keep 1 for the member its group keeps (`@keep`)
+ * @property {LegendEntry[]} legend color_by's value → colour
+ * @property {string} colorBy
+ * @property {string} groupBy
  */
 
 /**

@@ -5,7 +5,7 @@
 // a frame draws is the caller's `onFrame`.
 
 import { h } from "../shared/dom.js";
-import { layout, visibleRange, hitTest, scrollToShow } from "./grid.js";
+import { layout, visibleRange, hitTest, scrollToShow, rowOf } from "./grid.js";
 
 /** @typedef {import("./types.js").Pos} Pos */
 /** @typedef {import("./types.js").Item} Item */
@@ -32,6 +32,8 @@ export class GridView {
     this.onSettle = onSettle;
     this.n = 0;
     this.size = size;
+    /** row breaks by view position (groups), or null @type {Uint8Array | null} */
+    this.starts = null;
     /** @type {Layout} */
     this.L = layout(0, 600, size);
     this.viewW = 0;
@@ -82,14 +84,23 @@ export class GridView {
    */
   relayout(n, size) {
     const had = this.n > 0 && this.L.cols;
-    const oldTop = had ? Math.floor(this.scroller.scrollTop / this.L.cellH) * this.L.cols : 0;
+    const oldTop = had ? visibleRange(this.L, this.n, this.scroller.scrollTop, 0).first : 0;
     this.n = n;
     this.size = size;
-    this.L = layout(n, this.viewW || 600, size);
+    this.L = layout(n, this.viewW || 600, size, undefined, undefined, this.starts);
     this.spacer.style.height = `${this.L.height}px`;
-    if (n > 0) this.scroller.scrollTop = Math.floor(oldTop / this.L.cols) * this.L.cellH;
+    if (n > 0) this.scroller.scrollTop = rowOf(this.L, Math.min(oldTop, n - 1)) * this.L.cellH;
     this.captions.clear();
     this.schedule();
+  }
+
+  /**
+   * Start a new row at each flagged view position (groups), or nowhere (null); lays out again.
+   * @param {Uint8Array | null} starts
+   */
+  setStarts(starts) {
+    this.starts = starts;
+    this.relayout(this.n, this.size);
   }
 
   schedule() {

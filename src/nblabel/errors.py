@@ -20,11 +20,14 @@ from collections.abc import Iterable
 __all__ = [
     "ConcurrencyError",
     "ConflictError",
+    "DiskFullError",
     "FormatError",
     "GeometryError",
     "MediaError",
+    "MissingDependencyError",
     "NblabelError",
     "NotFoundError",
+    "ProjectFileError",
     "SchemaError",
     "StoreError",
     "ValidationError",
@@ -42,6 +45,18 @@ class StoreError(NblabelError):
 
 class ConcurrencyError(StoreError):
     """Another process held the project file for longer than the timeout."""
+
+
+class ProjectFileError(StoreError):
+    """The file is not an nblabel project: damaged (e.g. truncated), not DuckDB, another program's
+    database, or edited outside nblabel in a way nblabel refuses to run (see docs/project-file.md)."""
+
+
+class DiskFullError(StoreError):
+    """A change could not be written because the disk (or a file size limit) is full.
+
+    The change was rolled back as a whole; everything saved before it is intact.
+    """
 
 
 class SchemaError(NblabelError):
@@ -62,6 +77,11 @@ class MediaError(NblabelError):
 
 class FormatError(NblabelError):
     """An import file (COCO, YOLO, VOC, predictions) is malformed."""
+
+
+class MissingDependencyError(NblabelError, ImportError):
+    """An optional package a feature needs (polars for ``slice.pl()``, ...) is not installed; the
+    message names the ``pip install`` that fixes it. Also an :class:`ImportError`."""
 
 
 class NotFoundError(NblabelError, KeyError):

@@ -17,6 +17,9 @@ from ..query import MediaSlice
 from ._reads import dt_eval_frame, gt_eval_frame, load_media
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
     from ..store import Session
 
 __all__ = ["Evaluation", "ap_from_matches", "evaluate_coco", "evaluate_project"]
@@ -81,7 +84,7 @@ class Evaluation:
 
     ``stats`` / ``precision`` / ``recall`` are pycocotools' numbers; ``per_class`` and ``matches``
     carry label and file names; ``ap(by=...)`` is AP for any grouping of the matches; the plot
-    methods return PIL images (and the data behind them).
+    methods return matplotlib figures, each next to a ``*_table`` method with the data it draws.
 
     Example:
         >>> Evaluation.__name__
@@ -230,19 +233,20 @@ class Evaluation:
             finally:
                 con.unregister("matches")
 
-    # plots (PIL images; see _plots.py)
-    def pr_curve(self, iou: float = 0.5, *, labels: list[str] | None = None, size: tuple[int, int] = (640, 420)) -> Any:
-        """Precision-recall curves at ``iou`` (mean over labels, and the given labels) as a PIL image.
+    # plots (matplotlib figures, see _plots.py) and the tables they draw (_plot_tables.py)
+    def pr_curve(self, iou: float = 0.5, *, labels: list[str] | str | None = None, ax: Axes | None = None) -> Figure:
+        """Precision-recall curves at ``iou`` (the mean over labels, and ``labels``) as a matplotlib
+        Figure; with ``ax`` it draws on those axes and returns their figure. Data: :meth:`pr_table`.
 
         Example:
             >>> import nblabel as nl
             >>> p = nl.open(":memory:"); _ = p.add_run("m")
-            >>> p.evaluate("m").pr_curve().size
-            (640, 420)
+            >>> type(p.evaluate("m").pr_curve()).__mro__[1].__name__
+            'Figure'
         """
         from ._plots import pr_curve
 
-        return pr_curve(self, iou=iou, labels=labels, size=size)
+        return pr_curve(self, iou=iou, labels=labels, ax=ax)
 
     def pr_table(self, iou: float = 0.5) -> pd.DataFrame:
         """The data of :meth:`pr_curve`: precision at each recall point, per label and the mean.
@@ -253,38 +257,66 @@ class Evaluation:
             >>> p.evaluate("m").pr_table().columns.tolist()[:2]
             ['recall', 'mean']
         """
-        from ._plots import pr_table
+        from ._plot_tables import pr_table
 
         return pr_table(self, iou=iou)
 
-    def confusion_matrix(self, iou: float = 0.5, *, min_score: float = 0.25, normalize: bool = False) -> Any:
-        """Confusion matrix with a background row and column (ground truth rows, predictions columns).
-
-        Returns a :class:`~nblabel.debug._plots.Figure`: ``.data`` (DataFrame), ``.image`` (PIL),
-        shown as the picture in a notebook.
+    def confusion_matrix(self, iou: float = 0.5, *, min_score: float = 0.25, normalize: bool = False,
+                         max_labels: int = 30, ax: Axes | None = None) -> Figure:
+        """The confusion matrix (ground truth rows, prediction columns, a background row and column)
+        as a matplotlib Figure: counts (``normalize``: row fractions) in the cells, a colour bar, the
+        ``max_labels`` most frequent labels. Data: :meth:`confusion_table`.
 
         Example:
             >>> import nblabel as nl
             >>> p = nl.open(":memory:"); _ = p.add_run("m")
-            >>> p.evaluate("m").confusion_matrix().data.shape
-            (1, 1)
+            >>> len(p.evaluate("m").confusion_matrix().axes)  # the matrix and its colour bar
+            2
         """
         from ._plots import confusion_matrix
 
-        return confusion_matrix(self, iou=iou, min_score=min_score, normalize=normalize)
+        return confusion_matrix(self, iou=iou, min_score=min_score, normalize=normalize,
+                                max_labels=max_labels, ax=ax)
 
-    def iou_histogram(self, *, bins: int = 20, min_score: float = 0.0) -> Any:
-        """Histogram of each detection's best IoU with a same-label ground truth, as a Figure.
+    def confusion_table(self, iou: float = 0.5, *, min_score: float = 0.25, normalize: bool = False) -> pd.DataFrame:
+        """The data of :meth:`confusion_matrix` for every label: a DataFrame of counts (or row fractions).
 
         Example:
             >>> import nblabel as nl
             >>> p = nl.open(":memory:"); _ = p.add_run("m")
-            >>> len(p.evaluate("m").iou_histogram().data)
-            20
+            >>> p.evaluate("m").confusion_table().shape
+            (1, 1)
+        """
+        from ._plot_tables import confusion_table
+
+        return confusion_table(self, iou=iou, min_score=min_score, normalize=normalize)
+
+    def iou_histogram(self, *, bins: int = 20, min_score: float = 0.0, ax: Axes | None = None) -> Figure:
+        """Histogram of each detection's IoU with its ground truth (true positives stacked under the
+        rest) as a matplotlib Figure. Data: :meth:`iou_table`.
+
+        Example:
+            >>> import nblabel as nl
+            >>> p = nl.open(":memory:"); _ = p.add_run("m")
+            >>> len(p.evaluate("m").iou_histogram(bins=5).axes[0].patches)  # true positives, the rest
+            10
         """
         from ._plots import iou_histogram
 
-        return iou_histogram(self, bins=bins, min_score=min_score)
+        return iou_histogram(self, bins=bins, min_score=min_score, ax=ax)
+
+    def iou_table(self, *, bins: int = 20, min_score: float = 0.0) -> pd.DataFrame:
+        """The data of :meth:`iou_histogram`: per bin, the detections and the true positives among them.
+
+        Example:
+            >>> import nblabel as nl
+            >>> p = nl.open(":memory:"); _ = p.add_run("m")
+            >>> len(p.evaluate("m").iou_table())
+            20
+        """
+        from ._plot_tables import iou_table
+
+        return iou_table(self, bins=bins, min_score=min_score)
 
 
 def evaluate_project(project: Any, run: Any, *, iou_type: str = "bbox", slice: MediaSlice | None = None,

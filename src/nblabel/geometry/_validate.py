@@ -1,7 +1,10 @@
-"""Validation of boxes and point sets against an image: finite, non-empty, inside (or clipped).
+"""Validation of boxes and point sets against an image: finite, non-empty, and inside, clipped, or kept.
 
-The functions never emit warnings themselves; they return human-readable warning strings so the caller
-can ``warnings.warn(msg, stacklevel=...)`` pointing at the user's own line.
+Geometry that crosses the image border is clipped (``clip=True``, the default: what a person draws
+is clamped to the picture), kept as given (``clip=False``: what an imported file says, as
+pycocotools evaluates it) or refused (``strict=True``). The functions never emit warnings themselves;
+they return human-readable warning strings so the caller can ``warnings.warn(msg, stacklevel=...)``
+pointing at the user's own line.
 """
 
 from __future__ import annotations
@@ -59,6 +62,8 @@ def validate_boxes(
     *,
     strict: bool = False,
     what: str = "box",
+    clip: bool = True,
+    keep_outside: bool = False,
 ) -> tuple[np.ndarray, list[str]]:
     """Check ``(N, 4)`` ``xyxy`` boxes against an image of ``width`` × ``height`` pixels.
 
@@ -66,13 +71,17 @@ def validate_boxes(
     (``x1 <= x0`` or ``y1 <= y0``, or a width × height so small that it rounds to 0), a box lies entirely
     outside the image (or its part inside has an area that rounds to 0), or (with ``strict=True``) a box
     sticks out of ``[0, width] × [0, height]`` by more than :data:`TOLERANCE`. Otherwise boxes that stick
-    out are clipped and one warning string per clipped row is returned (at most ten, then a summary).
+    out are clipped and one warning string per clipped row is returned (at most ten, then a summary);
+    with ``clip=False`` they are returned as given, without warnings.
 
     Args:
         xyxy: ``(4,)`` or ``(N, 4)`` boxes as ``[x0, y0, x1, y1]``.
         width, height: image size, scalars or one value per box.
         strict: raise instead of clipping.
         what: the noun used in messages (``"box"``, ``"prediction"``...).
+        clip: clip boxes that stick out (``False``: keep them as given).
+        keep_outside: with ``clip=False``, keep boxes lying entirely outside the image too
+            (pycocotools keeps such ground truth) instead of raising.
 
     Returns:
         ``(boxes, warnings)``: the (clipped) ``(N, 4)`` float64 boxes and the warning strings.
@@ -83,6 +92,8 @@ def validate_boxes(
         [[10.0, 10.0, 50.0, 50.0], [0.0, 0.0, 20.0, 20.0]]
         >>> warns
         ['box row 1 [-5, 0, 20, 20] extends outside the 100×100 image and was clipped to [0, 0, 20, 20]']
+        >>> validate_boxes([[-5, 0, 20, 20]], 100, 100, clip=False)[0].tolist()
+        [[-5.0, 0.0, 20.0, 20.0]]
         >>> validate_boxes([[10, 10, 5, 50]], 100, 100)  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
@@ -117,7 +128,7 @@ def validate_boxes(
     clipped[:, 0::2] = np.clip(b[:, 0::2], 0, w[:, None])
     clipped[:, 1::2] = np.clip(b[:, 1::2], 0, h[:, None])
     gone = (clipped[:, 2] <= clipped[:, 0]) | (clipped[:, 3] <= clipped[:, 1]) | ~(_area(clipped) > 0)
-    if gone.any():
+    if gone.any() and not (keep_outside and not clip):
         idx = np.flatnonzero(gone)
         i = int(idx[0])
         raise GeometryError(
@@ -132,6 +143,8 @@ def validate_boxes(
             f"{_listing(idx, b, what + ' row')} extends outside the {w[i]:g}×{h[i]:g} image; "
             "fix the coordinates, clip them with clip_boxes(), or pass strict=False to clip with a warning"
         )
+    if not clip:
+        return b.astype(np.float64, copy=True), []
     warns: list[str] = []
     idx = np.flatnonzero(outside)
     for i in idx[:_MAX_LISTED]:
@@ -154,6 +167,8 @@ def validate_points(
     *,
     strict: bool = False,
     what: str = "polygon",
+    clip: bool = True,
+    keep_outside: bool = False,
 ) -> tuple[np.ndarray, list[str]]:
     """Check a ``(K, 2)`` point set or ``(K, 3)`` keypoints against a ``width`` × ``height`` image.
 
@@ -162,13 +177,15 @@ def validate_points(
     {0, 1, 2}, a ``"polygon"`` with fewer than 3 points or zero area, a ``"line"`` with fewer than 2
     points or zero length, a polygon/line lying entirely outside the image, or (``strict=True``) any point
     outside ``[0, width] × [0, height]`` beyond :data:`TOLERANCE`. Otherwise outside points are clipped
-    and a warning string is returned.
+    and a warning string is returned; with ``clip=False`` they are returned as given, without warnings.
 
     Args:
         points: ``[[x, y], ...]``, ``[[x, y, v], ...]`` or flat ``[x0, y0, x1, y1, ...]``.
         width, height: image size in pixels.
         strict: raise instead of clipping.
         what: ``"polygon"``, ``"line"``, ``"keypoints"`` or another noun (no count/area rule then).
+        clip: clip points outside the image (``False``: keep them as given).
+        keep_outside: with ``clip=False``, keep a polygon/line lying entirely outside the image too.
 
     Returns:
         ``(points, warnings)``: the (clipped) float64 array, same shape as the input, and warnings.
@@ -179,6 +196,8 @@ def validate_points(
         [[0.0, 0.0], [100.0, 0.0], [50.0, 40.0]]
         >>> warns
         ['polygon point 1 [120, 0] lies outside the 100×50 image and was clipped to [100, 0]']
+        >>> validate_points([[0, 0], [120, 0], [50, 40]], 100, 50, clip=False)[0].tolist()
+        [[0.0, 0.0], [120.0, 0.0], [50.0, 40.0]]
         >>> validate_points([[0, 0], [10, 10]], 100, 50)  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
@@ -234,7 +253,8 @@ def validate_points(
     beyond_one_border = bool(
         (ax[:, 0] >= w0).all() or (ax[:, 0] <= 0).all() or (ax[:, 1] >= h0).all() or (ax[:, 1] <= 0).all()
     )
-    if (what == "polygon" and polygon_area(cxy) <= 0) or (what == "line" and beyond_one_border):
+    gone = (what == "polygon" and polygon_area(cxy) <= 0) or (what == "line" and beyond_one_border)
+    if gone and not (keep_outside and not clip):
         raise GeometryError(
             f"{what} {_fmt(xy[active].ravel())} lies entirely outside the {w0:g}×{h0:g} image, so clipping "
             "would leave nothing; check the coordinate format (relative vs pixels) and the image size"
@@ -245,6 +265,8 @@ def validate_points(
             f"{_listing(idx, p, what + ' point')} lies outside the {w0:g}×{h0:g} image; fix the "
             "coordinates or pass strict=False to clip them with a warning"
         )
+    if not clip:
+        return p.astype(np.float64, copy=True), []
     warns: list[str] = []
     idx = np.flatnonzero(outside)
     if len(idx):

@@ -28,9 +28,10 @@ from .._report import ImportReport
 from ..errors import FormatError, ValidationError
 from ..store import Schema, load_state, run_id
 from ..store._meta import merge_media_meta, set_label_meta
+from ..store._repeats import DEFAULT_MODE, check_mode
 from ._coco_stream import CocoSource, open_coco, read_json
 from ._exports import ExportInfo, check_target, export_instances, export_media, write_atomic
-from ._import_tail import ChunkedWrite
+from ._import_tail import finish_import
 from ._ingest import Probed, probe_images, write_probed
 from ._paths import resolve_under_root
 
@@ -182,6 +183,7 @@ def _images(con: Any, probed: Probed | None, rows: list[dict[str, Any]], failed:
     if probed is None:
         return {}, failed
     rep = write_probed(con, probed)
+    report.notes.extend(rep.notes)  # files already in the project, files with identical pixels
     bad_paths = {p.item: p.reason for p in rep.problems}
     media: dict[Any, int] = {}
     it = iter(rep.ids)
@@ -347,15 +349,16 @@ _CHUNK = 10_000  # annotations checked and written at a time (a chunk's frames, 
 
 def import_coco(session: Session, json_path: str | os.PathLike[str], images: str | os.PathLike[str] | None = None,
                 *, complete: bool = True, errors: str = "report", allow_outside_root: bool = False,
-                strict: bool = False, chunk: int | None = None) -> ImportReport:
+                strict: bool = False, clip: bool = False, mode: str = DEFAULT_MODE) -> ImportReport:
     """Import COCO ground truth in one transaction (see ``Project.import_coco``).
 
     The file is read twice, never whole (:mod:`._coco_stream`): once to check it and keep images and
-    categories, then annotations ``chunk`` (default ``_CHUNK``) at a time. The images are probed before the write
+    categories, then annotations ``_CHUNK`` at a time. The images are probed before the write
     transaction opens, so the project file is locked only while rows go in.
     """
     if errors not in ("report", "raise"):
         raise ValidationError(f"errors={errors!r}: use 'report' (store good rows, list bad ones) or 'raise'")
+    mode = check_mode(mode)
     path = Path(json_path)
     src = open_coco(path)
     d = src.top
@@ -372,30 +375,40 @@ def import_coco(session: Session, json_path: str | os.PathLike[str], images: str
         cats = _categories(session, d["categories"], src.keypoint_categories, path)
         media, failed = _images(con, probed, rows, failed, d["images"], report)
         _write_annotations(con, session, src, media, failed, cats, report, strict=strict, errors=errors,
-                           complete=complete, chunk=_CHUNK if chunk is None else chunk)
+                           clip=clip, mode=mode, complete=complete, chunk=_CHUNK)
     return report
 
 
 def _write_annotations(con: Any, session: Session, src: CocoSource, media: dict[Any, int], failed: dict[Any, str],
-                       cats: dict[int, int], report: ImportReport, *, strict: bool, errors: str, complete: bool,
-                       chunk: int) -> None:
-    """Convert, check and write the annotations chunk by chunk inside the import's transaction."""
-    write = ChunkedWrite(con, session, report, what="annotations", strict=strict, errors=errors)
+                       cats: dict[int, int], report: ImportReport, *, strict: bool, errors: str, clip: bool,
+                       mode: str, complete: bool, chunk: int) -> None:
+    """Convert the annotations chunk by chunk into one frame, then check and write it inside the
+    import's transaction."""
     seen: set[Any] = set()
     bad_images: list[Any] = []
+    frames: list[pd.DataFrame] = []
+    names: list[str] = []
+    bad_media: set[int] = set()
     for anns in src.annotations(max(1, int(chunk))):
-        df, names, bad = _annotation_rows(anns, media, failed, cats, report, seen=seen)
+        df, chunk_names, bad = _annotation_rows(anns, media, failed, cats, report, seen=seen)
         del anns
         bad_images += bad
-        keep = _check_masks(df, con, names, report)
-        bad_media = set(df["media_id"][~keep].astype(int))
+        keep = _check_masks(df, con, chunk_names, report)
+        bad_media |= set(df["media_id"][~keep].astype(int))
         if not keep.all():
-            df, names = df[keep].reset_index(drop=True), [n for n, k in zip(names, keep, strict=False) if k]
-        write.add(df, names, bad_media)
-    write.bad_media |= {media[i] for i in bad_images if i in media}
-    write.finish(media=list(media.values()), complete=complete,
-                 refused_note="{n} image(s) with refused annotations were not marked complete; "
-                              "fix them and mark them with proj.complete(...)")
+            df, chunk_names = df[keep], [n for n, k in zip(chunk_names, keep, strict=False) if k]
+        frames.append(df)
+        names += chunk_names
+    if not frames:
+        frames = [_annotation_rows([], media, failed, cats, report)[0]]
+    df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0].reset_index(drop=True)
+    del frames
+    bad_media |= {media[i] for i in bad_images if i in media}
+    finish_import(con, session, df, names, report, what="annotations", media=list(media.values()),
+                  bad_media=bad_media, strict=strict, errors=errors, complete=complete,
+                  refused_note="{n} image(s) with refused annotations were not marked complete; "
+                               "fix them and mark them with proj.complete(...)", mode=mode,
+                  clip=clip, keep_outside=True)  # as pycocotools: what the file says, outside or not
 
 
 # -- export ------------------------------------------------------------------------------------

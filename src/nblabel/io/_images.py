@@ -1,4 +1,7 @@
-"""Bringing images into a project: sizes from headers, EXIF orientation, sha256, exact duplicates.
+"""Bringing images into a project: sizes from headers, EXIF orientation, sha256.
+
+The sha256 identifies the bytes, not the media item: the store keeps one media item per file name
+(:func:`nblabel.store._media.insert_media`), so two names with identical bytes are two items.
 
 Sizes come from the image header (PIL opens lazily and does not decode pixels). EXIF orientations
 5–8 swap width and height: every size and coordinate nblabel stores is in the displayed (upright)

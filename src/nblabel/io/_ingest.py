@@ -38,8 +38,12 @@ def probe_images(session: Session, source: Any, meta: dict[str, Any] | pd.DataFr
     """Expand ``source`` (see ``Project.add_images``) and probe every image; nothing is written yet."""
     pairs, meta_rows, arrays, notes = expand_source(source)
     if isinstance(meta, pd.DataFrame):
-        if len(meta) != len(pairs):
-            raise ValidationError(f"meta has {len(meta)} rows but the source has {len(pairs)} images")
+        if pairs and arrays:
+            raise ValidationError("a DataFrame of metadata lines up with a source of files only or of arrays/PIL "
+                                  "images only; add the two kinds in two calls")
+        n_images = len(pairs) + len(arrays)
+        if len(meta) != n_images:
+            raise ValidationError(f"meta has {len(meta)} rows but the source has {n_images} images")
         meta_rows = meta.reset_index(drop=True) if meta_rows is None else pd.concat(
             [meta_rows, meta.reset_index(drop=True)], axis=1)
     if arrays:
@@ -61,7 +65,8 @@ def write_probed(con: Any, probed: Probed) -> ImportReport:
     report = probed.report
     report.added = insert_media(con, probed.good, probed.meta, probed.meta_rows, report)
     if report.duplicates:
-        report.notes.append(f"{report.duplicates} exact duplicate(s) (same sha256) were already in the project")
+        report.notes.append(f"{report.duplicates} image(s) were already in the project (the same file name and "
+                            "bytes) and were not added again")
     return report
 
 
@@ -87,6 +92,7 @@ def add_media(con: Any, probed: Probed | None, paths: list[Path], report: Import
     if probed is None:
         return {}
     rep = write_probed(con, probed)
+    report.notes.extend(rep.notes)  # files already in the project, files with identical pixels
     bad = {p.item: p.reason for p in rep.problems}
     it = iter(rep.ids)
     out: dict[int, int] = {}

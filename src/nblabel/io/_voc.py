@@ -23,6 +23,7 @@ import pandas as pd
 
 from .._report import ImportReport
 from ..errors import FormatError, ValidationError
+from ..store._repeats import DEFAULT_MODE, check_mode
 from ._exports import ExportInfo, export_instances, export_media, write_atomic
 from ._import_tail import finish_import
 from ._ingest import add_media, probe_files
@@ -36,6 +37,8 @@ __all__ = ["export_voc", "import_voc", "parse_voc"]
 
 _DECL = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 _OBJECT_STANDARD = {"name", "bndbox", "part", "actions", "point"}
+#: a re-imported export is the same box within this many pixels (VOC writes whole pixels)
+VOC_TOLERANCE = 0.5 + 1e-6
 
 
 def parse_voc(path: str | Path) -> dict[str, Any]:
@@ -115,8 +118,9 @@ def parse_voc(path: str | Path) -> dict[str, Any]:
 
 def import_voc(session: Session, xml_dir: str | os.PathLike[str], images: str | os.PathLike[str], *,
                complete: bool = True, errors: str = "report", allow_outside_root: bool = False,
-               strict: bool = False) -> ImportReport:
+               strict: bool = False, clip: bool = False, mode: str = DEFAULT_MODE) -> ImportReport:
     """Import a folder of VOC XML files as ground truth in one transaction (see ``Project.import_voc``)."""
+    mode = check_mode(mode)
 
     if errors not in ("report", "raise"):
         raise ValidationError(f"errors={errors!r}: use 'report' or 'raise'")
@@ -193,7 +197,8 @@ def import_voc(session: Session, xml_dir: str | os.PathLike[str], images: str | 
         df["extra"] = df["extra"].astype(object)
         finish_import(con, session, df, row_names, report, what="objects", media=list(media_at.values()),
                       bad_media=bad_media, strict=strict, errors=errors, complete=complete,
-                      refused_note="{n} image(s) with refused objects were not marked complete")
+                      refused_note="{n} image(s) with refused objects were not marked complete",
+                      mode=mode, tolerance=VOC_TOLERANCE, clip=clip)
     return report
 
 

@@ -23,6 +23,7 @@ import pandas as pd
 from .._report import ImportReport
 from ..errors import FormatError, MediaError, ValidationError
 from ..store import Schema, load_state
+from ..store._repeats import DEFAULT_MODE, check_mode
 from ._exports import ExportInfo, export_instances, export_media, staged_folder, write_atomic
 from ._import_tail import finish_import
 from ._ingest import add_media, probe_files
@@ -35,8 +36,8 @@ if TYPE_CHECKING:
 __all__ = ["export_yolo", "import_yolo", "read_names"]
 
 TASKS = ("detect", "segment", "pose")
-#: normalised coordinates this far outside [0, 1] are clipped silently; further out is an error
-TOLERANCE = 1e-3
+#: a re-imported export is the same box within this many pixels (8 decimals of 0-1 coordinates)
+YOLO_TOLERANCE = 1e-3
 
 
 def read_names(names: Any) -> tuple[list[str], list[int] | None]:
@@ -99,7 +100,8 @@ def _read_lines(files: list[Path], root: Path) -> pd.DataFrame:
 
 def _parse(lines: pd.DataFrame, task: str, nc: int, kpt_shape: list[int] | None,
            items: list[str], report: ImportReport) -> tuple[pd.DataFrame, np.ndarray]:
-    """Check lines (column count, numbers, class range, coordinate range); returns good lines + values."""
+    """Check lines (column count, numbers, class range, geometry not entirely outside [0, 1]); returns good
+    lines + values. Geometry crossing the border is the store's concern (the border rule: kept as given)."""
     ncols = lines["tokens"].map(len).to_numpy()
     if task == "detect":
         ok_cols = ncols == 5
@@ -135,7 +137,9 @@ def _parse(lines: pd.DataFrame, task: str, nc: int, kpt_shape: list[int] | None,
                            f"{nc} classes (0..{nc - 1})")
     ok &= ~bad
     if task == "segment":
-        coord = present & (cols >= 1)
+        xs, ys = present & (cols >= 1) & (cols % 2 == 1), present & (cols >= 2) & (cols % 2 == 0)
+        ext = np.column_stack([np.where(xs, vals, np.inf).min(axis=1), np.where(ys, vals, np.inf).min(axis=1),
+                               np.where(xs, vals, -np.inf).max(axis=1), np.where(ys, vals, -np.inf).max(axis=1)])
     else:
         cwh = vals[:, 1:5]
         size_bad = ok & ((cwh[:, 2] <= 0) | (cwh[:, 3] <= 0))
@@ -143,32 +147,25 @@ def _parse(lines: pd.DataFrame, task: str, nc: int, kpt_shape: list[int] | None,
             report.add_problem(items[i], f"box width/height {cwh[i, 2]:g} x {cwh[i, 3]:g} is not positive")
         ok &= ~size_bad
         # box edges (not centres) must lie in [0, 1]; for pose also every keypoint x, y
-        edges = np.column_stack([cwh[:, 0] - cwh[:, 2] / 2, cwh[:, 1] - cwh[:, 3] / 2,
-                                 cwh[:, 0] + cwh[:, 2] / 2, cwh[:, 1] + cwh[:, 3] / 2])
-        vals_c = vals.copy()
-        vals_c[:, 1:5] = edges
-        coord = present & (cols >= 1)
-        if task == "pose":
-            assert kpt_shape is not None, "task='pose' without kpt_shape (import_yolo checks it first)"
-            k, dim = kpt_shape
-            kcol = (cols - 5) % dim
-            coord &= (cols < 5) | (kcol < 2)
-        vals = vals_c
-    outside = (((vals < -TOLERANCE) | (vals > 1 + TOLERANCE)) & coord).any(axis=1) & ok
+        ext = np.column_stack([cwh[:, 0] - cwh[:, 2] / 2, cwh[:, 1] - cwh[:, 3] / 2,
+                               cwh[:, 0] + cwh[:, 2] / 2, cwh[:, 1] + cwh[:, 3] / 2])
+    # a box or polygon reaching past the border is kept as given (and counted); one wholly outside is refused
+    with np.errstate(invalid="ignore"):
+        outside = ok & ((ext[:, 2] <= 0) | (ext[:, 3] <= 0) | (ext[:, 0] >= 1) | (ext[:, 1] >= 1))
     for i in np.flatnonzero(outside)[:10_000]:
-        report.add_problem(items[i], f"coordinates reach outside [0, 1] (beyond {TOLERANCE}); YOLO coordinates "
-                           "are normalised by the image size: check they are not pixels")
+        report.add_problem(items[i], "its coordinates lie entirely outside [0, 1]; YOLO coordinates are "
+                           "normalised by the image size: check they are not pixels")
     ok &= ~outside
-    if task != "segment":  # give back centre/size (the caller converts), not the edges used to check
-        vals[:, 1:5] = cwh
     return lines[ok], vals[ok]
 
 
 def import_yolo(session: Session, labels_dir: str | os.PathLike[str], images: str | os.PathLike[str], names: Any,
                 task: str = "detect", *,
                 complete: bool = True, errors: str = "report", kpt_shape: Any = None,
-                allow_outside_root: bool = False, strict: bool = False) -> ImportReport:
+                allow_outside_root: bool = False, strict: bool = False, clip: bool = False,
+                mode: str = DEFAULT_MODE) -> ImportReport:
     """Import YOLO label files as ground truth in one transaction (see ``Project.import_yolo``)."""
+    mode = check_mode(mode)
 
     if task not in TASKS:
         raise ValidationError(f"task={task!r} is unknown; use one of {list(TASKS)}")
@@ -245,7 +242,7 @@ def import_yolo(session: Session, labels_dir: str | os.PathLike[str], images: st
             pts = []
             for j in range(len(good)):
                 n = len(good["tokens"].iloc[j])
-                xy = np.clip(vals[j, 1:n].reshape(-1, 2), 0, 1) * [w[j], h[j]]
+                xy = vals[j, 1:n].reshape(-1, 2) * [w[j], h[j]]  # as given: the store applies the border rule
                 pts.append([xy.tolist()])
             df["kind"] = "polygon"
             df["points"] = pd.Series(pts, dtype=object)
@@ -253,10 +250,10 @@ def import_yolo(session: Session, labels_dir: str | os.PathLike[str], images: st
                 df[c] = np.nan
         else:
             cx, cy, bw, bh = (vals[:, i] for i in range(1, 5))
-            df["x0"] = np.clip(cx - bw / 2, 0, 1) * w
-            df["y0"] = np.clip(cy - bh / 2, 0, 1) * h
-            df["x1"] = np.clip(cx + bw / 2, 0, 1) * w
-            df["y1"] = np.clip(cy + bh / 2, 0, 1) * h
+            df["x0"] = (cx - bw / 2) * w
+            df["y0"] = (cy - bh / 2) * h
+            df["x1"] = (cx + bw / 2) * w
+            df["y1"] = (cy + bh / 2) * h
             df["kind"] = "box"
             if task == "pose":
                 k, dim = kpt_shape
@@ -268,7 +265,8 @@ def import_yolo(session: Session, labels_dir: str | os.PathLike[str], images: st
                 df["points"] = pd.Series(list(np.concatenate([xy, v[:, :, None]], axis=2).tolist()), dtype=object)
         finish_import(con, session, df.reset_index(drop=True), names_good, report, what="lines",
                       media=list(media_at.values()), bad_media=bad_media, strict=strict, errors=errors,
-                      complete=complete, refused_note="{n} image(s) with refused lines were not marked complete")
+                      complete=complete, refused_note="{n} image(s) with refused lines were not marked complete",
+                      mode=mode, tolerance=YOLO_TOLERANCE, clip=clip)
         report.extra["background"] = len([k for k in media_of_key if k not in have_label])
     return report
 

@@ -25,7 +25,8 @@ class FormatsMixin:
 
     # -- COCO --------------------------------------------------------------------------------
     def import_coco(self, json_path: PathLike, images: PathLike | None = None, *, complete: bool = True,
-                    errors: str = "report", allow_outside_root: bool = False, strict: bool = False) -> ImportReport:
+                    errors: str = "report", allow_outside_root: bool = False, strict: bool = False,
+                    clip: bool = False, mode: str = "skip-existing") -> ImportReport:
         """Import COCO ground truth (categories, images, annotations) in one transaction.
 
         Categories become labels (an existing label of the same name is reused) with
@@ -33,7 +34,10 @@ class FormatsMixin:
         are added as media (``meta.coco_id`` keeps the COCO image id, ``file_name`` is kept exactly
         as in the JSON). Annotations become instances: ``bbox`` → box, polygons (every ring), RLE
         masks (kept exactly as given), keypoints; ``area``, ``iscrowd`` and, in ``extra``, the
-        annotation id and any non-standard field are kept.
+        annotation id and any non-standard field are kept. Geometry reaching past the image border is stored as the file gives it and counted in
+        the report's notes (as pycocotools evaluates the file); ``clip=True`` clips it to the image,
+        ``strict=True`` refuses it. Annotations lying entirely
+        outside their image are kept too (pycocotools counts them).
 
         Args:
             json_path: the COCO instances/keypoints JSON file.
@@ -46,7 +50,15 @@ class FormatsMixin:
                 (:class:`~nblabel.FormatError`) and leaves the project exactly as it was.
             allow_outside_root: accept file names that resolve outside ``images`` (``../x.jpg``,
                 absolute paths elsewhere); refused by default.
-            strict: refuse boxes/points outside the image instead of clipping them with a warning.
+            strict: refuse boxes/points reaching outside the image (each named in the report).
+            clip: clip boxes/points to the image instead of storing them as given.
+            mode: what to do with annotations the project has already (see "Importing twice" in the README):
+                ``"skip-existing"`` (default) leaves out annotations that repeat a ground-truth instance of
+                the same image (same label and box within 1e-6 px, or the same COCO annotation id — so a box
+                fixed since the first import is not brought back) and says how many in the report's notes;
+                ``"replace"`` deletes the ground truth of every image the import lists first (as new versions:
+                ``proj.history`` keeps it), so the project holds what the file says; ``"append"`` adds every
+                annotation, repeats included.
 
         Raises:
             FormatError: the file is missing, not JSON, lacks ``images``/``annotations``/
@@ -68,7 +80,7 @@ class FormatsMixin:
         from ..io._coco import import_coco
 
         return import_coco(self._session, json_path, images, complete=complete, errors=errors,
-                           allow_outside_root=allow_outside_root, strict=strict)
+                           allow_outside_root=allow_outside_root, strict=strict, clip=clip, mode=mode)
 
     def export_coco(self, path: PathLike, slice: Any = None, *, include_incomplete: bool = False,
                     run: Any = None) -> Path:
@@ -110,13 +122,17 @@ class FormatsMixin:
     # -- YOLO --------------------------------------------------------------------------------
     def import_yolo(self, labels_dir: PathLike, images: PathLike, names: Any, task: str = "detect", *,
                     complete: bool = True, errors: str = "report", kpt_shape: Any = None,
-                    allow_outside_root: bool = False, strict: bool = False) -> ImportReport:
+                    allow_outside_root: bool = False, strict: bool = False, clip: bool = False,
+                    mode: str = "skip-existing") -> ImportReport:
         """Import YOLO label files (detect, segment or pose) as ground truth in one transaction.
 
         Each ``labels_dir/<sub>/<stem>.txt`` belongs to the image ``images/<sub>/<stem>.<suffix>``
         (any image suffix). Every image under ``images`` is added; one without a label file is a
         background image. Lines are ``class cx cy w h`` (detect), ``class x1 y1 x2 y2 ...``
         (segment) or ``class cx cy w h`` + keypoints ``x y [v]`` (pose), normalised to 0–1.
+        Geometry reaching past the image border is stored as the file gives it and counted in
+        the report's notes (as pycocotools evaluates the file); ``clip=True`` clips it to the image,
+        ``strict=True`` refuses it.
 
         Args:
             labels_dir: folder of ``.txt`` label files (searched recursively).
@@ -127,10 +143,18 @@ class FormatsMixin:
             complete: mark the images complete in stage "label" (images with refused lines are not).
             errors: ``"report"`` (default): good lines go in, bad ones are listed as
                 ``file:line`` with the reason (column count, NaN, class out of range, coordinates
-                outside [0, 1]); ``"raise"``: any problem refuses the whole import.
+                entirely outside [0, 1]); ``"raise"``: any problem refuses the whole import.
             kpt_shape: ``[K, 2 or 3]`` for pose when ``names`` is not a data.yaml with it.
             allow_outside_root: accept images that resolve outside ``images`` (via symlinks).
-            strict: refuse geometry outside the image instead of clipping it.
+            strict: refuse geometry reaching outside the image (each line named in the report).
+            clip: clip geometry to the image instead of storing it as given.
+            mode: what to do with annotations the project has already (see "Importing twice" in the README):
+                ``"skip-existing"`` (default) leaves out lines that repeat a ground-truth instance of the same
+                image (same label and box within 1e-3 px, the precision a YOLO file keeps: re-importing
+                ``export_yolo``'s output adds nothing) and says how many in the report's notes; ``"replace"``
+                deletes the ground truth of every image the import lists first (as new versions:
+                ``proj.history`` keeps it), so the project holds what the file says; ``"append"`` adds every
+                line, repeats included.
 
         Example:
             >>> import nblabel as nl, tempfile, os, pathlib
@@ -145,7 +169,8 @@ class FormatsMixin:
         from ..io._yolo import import_yolo
 
         return import_yolo(self._session, labels_dir, images, names, task, complete=complete,
-                           errors=errors, kpt_shape=kpt_shape, allow_outside_root=allow_outside_root, strict=strict)
+                           errors=errors, kpt_shape=kpt_shape, allow_outside_root=allow_outside_root, strict=strict,
+                           clip=clip, mode=mode)
 
     def export_yolo(self, out_dir: PathLike, *, task: str = "detect", copy_images: bool = False, slice: Any = None,
                     include_incomplete: bool = False) -> Path:
@@ -175,14 +200,17 @@ class FormatsMixin:
 
     # -- Pascal VOC --------------------------------------------------------------------------
     def import_voc(self, xml_dir: PathLike, images: PathLike, *, complete: bool = True, errors: str = "report",
-                   allow_outside_root: bool = False, strict: bool = False) -> ImportReport:
+                   allow_outside_root: bool = False, strict: bool = False, clip: bool = False,
+                   mode: str = "skip-existing") -> ImportReport:
         """Import a folder of Pascal VOC XML files (boxes) as ground truth in one transaction.
 
         The image of each XML is its ``<filename>`` (else ``<path>``) under ``images``; a name that
         escapes the root is refused unless ``allow_outside_root=True``. VOC's 1-based inclusive
         pixel boxes become 0-based ``x0 = xmin - 1, x1 = xmax``. ``difficult``, ``truncated``,
         ``pose`` and other simple object fields are kept in the instance's ``extra``. Files with a
-        DOCTYPE/ENTITY declaration are refused (entity expansion attacks).
+        DOCTYPE/ENTITY declaration are refused (entity expansion attacks). Geometry reaching past the image border is stored as the file gives it and counted in
+        the report's notes (as pycocotools evaluates the file); ``clip=True`` clips it to the image,
+        ``strict=True`` refuses it.
 
         Args:
             xml_dir: folder of ``.xml`` files (searched recursively).
@@ -191,7 +219,15 @@ class FormatsMixin:
             errors: ``"report"`` (default): good files/objects go in, bad ones are listed by file
                 (and object number); ``"raise"``: any problem refuses the whole import.
             allow_outside_root: accept image paths outside ``images``.
-            strict: refuse boxes outside the image instead of clipping them.
+            strict: refuse boxes reaching outside the image (each object named in the report).
+            clip: clip boxes to the image instead of storing them as given.
+            mode: what to do with annotations the project has already (see "Importing twice" in the README):
+                ``"skip-existing"`` (default) leaves out objects that repeat a ground-truth instance of the
+                same image (same label and box within 0.5 px: VOC keeps whole pixels, so re-importing
+                ``export_voc``'s output adds nothing) and says how many in the report's notes; ``"replace"``
+                deletes the ground truth of every image the import lists first (as new versions:
+                ``proj.history`` keeps it), so the project holds what the file says; ``"append"`` adds every
+                object, repeats included.
 
         Example:
             >>> import nblabel as nl, tempfile, pathlib
@@ -205,7 +241,7 @@ class FormatsMixin:
         from ..io._voc import import_voc
 
         return import_voc(self._session, xml_dir, images, complete=complete, errors=errors,
-                          allow_outside_root=allow_outside_root, strict=strict)
+                          allow_outside_root=allow_outside_root, strict=strict, clip=clip, mode=mode)
 
     def export_voc(self, out_dir: PathLike, *, slice: Any = None, include_incomplete: bool = False) -> Path:
         """Write one Pascal VOC XML per media item into ``out_dir``; returns ``out_dir``.

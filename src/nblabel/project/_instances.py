@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -40,8 +41,10 @@ class InstancesMixin:
     ) -> int:
         """Add one instance (ground truth, or a prediction of ``run``); returns its stable id.
 
-        Coordinates are absolute pixels of the upright image. A box outside the image is clipped
-        with a warning (``strict=True`` refuses it); NaN/inf or zero-size geometry is refused.
+        Coordinates are absolute pixels of the upright image. This is a person drawing, so a box
+        reaching outside the image is clipped with a warning (``strict=True`` refuses it); NaN/inf or
+        zero-size geometry is refused. (Batches, ``add_instances`` and the importers, store
+        geometry as given instead.)
 
         Example:
             >>> import nblabel as nl, numpy as np
@@ -58,18 +61,32 @@ class InstancesMixin:
                                    extra=extra)
 
 
-    def add_instances(self, df: pd.DataFrame, *, run: Any = None, box_format: str = "xyxy",
+    def add_instances(self, df: pd.DataFrame | str | os.PathLike[str], *, run: Any = None, box_format: str = "xyxy",
                       coords: str = "absolute", strict: bool = False, errors: str = "raise",
-                      author: str | None = None) -> ImportReport:
+                      author: str | None = None, clip: bool = False, mode: str = "skip-existing") -> ImportReport:
         """Add many instances in one transaction.
 
         ``df`` columns: ``media_id`` or ``file_name``; ``label``; ``kind`` (default box); box
         columns named after ``box_format`` (``x0,y0,x1,y1`` / ``x,y,w,h`` / ``cx,cy,w,h``);
-        optional ``points``, ``attributes`` (dicts), ``score``, ``track_id``.
+        optional ``points``, ``attributes`` (dicts), ``score`` (finite, in [0, 1]), ``track_id``.
+        ``df`` may also be the path of a Parquet file with those columns (``export_parquet`` writes
+        one). Geometry reaching past the image border is stored as given and counted in the
+        report's notes; ``clip=True`` clips it, ``strict=True`` refuses it. Absolute boxes whose
+        every coordinate is at most 1 get a warning (they look like ``coords="relative"``).
 
         Args:
             errors: ``"raise"`` (default) refuses the whole batch if any row is bad, naming the rows;
-                ``"report"`` stores the good rows and lists the bad ones in the report.
+                ``"report"`` stores the good rows and lists the bad ones in the report (a row whose
+                ``media_id``/``file_name`` is not in the project is one of them).
+            strict: refuse geometry reaching outside the image, and refuse the whole batch (nothing
+                stored) when a row names media that is not in the project.
+            clip: clip geometry to the image instead of storing it as given.
+            mode: what to do with rows the project has already, from the same source (ground
+                truth, or ``run``): ``"skip-existing"`` (default) leaves out a row with the same media
+                item, label and box (within 1e-6 px; a polygon's is its extent) as a stored instance — or the same
+                COCO annotation id in ``extra["coco_id"]`` on that media item — and says how many in
+                the report's notes; ``"replace"`` deletes that source's instances on the media items of
+                ``df`` first (as new versions: history keeps them); ``"append"`` adds every row.
 
         Example:
             >>> import nblabel as nl, numpy as np, pandas as pd
@@ -79,9 +96,18 @@ class InstancesMixin:
             ...                    "x0": [1, 5], "y0": [1, 5], "x1": [9, 20], "y1": [9, 30]})
             >>> p.add_instances(df).added
             2
+            >>> r = p.add_instances(df)  # the same rows again: skipped, and said so
+            >>> r.added, r.notes
+            (0, ["skipped 2 instances already in the project (same image, label and geometry); pass mode='append' to add them again"])
+            >>> p.add_instances(df, mode="replace").notes[0]
+            'replaced 2 instances on 1 media item(s) (deleted as new versions: proj.history(id) still has them)'
         """
+        if isinstance(df, (str, os.PathLike)):
+            from ..io._parquet import read_instances_parquet
+
+            df = read_instances_parquet(df)
         return _edits.add_instances(self._session, df, run=run, box_format=box_format, coords=coords,
-                                    strict=strict, errors=errors, author=author)
+                                    strict=strict, errors=errors, author=author, clip=clip, mode=mode)
 
 
     # -- edits -------------------------------------------------------------------------------

@@ -22,7 +22,12 @@ class MediaMixin:
 
     def add_images(self, source: Any, meta: dict[str, Any] | pd.DataFrame | None = None, *,
                    progress: bool | None = None) -> ImportReport:
-        """Add images; returns a report (ids added, exact duplicates skipped, unreadable files).
+        """Add images; returns a report (ids added, duplicates skipped, unreadable files).
+
+        A media item is one file name: a file already in the project (the same file name and
+        bytes) is not added again (``report.duplicates``; its id is in ``report.ids``). Files with
+        identical pixels under different names are separate media items sharing the ``sha256``;
+        the report's notes name them.
 
         Args:
             source: a folder (searched recursively), a glob, a list of paths, a DataFrame with a

@@ -22,6 +22,8 @@ from ._gallery import GalleryMixin
 from ._instances import InstancesMixin
 from ._media import MediaMixin
 from ._runs import Run
+from ._select import SelectMixin
+from ._selection import SelectionMixin
 from ._widgets import WidgetsMixin
 
 __all__ = ["Project", "open"]
@@ -34,7 +36,7 @@ def _default_author() -> str:
         return os.environ.get("USER", "unknown")
 
 
-class Project(MediaMixin, InstancesMixin, FormatsMixin, DebugMixin, WidgetsMixin, GalleryMixin):
+class Project(MediaMixin, InstancesMixin, FormatsMixin, DebugMixin, SelectMixin, SelectionMixin, WidgetsMixin, GalleryMixin):
     """An nblabel project. Open one with :func:`nblabel.open`.
 
     Example:
@@ -170,9 +172,10 @@ class Project(MediaMixin, InstancesMixin, FormatsMixin, DebugMixin, WidgetsMixin
 
     def __repr__(self) -> str:
         with self.store.read() as con:
-            nm, ni, v = runs_rows.counts(con)
+            nm, ni, npred, v = runs_rows.counts(con)
         where = ":memory:" if self.path is None else str(self.path)
-        return f"<Project {where}: {nm} media, {ni} instances, schema v{v}>"
+        preds = f", {npred} predictions" if npred else ""  # instances = ground truth, as proj.instances().count()
+        return f"<Project {where}: {nm} media, {ni} instances{preds}, schema v{v}>"
 
 
 def open(path: str | os.PathLike[str] | None = None, *, author: str | None = None,

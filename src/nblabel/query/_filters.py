@@ -1,4 +1,4 @@
-"""Code-owned SQL fragments for slice filters, dataset rules and the debug layer's data reads.
+"""Code-owned SQL fragments for slice filters and the debug layer's data reads.
 
 Every fragment here is fixed text chosen from a whitelist; user input (values, but also
 identifiers such as metadata keys and attribute names) only ever travels as a ``?`` parameter.
@@ -8,7 +8,6 @@ Identifiers become JSON pointers (``/key``, with ``~`` and ``/`` escaped) passed
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -20,8 +19,6 @@ __all__ = [
     "boxes_sql",
     "json_pointer",
     "json_value_condition",
-    "rule_from_json",
-    "rule_to_json",
 ]
 
 # op -> how the comparison is written (the left side is filled in by json_value_condition)
@@ -123,44 +120,6 @@ def attribute_condition(column: str, name: str, value: Any, *, multi: bool) -> t
                 [ptr, [float(v) for v in vals]])
     return (f"coalesce(json_extract_string({column}, ?) IN (SELECT unnest(?)), false)",
             [ptr, [_as_text(v) for v in vals]])
-
-
-# -- dataset rules ---------------------------------------------------------------------------
-RULE_VERSION = 1
-
-
-def rule_to_json(kind: str, filters: Sequence[tuple[str, Sequence[Any]]], order: Sequence[tuple[str, bool]],
-                 limit: int | None, sample: tuple[int, int] | None, options: dict[str, Any]) -> str:
-    """Serialise a slice (its SQL fragments and parameters) as a dataset rule.
-
-    Example:
-        >>> rule_to_json("media", [("width > ?", (5,))], [], None, None, {})[:31]
-        '{"version": 1, "slice": "media"'
-    """
-    try:
-        return json.dumps({"version": RULE_VERSION, "slice": kind,
-                           "filters": [[sql, list(params)] for sql, params in filters],
-                           "order": [[c, bool(d)] for c, d in order], "limit": limit,
-                           "sample": list(sample) if sample else None, "options": options})
-    except TypeError as e:
-        raise ValidationError(f"this slice has a parameter that cannot be saved as a rule ({e}); "
-                              "save it as a static dataset with .save(name) instead") from None
-
-
-def rule_from_json(text: str) -> dict[str, Any]:
-    """Parse a stored dataset rule back into its parts (filters as tuples).
-
-    Example:
-        >>> rule_from_json(rule_to_json("media", [("width > ?", (5,))], [], 3, None, {}))["limit"]
-        3
-    """
-    r = json.loads(text)
-    if not isinstance(r, dict) or r.get("version") != RULE_VERSION:
-        raise ValidationError(f"dataset rule has an unknown layout: {text[:80]!r}")
-    r["filters"] = tuple((str(s), tuple(p)) for s, p in r["filters"])
-    r["order"] = tuple((str(c), bool(d)) for c, d in r["order"])
-    r["sample"] = tuple(r["sample"]) if r.get("sample") else None
-    return r
 
 
 # -- reads for the debug layer ---------------------------------------------------------------

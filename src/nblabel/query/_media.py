@@ -212,7 +212,7 @@ class MediaSlice(Slice):
                              "USING (dataset_id) WHERE d.name = ?)")
                 params.append(n)
             else:
-                sub = slice_from_rule(self.session, rule)
+                sub = slice_from_rule(self.session, rule, name=n)
                 if not isinstance(sub, MediaSlice):
                     raise ValidationError(f"dataset {n!r} is a rule over instances, not media")
                 sql, p = sub.sql()

@@ -1,23 +1,27 @@
 """Lazy, composable queries over media and instances.
 
-A slice is SQL text plus parameters; nothing runs until ``.df()``, ``.arrow()``, ``.count()`` or
-``.ids()``. Filters compose (each returns a new slice); user values only ever travel as parameters.
+A slice is SQL text plus parameters; nothing runs until ``.df()``, ``.arrow()``, ``.pl()``,
+``.count()`` or ``.ids()``. Filters compose (each returns a new slice); user values only ever travel as parameters.
 Slices run on a short-lived connection (see :mod:`nblabel.store`), so they stay valid while other
-processes write.
+processes write. A slice also remembers the filter-method calls that built it, so it can be saved
+as a dynamic dataset rule made of data, not SQL (:mod:`._rules`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import inspect
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from ..errors import ValidationError, did_you_mean
-from ._filters import rule_to_json
+from ..errors import MissingDependencyError, ValidationError, did_you_mean
+from ._rules import RULE_METHODS, Step, encode_step, rule_to_json
 
 if TYPE_CHECKING:
+    import polars as pl
     import pyarrow as pa
 
     from ..store import Session
@@ -29,6 +33,37 @@ class _Query:
     order: tuple[tuple[str, bool], ...] = ()
     limit: int | None = None
     sample: tuple[int, int] | None = None
+    # How the slice was built, as the method calls a dataset rule replays (see ._rules), from the
+    # slice `root` = (kind, options) it started as; None: not describable (raw SQL from .where()).
+    steps: tuple[Step, ...] | None = ()
+    root: tuple[str, tuple[tuple[str, Any], ...]] = ("", ())
+
+
+class _Recorded:
+    """A slice method that records its call (name and arguments) as a rule step on the slice it returns.
+
+    A descriptor rather than a wrapper function, so the method keeps its module (its doctests run
+    where it is defined) and its signature (``__wrapped__``).
+    """
+
+    def __init__(self, fn: Any) -> None:
+        self.fn = fn
+        self.__wrapped__ = fn
+        self.__doc__ = fn.__doc__
+        self.__name__ = fn.__name__
+        self.__qualname__ = fn.__qualname__
+        self.__module__ = fn.__module__
+
+    def __get__(self, obj: Any, owner: Any = None) -> Any:
+        if obj is None:
+            return self
+        fn = self.fn
+
+        @functools.wraps(fn)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return obj._recorded(fn(obj, *args, **kwargs), fn.__name__, args, kwargs)
+
+        return call
 
 
 class Slice:
@@ -38,14 +73,30 @@ class Slice:
     _key = ""
     _kind = ""
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in RULE_METHODS.get(cls._kind, ()):
+            if not isinstance(inspect.getattr_static(cls, name), _Recorded):
+                setattr(cls, name, _Recorded(getattr(cls, name)))
+
     def __init__(self, session: Session, query: _Query | None = None, **options: Any) -> None:
         self.session = session
-        self._q = query or _Query()
+        self._q = query or _Query(root=(self._kind, tuple(sorted(options.items()))))
         self._options = options
 
     # -- composing ---------------------------------------------------------------------------
     def _with(self, **changes: Any) -> Any:
+        changes.setdefault("steps", None)  # a change no recorded method describes (see _recorded)
         return type(self)(self.session, dataclasses.replace(self._q, **changes), **self._options)
+
+    def _recorded(self, out: Any, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """``out`` (what method ``name`` returned) described as this slice's steps plus this call."""
+        if not isinstance(out, Slice):
+            return out
+        step = encode_step(name, args, kwargs) if self._q.steps is not None else None
+        q = dataclasses.replace(out._q, steps=None if step is None else (*(self._q.steps or ()), step),
+                                root=self._q.root)
+        return type(out)(out.session, q, **out._options)
 
     def _filter(self, sql: str, *params: Any) -> Any:
         return self._with(filters=(*self._q.filters, (sql, tuple(params))))
@@ -134,16 +185,39 @@ class Slice:
             params.append(self._q.limit)
         return sql, params
 
-    def to_rule(self) -> str:
-        """This slice as a dataset rule: its SQL fragments and parameters as JSON.
+    def rule_dict(self) -> dict[str, Any]:
+        """This slice as a dataset rule: the slice it started as and the method calls that built it.
+
+        A slice that used :meth:`where` (raw SQL) cannot be a rule: a project file holds no SQL.
 
         Example:
             >>> import nblabel as nl
-            >>> '"slice": "media"' in nl.open(":memory:").media().where("width > ?", [5]).to_rule()
+            >>> nl.open(":memory:").media().image_size(min_width=5).rule_dict()["steps"]
+            [('image_size', [], {'min_width': 5})]
+            >>> nl.open(":memory:").media().where("width > ?", [5]).rule_dict()
+            Traceback (most recent call last):
+            nblabel.errors.ValidationError: this slice cannot be saved as a rule: ...
+        """
+        kind, options = self._q.root
+        if self._q.steps is None:
+            raise ValidationError(
+                "this slice cannot be saved as a rule: it uses raw SQL (.where()) or an argument that is not "
+                "a plain value, and a rule is stored as data (method calls), never as SQL; build it with the "
+                "filter methods, or freeze its current members as a static dataset with .save(name)")
+        opts = {k: getattr(v, "name", v) for k, v in options if k == "run"}  # a Run is kept by its name
+        if not all(v is None or isinstance(v, str) for v in opts.values()):
+            raise ValidationError(f"this slice's run {opts!r} cannot be saved in a rule; give the run by its name")
+        return {"slice": kind, "options": opts, "steps": list(self._q.steps)}
+
+    def to_rule(self) -> str:
+        """This slice as the JSON text of a dataset rule (see :meth:`rule_dict`).
+
+        Example:
+            >>> import nblabel as nl
+            >>> '"slice": "media"' in nl.open(":memory:").media().image_size(min_width=5).to_rule()
             True
         """
-        opts = {k: v for k, v in self._options.items() if isinstance(v, (str, int, float, type(None)))}
-        return rule_to_json(self._kind, self._q.filters, self._q.order, self._q.limit, self._q.sample, opts)
+        return rule_to_json(self.rule_dict())
 
     def df(self) -> pd.DataFrame:
         """Run the slice and return a pandas DataFrame.
@@ -168,6 +242,27 @@ class Slice:
         sql, params = self.sql()
         with self.session.store.read() as con:
             return con.sql(sql, params=params).to_arrow_table()
+
+    def pl(self) -> pl.DataFrame:
+        """Run the slice and return a polars DataFrame (DuckDB hands the result over as Arrow).
+
+        Needs the optional ``polars`` package (``pip install polars``); without it this raises
+        :class:`~nblabel.errors.MissingDependencyError` (also an ``ImportError``).
+
+        Example:
+            >>> import nblabel as nl
+            >>> nl.open(":memory:").media().pl().columns[:3]
+            ['media_id', 'file_name', 'uri']
+        """
+        try:
+            import polars  # noqa: F401  (only to say what is missing before DuckDB tries)
+        except ImportError:
+            raise MissingDependencyError(
+                "slice.pl() needs the polars package: pip install polars (or use .df() for pandas, "
+                ".arrow() for pyarrow)") from None
+        sql, params = self.sql()
+        with self.session.store.read() as con:
+            return con.sql(sql, params=params).pl()
 
     def count(self) -> int:
         """Number of rows.

@@ -6,7 +6,8 @@ points, non-zero area or length, visibility, template size, inside the image. A 
 every check is the common case and never goes through Python per point. A row that fails any of
 them, or that needs clipping, or whose shape the flattener does not know, is checked on its own by
 :func:`check_points_row` (the reference rule, with the exact messages and clipping warnings), so
-the vectorised branch changes speed, never results.
+the vectorised branch changes speed, never results. ``clip=False`` keeps points outside the image as
+given (imports); ``clip=True`` clips them (what a person draws).
 """
 
 from __future__ import annotations
@@ -40,8 +41,10 @@ def _as_rings(pts: Any) -> list:
 
 
 def check_points_row(kind: str, pts: Any, w: float, h: float, strict: bool,
-                     n_kp: int | None) -> tuple[Any, list[float] | None, list[str]]:
-    """One row's points checked and clipped: ``(points, extent or None, warnings)``; raises on bad input.
+                     n_kp: int | None, *, clip: bool = True,
+                     keep_outside: bool = False) -> tuple[Any, list[float] | None, list[str]]:
+    """One row's points checked and clipped (or, ``clip=False``, kept as given):
+    ``(points, extent or None, warnings)``; raises on bad input.
 
     Example:
         >>> check_points_row("line", [[1, 1], [5, 3]], 10, 10, False, None)
@@ -59,7 +62,7 @@ def check_points_row(kind: str, pts: Any, w: float, h: float, strict: bool,
                 if a.size % 2:
                     raise GeometryError(f"polygon ring has an odd number of coordinates ({a.size})")
                 a = a.reshape(-1, 2)
-            a, m = validate_points(a, w, h, strict=strict, what="polygon")
+            a, m = validate_points(a, w, h, strict=strict, what="polygon", clip=clip, keep_outside=keep_outside)
             msgs += m
             out.append(a.tolist())
         allpts = np.concatenate([np.asarray(r) for r in out])
@@ -75,7 +78,7 @@ def check_points_row(kind: str, pts: Any, w: float, h: float, strict: bool,
                                 "give every template point (v=0 for unlabeled)")
     elif a.ndim == 1:
         a = a.reshape(-1, 2)
-    a, msgs = validate_points(a, w, h, strict=strict, what=kind)
+    a, msgs = validate_points(a, w, h, strict=strict, what=kind, clip=clip, keep_outside=keep_outside)
     vis = a if kind != "keypoints" else a[a[:, 2] > 0]
     ext = extent(vis[:, :2]).tolist() if len(vis) else [0.0, 0.0, 0.0, 0.0]
     return a.tolist(), ext, msgs
@@ -97,7 +100,7 @@ def _row_extents(pt_row: np.ndarray, x: np.ndarray, y: np.ndarray, n: int) -> np
 
 
 def _fast_rows(kind: str, rows: list[Any], w: np.ndarray, h: np.ndarray, n_kp: np.ndarray,
-               strict: bool) -> tuple[np.ndarray, FlatPoints | None, np.ndarray]:
+               clip: bool) -> tuple[np.ndarray, FlatPoints | None, np.ndarray]:
     """The vectorised branch for one kind: ``(clean, points of the clean rows, extents)``; rows not
     ``clean`` need the reference."""
     n = len(rows)
@@ -163,7 +166,7 @@ def _fast_rows(kind: str, rows: list[Any], w: np.ndarray, h: np.ndarray, n_kp: n
         clean &= ~on_border
     # clean rows: clip within the tolerance (as the reference does), extent over active points
     out = pts.copy()
-    for c, (v_, lim) in enumerate(((x, pw), (y, ph))):
+    for c, (v_, lim) in enumerate(((x, pw), (y, ph)) if clip else ()):
         edge = active & ((v_ <= 0) | (v_ >= lim))  # np.clip changes only these (-0.0 becomes 0.0 too)
         if edge.any():
             out[edge, c] = np.clip(v_[edge], 0, lim[edge])
@@ -184,7 +187,9 @@ def _fast_rows(kind: str, rows: list[Any], w: np.ndarray, h: np.ndarray, n_kp: n
 
 
 def check_points(kinds: np.ndarray, rows: list[Any], widths: np.ndarray, heights: np.ndarray, n_kp: np.ndarray,
-                 strict: bool) -> tuple[CheckedPoints, np.ndarray, list[tuple[int, str]], list[str]]:
+                 strict: bool, *, clip: bool = True,
+                 keep_outside: bool = False) -> tuple[CheckedPoints, np.ndarray, list[tuple[int, str]],
+                                                     list[tuple[int, str]]]:
     """Check the point geometry of many rows at once.
 
     Args:
@@ -193,12 +198,14 @@ def check_points(kinds: np.ndarray, rows: list[Any], widths: np.ndarray, heights
         widths, heights: per row, its image size.
         n_kp: per row, the number of points of its label's keypoint template (-1: none).
         strict: refuse points outside the image instead of clipping them.
+        clip: clip points outside the image (``False``: keep them as given, without warnings).
+        keep_outside: with ``clip=False``, keep polygons/lines lying entirely outside the image.
 
     Returns:
         ``(points, extents, problems, warnings)``: the checked points of the rows (most of them
         still as flat arrays; :meth:`CheckedPoints.to_lists` or :func:`._points_json.points_json`
         give them per row, ``None`` where refused), ``[x0, y0, x1, y1]`` per row (NaN: keep the given box, as for masks), the refused
-        rows as ``(position, reason)``, and clipping warnings.
+        rows as ``(position, reason)``, and the clipping warnings as ``(position, warning)``.
 
     Example:
         >>> pts, ext, problems, warns = check_points(
@@ -220,7 +227,7 @@ def check_points(kinds: np.ndarray, rows: list[Any], widths: np.ndarray, heights
             clean = np.zeros(len(idx), dtype=bool)
         else:
             clean, fast_pts, fast_ext = _fast_rows(str(kind), [rows[i] for i in idx], widths[idx], heights[idx],
-                                                   n_kp[idx], strict)
+                                                   n_kp[idx], clip)
             if fast_pts is not None and clean.any():
                 points.flat.append((idx[clean], fast_pts))
             ext[idx[clean]] = fast_ext[clean]
@@ -228,7 +235,8 @@ def check_points(kinds: np.ndarray, rows: list[Any], widths: np.ndarray, heights
             i = int(idx[j])
             try:
                 p, e, m = check_points_row(str(kind), rows[i], float(widths[i]), float(heights[i]), strict,
-                                           int(n_kp[i]) if n_kp[i] >= 0 else None)
+                                           int(n_kp[i]) if n_kp[i] >= 0 else None, clip=clip,
+                                           keep_outside=keep_outside)
             except (NblabelError, ValueError, TypeError) as err:
                 problems.append((i, f"{kind}: {err}"))
                 continue
@@ -238,4 +246,4 @@ def check_points(kinds: np.ndarray, rows: list[Any], widths: np.ndarray, heights
                 ext[i] = e
     problems.sort()
     msgs.sort(key=lambda t: t[0])  # warnings in row order, whatever the kinds
-    return points, ext, problems, [m for _, m in msgs]
+    return points, ext, problems, msgs

@@ -1,12 +1,17 @@
-"""The project file's tables, and forward migrations between format versions.
+"""The project file's tables and views, and forward migrations between format versions.
 
 ``FORMAT_VERSION`` is the version of the table layout written by this nblabel. A file records its
-version in ``meta``; an older file is migrated forward on open, a newer one is refused.
+version in ``meta`` (its ``format_version`` row is what marks a DuckDB file as an nblabel project);
+an older file is migrated forward on open, a newer one is refused. The views (:data:`VIEWS`) are
+not part of any layout: they are dropped and created again from this code on every writable open,
+so a view edited inside a file never runs.
 """
 
 from __future__ import annotations
 
-FORMAT_VERSION = 1
+import re
+
+FORMAT_VERSION = 3
 
 # Version 1: the first layout. Instances are append-only versions: an edit supersedes a row and
 # appends the next version; a delete appends a tombstone (deleted = true). The current state of an
@@ -34,7 +39,7 @@ DDL_V1 = [
         media_id BIGINT PRIMARY KEY, uri VARCHAR NOT NULL, file_name VARCHAR NOT NULL,
         sha256 VARCHAR NOT NULL, width INTEGER NOT NULL, height INTEGER NOT NULL, format VARCHAR,
         orientation INTEGER, bytes BIGINT, meta JSON, added_at TIMESTAMP NOT NULL)""",
-    "CREATE UNIQUE INDEX media_sha ON media (sha256)",
+    "CREATE UNIQUE INDEX media_sha ON media (sha256)",  # dropped in version 3
     """CREATE TABLE runs (
         run_id INTEGER PRIMARY KEY, name VARCHAR NOT NULL UNIQUE, model VARCHAR, params JSON,
         created_at TIMESTAMP NOT NULL)""",
@@ -46,9 +51,6 @@ DDL_V1 = [
         iscrowd BOOLEAN NOT NULL DEFAULT false, extra JSON, author VARCHAR,
         schema_version INTEGER NOT NULL, created_at TIMESTAMP NOT NULL, superseded_at TIMESTAMP,
         deleted BOOLEAN NOT NULL DEFAULT false)""",
-    """CREATE VIEW current_instances AS
-        SELECT * EXCLUDE (superseded_at, deleted) FROM instances
-        WHERE superseded_at IS NULL AND NOT deleted""",
     """CREATE TABLE status (
         media_id BIGINT NOT NULL, stage VARCHAR NOT NULL, state VARCHAR NOT NULL, reason VARCHAR,
         author VARCHAR, schema_version INTEGER NOT NULL, started_at TIMESTAMP,
@@ -68,5 +70,41 @@ DDL_V1 = [
         sha256 VARCHAR NOT NULL, path VARCHAR NOT NULL, n_media INTEGER, n_instances INTEGER)""",
 ]
 
+# Version 2: embeddings keyed by (name, media) and carrying the image's sha256 (so a re-added image
+# reuses its vector), the model that made them and their dimension (one per name).
+_EMBEDDINGS_V2 = """CREATE TABLE embeddings (
+        name VARCHAR NOT NULL, media_id BIGINT NOT NULL, sha256 VARCHAR NOT NULL, model VARCHAR NOT NULL,
+        dim INTEGER NOT NULL, vector FLOAT[] NOT NULL, created_at TIMESTAMP NOT NULL,
+        PRIMARY KEY (name, media_id))"""
+_EMBEDDINGS_V1 = "CREATE TABLE embeddings (media_id BIGINT NOT NULL, name VARCHAR NOT NULL, vector FLOAT[])"
+
+# Version 3: no unique index on media.sha256 (one media item per file name; byte-identical files
+# under different names are separate items sharing the sha256, for near-duplicate grouping).
+_MEDIA_SHA_V1 = "CREATE UNIQUE INDEX media_sha ON media (sha256)"
+
+# The layout a new file gets (the latest version).
+DDL = [_EMBEDDINGS_V2 if stmt == _EMBEDDINGS_V1 else stmt for stmt in DDL_V1 if stmt != _MEDIA_SHA_V1]
+
 # Forward migrations: MIGRATIONS[v] turns a version-v file into version v+1.
-MIGRATIONS: dict[int, list[str]] = {}
+MIGRATIONS: dict[int, list[str]] = {
+    1: [
+        _EMBEDDINGS_V2.replace("CREATE TABLE embeddings", "CREATE TABLE embeddings_v2", 1),
+        """INSERT INTO embeddings_v2 (name, media_id, sha256, model, dim, vector, created_at)
+           SELECT e.name, e.media_id, m.sha256, 'unknown', len(e.vector), e.vector, now()
+           FROM embeddings e JOIN media m USING (media_id) WHERE e.vector IS NOT NULL
+           QUALIFY row_number() OVER (PARTITION BY e.name, e.media_id) = 1""",
+        "DROP TABLE embeddings",
+        "ALTER TABLE embeddings_v2 RENAME TO embeddings",
+    ],
+    2: ["DROP INDEX IF EXISTS media_sha"],  # byte-identical files under two names are two media items
+}
+
+# The tables of the current layout (each must be a table in a project file, not a view).
+TABLES: tuple[str, ...] = tuple(re.findall(r"CREATE TABLE (\w+)", " ".join(DDL)))
+
+# name -> query of each view nblabel reads. The current state of an instance is its row with
+# superseded_at IS NULL; ``current_instances`` hides tombstones.
+VIEWS: dict[str, str] = {
+    "current_instances": "SELECT * EXCLUDE (superseded_at, deleted) FROM instances "
+                         "WHERE superseded_at IS NULL AND NOT deleted",
+}

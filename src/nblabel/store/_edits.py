@@ -17,11 +17,12 @@ from .._report import ImportReport
 from .._warnings import warn
 from ..errors import ConflictError, MediaError, NotFoundError, ValidationError, did_you_mean
 from ._instance_input import check_media_arg, geometry_row, normalise_boxes, relative_to_absolute
-from ._instances import append_version, copy_version, current_row, insert_new, insert_rows, version_row
+from ._instances import append_version, copy_version, current_row, insert_new, version_row
 from ._lookup import media_ids, run_id
 from ._prepare import prepare_instances, prepare_one
+from ._repeats import DEFAULT_MODE, check_mode, write_with_mode
 from ._schema_load import load_state
-from ._write_context import Meta, media_size, read_meta
+from ._write_context import Meta, facts, media_size, remember
 
 if TYPE_CHECKING:
     from ._session import Session
@@ -65,8 +66,11 @@ def add_instance(session: Session, media: Any, label: str, *, box: Any = None, p
     check_media_arg(media)
     row = geometry_row(box=box, polygon=polygon, keypoints=keypoints, point=point, line=line, tag=tag,
                        box_format=box_format)
-    with session.store.transaction() as con:
-        meta = read_meta(con)  # the one query besides the insert (when the schema and the size are cached)
+    store = session.store
+    began_at = store.write_number
+    with store.transaction() as con:
+        # no query besides the insert when the facts of the turn's last write hold (see _write_context)
+        meta, next_iid = facts(store, con, began_at)
         size = media_size(con, meta, media) if _is_id(media) else None  # the annotator's case: a media id
         (mid,) = [int(media)] if size is not None else media_ids(con, media)
         state = meta.state(con)
@@ -78,17 +82,20 @@ def add_instance(session: Session, media: Any, label: str, *, box: Any = None, p
                                     *(size or _size(con, meta, mid)), strict=strict)
         if not quiet:
             _warn_all(msgs)
-        return insert_new(con, {**checked, "media_id": mid, "run_id": rid, "track_id": track_id, "area": None,
-                                "iscrowd": False, "extra": extra}, author=author or session.author,
-                          schema_version=state.version)
+        iid = insert_new(con, {**checked, "media_id": mid, "run_id": rid, "track_id": track_id, "area": None,
+                               "iscrowd": False, "extra": extra}, author=author or session.author,
+                         schema_version=state.version, instance_id=next_iid)
+        remember(store, began_at, meta, next_instance_id=iid + 1)
+        return iid
 
 
 def add_instances(session: Session, df: pd.DataFrame, *, run: Any = None, box_format: str = "xyxy",
                   coords: str = "absolute", strict: bool = False, errors: str = "raise",
-                  author: str | None = None) -> ImportReport:
+                  author: str | None = None, clip: bool = False, mode: str = DEFAULT_MODE) -> ImportReport:
     """Add many instances in one transaction (see ``Project.add_instances``)."""
     if errors not in ("raise", "report"):
         raise ValidationError(f"errors must be 'raise' or 'report', got {errors!r}")
+    mode = check_mode(mode)
     frame = normalise_boxes(df, box_format=box_format)
     report = ImportReport("instances")
     with session.store.transaction() as con:
@@ -98,11 +105,14 @@ def add_instances(session: Session, df: pd.DataFrame, *, run: Any = None, box_fo
         elif coords != "absolute":
             raise ValidationError(f"coords must be 'absolute' or 'relative', got {coords!r}")
         rid = run_id(con, run)
-        clean = prepare_instances(con, state, frame, report=report, strict=strict, run_id=rid)
+        clean = prepare_instances(con, state, frame, report=report, strict=strict, run_id=rid, clip=clip,
+                                  noun="predictions" if rid is not None else "instances",
+                                  check_relative=coords == "absolute")
         if report.problems and errors == "raise":
             report.skipped = len(df)
             report.raise_if_problems()
-        ids = insert_rows(con, clean, author=author or session.author, schema_version=state.version)
+        ids = write_with_mode(con, clean, mode=mode, run_id=rid, media=None, report=report,
+                              author=author or session.author, schema_version=state.version)
     report.added = len(ids)
     report.skipped = len(df) - len(ids)
     report.ids = ids.tolist()
@@ -116,13 +126,15 @@ def update_instance(session: Session, instance_id: int, *, expected_version: int
     if unknown:
         raise ValidationError(f"update_instance got unknown change(s) {sorted(unknown)}; "
                               f"it takes {sorted(CHANGEABLE - {'box_format', 'strict', 'author', 'extra'})}")
-    with session.store.transaction() as con:
+    store = session.store
+    began_at = store.write_number
+    with store.transaction() as con:
         old = current_row(con, instance_id)
         if old["deleted"]:
             raise ConflictError.from_deleted(instance_id)
         if expected_version is not None and int(old["version"]) != int(expected_version):
             raise ConflictError.from_versions(instance_id, current=old["version"], expected=expected_version)
-        meta = read_meta(con)
+        meta, next_iid = facts(store, con, began_at)
         state = meta.state(con)
         geom_keys = [k for k in _GEOMS if changes.get(k) is not None]
         if geom_keys:
@@ -139,7 +151,10 @@ def update_instance(session: Session, instance_id: int, *, expected_version: int
         row["attributes"] = attrs or None
         row["score"] = changes.get("score", old["score"])
         try:
-            checked, msgs = prepare_one(state, row, *_size(con, meta, old["media_id"]), strict=changes.get("strict", False))
+            # a new geometry is drawn (clipped); an edit of the label or attributes keeps the stored one
+            checked, msgs = prepare_one(state, row, *_size(con, meta, old["media_id"]),
+                                        strict=changes.get("strict", False), clip=bool(geom_keys),
+                                        keep_outside=not geom_keys)
         except ValidationError as e:
             raise ValidationError(f"instance {instance_id}: {e}") from None
         if not quiet:
@@ -147,8 +162,10 @@ def update_instance(session: Session, instance_id: int, *, expected_version: int
         checked.update(media_id=int(old["media_id"]), track_id=changes.get("track_id", old["track_id"]),
                        area=None if geom_keys else old["area"], iscrowd=old["iscrowd"],
                        extra=changes.get("extra", old["extra"]))
-        return append_version(con, old, checked, author=changes.get("author") or session.author,
-                              schema_version=state.version)
+        version = append_version(con, old, checked, author=changes.get("author") or session.author,
+                                 schema_version=state.version)
+        remember(store, began_at, meta, next_instance_id=next_iid)
+        return version
 
 
 def delete_instance(session: Session, instance_id: int, *, author: str | None = None) -> int:

@@ -16,7 +16,7 @@ import pandas as pd
 from ..errors import ValidationError
 from ..geometry import to_xyxy
 
-__all__ = ["check_media_arg", "geometry_row", "normalise_boxes", "relative_to_absolute"]
+__all__ = ["BOX_COLUMNS", "check_media_arg", "geometry_row", "normalise_boxes", "relative_to_absolute"]
 
 
 def check_media_arg(media: Any, where: str = "add_instance") -> None:
@@ -79,14 +79,14 @@ def geometry_row(*, box: Any = None, polygon: Any = None, keypoints: Any = None,
     return row
 
 
-_BOX_COLUMNS = {"xyxy": ("x0", "y0", "x1", "y1"), "xywh": ("x", "y", "w", "h"), "cxcywh": ("cx", "cy", "w", "h")}
+BOX_COLUMNS = {"xyxy": ("x0", "y0", "x1", "y1"), "xywh": ("x", "y", "w", "h"), "cxcywh": ("cx", "cy", "w", "h")}
 
 
 def normalise_boxes(df: pd.DataFrame, *, box_format: str = "xyxy") -> pd.DataFrame:
     """Rename box columns of ``box_format`` to absolute-or-relative xyxy ``x0..y1`` (vectorised)."""
-    if box_format not in _BOX_COLUMNS:
-        raise ValidationError(f"box_format {box_format!r} is unknown; use one of {sorted(_BOX_COLUMNS)}")
-    cols = _BOX_COLUMNS[box_format]
+    if box_format not in BOX_COLUMNS:
+        raise ValidationError(f"box_format {box_format!r} is unknown; use one of {sorted(BOX_COLUMNS)}")
+    cols = BOX_COLUMNS[box_format]
     out = df.copy()
     if all(c in df.columns for c in cols):
         xyxy = to_xyxy(df[list(cols)].to_numpy(dtype=float), box_format)

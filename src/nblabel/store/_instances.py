@@ -19,7 +19,7 @@ from ._lookup import next_id
 from ._points_json import dumps
 
 __all__ = ["COLUMNS", "append_version", "copy_version", "current_row", "insert_new", "insert_one", "insert_rows",
-           "version_row"]
+           "tombstone_many", "version_row"]
 
 # every column of ``instances`` that a write sets; created_at is now(), superseded_at starts NULL
 COLUMNS = ("instance_id", "version", "media_id", "run_id", "label_id", "kind", "x0", "y0", "x1", "y1", "points",
@@ -69,9 +69,14 @@ _INSERT_NEW = (f"INSERT INTO instances ({_NAMES}, created_at) SELECT coalesce(ma
                f"{_VALUES.split(', ', 1)[1]}, now() FROM instances RETURNING instance_id")
 
 
-def insert_new(con: Any, row: dict[str, Any], *, author: str | None, schema_version: int) -> int:
-    """Append one row as version 1 of a new instance; returns its id (the next free one, taken in the
-    same statement: one round trip for the annotator's save)."""
+def insert_new(con: Any, row: dict[str, Any], *, author: str | None, schema_version: int,
+               instance_id: int | None = None) -> int:
+    """Append one row as version 1 of a new instance; returns its id: ``instance_id`` when the caller
+    knows the next free one (see :mod:`._write_context`), else the next free one taken in the same
+    statement (one round trip either way for the annotator's save)."""
+    if instance_id is not None:
+        insert_one(con, row, instance_id=instance_id, version=1, author=author, schema_version=schema_version)
+        return int(instance_id)
     return int(con.execute(_INSERT_NEW, _params(row, None, 1, author, schema_version, False)[1:]).fetchall()[0][0])
 
 
@@ -175,3 +180,28 @@ def copy_version(con: Any, current: dict[str, Any], source_version: int, *, dele
     con.execute(_INSERT_COPY, [version, author, int(schema_version), bool(deleted), int(current["instance_id"]),
                                int(source_version)])
     return version
+
+
+_TOMBSTONES = (f"INSERT INTO instances ({_NAMES}, created_at) SELECT "  # noqa: S608
+               + ", ".join({"version": "version + 1", "author": "?", "schema_version": "?", "deleted": "true"}.get(c, c)
+                           for c in COLUMNS)
+               + ", now() FROM instances WHERE superseded_at IS NULL AND NOT deleted AND run_id IS NOT DISTINCT FROM ? "
+               "AND list_contains(?::BIGINT[], media_id) RETURNING instance_id")
+
+
+def tombstone_many(con: Any, *, media: list[int], run_id: int | None, author: str | None,
+                   schema_version: int) -> int:
+    """Delete every current instance of a source (ground truth when ``run_id`` is None, else that run)
+    on ``media``, as tombstone versions in two statements; returns how many were deleted.
+
+    The same history as :func:`copy_version` with ``deleted=True`` one instance at a time: each
+    current row is superseded by a copy of itself, one version up, flagged deleted.
+    """
+    if not media:
+        return 0
+    ids = [int(r[0]) for r in con.execute(_TOMBSTONES, [author, int(schema_version), run_id,
+                                                        [int(m) for m in media]]).fetchall()]
+    if ids:
+        con.execute("UPDATE instances SET superseded_at = now() WHERE superseded_at IS NULL AND NOT deleted "
+                    "AND list_contains(?::BIGINT[], instance_id)", [ids])
+    return len(ids)

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import MediaError, ValidationError, did_you_mean
+from ..errors import MediaError, NotFoundError, did_you_mean
 
 __all__ = ["latest_boxes", "media_ids", "next_id", "run_id", "run_name_of", "schema_version"]
 
@@ -47,11 +47,18 @@ def schema_version(con: Any) -> int:
 def run_id(con: Any, run: Any) -> int | None:
     """The id of a run given by name or by an object with a ``run_id`` (``None``: ground truth).
 
+    An unknown name is a :class:`~nblabel.errors.NotFoundError` (a ``KeyError``) with a did-you-mean,
+    the same error ``proj.instances(run=...)`` raises.
+
     Example:
         >>> from nblabel.store import Store
         >>> with Store(":memory:").read() as con:
         ...     run_id(con, None) is None
         True
+        >>> with Store(":memory:").read() as con:
+        ...     run_id(con, "yolo")
+        Traceback (most recent call last):
+        nblabel.errors.NotFoundError: run 'yolo' does not exist; none are defined yet; list runs with proj.runs(), create one with proj.add_run(name)
     """
     if run is None:
         return None
@@ -61,8 +68,8 @@ def run_id(con: Any, run: Any) -> int | None:
     rows = con.execute("SELECT run_id FROM runs WHERE name = ?", [str(run)]).fetchall()
     if not rows:
         names = [r[0] for r in con.execute("SELECT name FROM runs").fetchall()]
-        raise ValidationError(f"run {run!r} does not exist{did_you_mean(str(run), names)}; "
-                              "create it with proj.add_run(name)")
+        raise NotFoundError.from_key("run", str(run), choices=names,
+                                     hint="list runs with proj.runs(), create one with proj.add_run(name)")
     return int(rows[0][0])
 
 

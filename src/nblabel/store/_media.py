@@ -35,18 +35,29 @@ def _jsonable(v: Any) -> Any:
 
 def insert_media(con: Any, good: list[tuple[int, Any]], meta: Any, meta_rows: pd.DataFrame | None,
                  report: ImportReport) -> int:
-    """Insert probed images (``(position, ImageInfo)``), skipping exact duplicates; returns how many went in.
+    """Insert probed images (``(position, ImageInfo)``); returns how many went in.
 
-    ``meta``: a dict for every image; ``meta_rows``: per-position metadata. New and duplicate ids
-    are appended to ``report.ids`` in input order.
+    A media item is one file name: an image whose file name and bytes (sha256) are both in the
+    project already is that item (a duplicate, not added again); files with identical pixels
+    under different names stay separate media items (each keeps its own annotations and COCO id)
+    sharing the sha256, and ``report.notes`` names them. ``meta``: a dict for every image;
+    ``meta_rows``: per-position metadata. New and duplicate ids are appended to ``report.ids`` in
+    input order.
     """
-    have = dict(con.execute("SELECT sha256, media_id FROM media").fetchall()) if good else {}
+    shas = sorted({info.sha256 for _, info in good})
+    stored = con.execute("SELECT sha256, file_name, media_id FROM media WHERE list_contains(?::VARCHAR[], sha256) "
+                         "ORDER BY media_id", [shas]).fetchall() if good else []
+    have: dict[tuple[str, str], int] = {}
+    names_of: dict[str, list[str]] = {}  # sha256 -> file names holding those bytes, stored ones first
+    for sha, name, mid in stored:
+        have.setdefault((sha, name), int(mid))
+        names_of.setdefault(sha, []).append(name)
     rows: list[tuple[Any, ...]] = []
-    seen: dict[str, int] = {}
     start = next_id(con, "media")
     records = meta_rows.to_dict("records") if meta_rows is not None else []  # one row lookup costs ~50 µs
+    shared: set[str] = set()  # sha256 of new items whose bytes another file name holds too
     for i, info in good:
-        mid = have.get(info.sha256) or seen.get(info.sha256)
+        mid = have.get((info.sha256, info.file_name))
         if mid is not None:
             report.duplicates += 1
             report.skipped += 1
@@ -56,10 +67,14 @@ def insert_media(con: Any, good: list[tuple[int, Any]], meta: Any, meta_rows: pd
         if i < len(records):
             m.update({k: _jsonable(v) for k, v in records[i].items()})
         mid = start + len(rows)
-        seen[info.sha256] = mid
+        have[(info.sha256, info.file_name)] = mid
+        if names_of.setdefault(info.sha256, []):
+            shared.add(info.sha256)
+        names_of[info.sha256].append(info.file_name)
         rows.append((mid, info.uri, info.file_name, info.sha256, info.width, info.height, info.format,
                      info.orientation, info.nbytes, json.dumps(m)))
         report.ids.append(mid)
+    _note_identical(report, [names_of[s] for s in sorted(shared, key=lambda s: names_of[s])])
     if rows:
         df = pd.DataFrame(rows, columns=["media_id", "uri", "file_name", "sha256", "width", "height",
                                          "format", "orientation", "bytes", "meta"])
@@ -72,6 +87,20 @@ def insert_media(con: Any, good: list[tuple[int, Any]], meta: Any, meta_rows: pd
             con.unregister("_nbl_new_media")
         new_media_token(con)  # sizes cached for ids of a rolled-back insert must not outlive it
     return len(rows)
+
+
+def _note_identical(report: ImportReport, groups: list[list[str]]) -> None:
+    """Say which files have identical pixels (one note per group, the first five groups)."""
+    if not groups:
+        return
+    report.extra["identical_pixels"] = groups
+    for names in groups[:5]:
+        shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+        report.notes.append(f"{len(names)} files have identical pixels: {shown}; kept as separate media items "
+                            "(one per file name, the same sha256)")
+    if len(groups) > 5:
+        report.notes.append(f"... and {len(groups) - 5} more groups of files with identical pixels "
+                            "(report.extra['identical_pixels'] lists them all)")
 
 
 def set_status(con: Any, media: Any, state: str, *, stage: str, reason: str | None, seconds_active: float,

@@ -2,8 +2,9 @@
 
 The first half of the one write path every writer uses (``add_instance``, ``add_instances``,
 predictions, the COCO/YOLO/VOC imports, the annotator): resolve media and labels, check the
-spatial type against the schema, validate and clip geometry, check attribute values. Boxes and
-point geometry are checked vectorised (:mod:`._check_points`); attribute values row by row.
+spatial type against the schema, validate geometry (the border rule of :mod:`._border`: batches
+keep what the source gave, one drawn instance is clipped), check attribute values and scores. Boxes
+and point geometry are checked vectorised (:mod:`._check_points`); attribute values row by row.
 :mod:`._instances` writes what comes out.
 """
 
@@ -16,9 +17,9 @@ import numpy as np
 import pandas as pd
 
 from .._report import ImportReport
-from .._warnings import warn
 from ..errors import SchemaError, ValidationError, did_you_mean
 from ..schema import SchemaState, check_attributes
+from ._border import BoxCheck, border_notes, check_box_array, crossing, warn_if_relative
 from ._check_points import POINT_KINDS, check_points
 from ._points_json import points_json
 
@@ -59,9 +60,14 @@ def resolve_media(con: Any, df: pd.DataFrame, report: ImportReport, rows: pd.Ind
     else:
         raise ValidationError("instances need a 'media_id' or 'file_name' column (or the media argument)")
     m.index = df.index
-    missing = m["media_id"].isna().to_numpy()
+    # no media row (the left join keeps the media_id it was given, so look at a media column), or ambiguous
+    missing = (m["width"].isna() | m["media_id"].isna()).to_numpy()
+    what = "media id" if key.name == "media_id" else "file_name"
     for i in np.flatnonzero(missing)[:1000]:
-        report.add_problem(f"row {rows[i]}", f"unknown media {key.iloc[i]!r}; add it first with proj.add_images(...)")
+        v = key.iloc[i]
+        v = int(v) if what == "media id" and float(v).is_integer() else v
+        report.add_problem(f"row {rows[i]}", f"unknown media {v!r} (no media item has this {what}); add the image "
+                           f"first with proj.add_images(...), or check the {what} (proj.media().df() lists them)")
     if missing.sum() > 1000:
         report.add_problem("...", f"{int(missing.sum()) - 1000} more rows name unknown media")
     out = df.copy()
@@ -69,6 +75,14 @@ def resolve_media(con: Any, df: pd.DataFrame, report: ImportReport, rows: pd.Ind
     out["width"] = m["width"]
     out["height"] = m["height"]
     return out[~missing]
+
+
+def _refuse_unknown_media(problems: list[Any]) -> None:
+    """strict=True: rows naming media that is not in the project refuse the whole batch."""
+    shown = "; ".join(str(p) for p in problems[:5])
+    more = f"; ... and {len(problems) - 5} more" if len(problems) > 5 else ""
+    raise ValidationError(f"{len(problems)} row(s) do not name one media item of the project (strict=True refuses "
+                          f"the whole batch, nothing was stored): {shown}{more}")
 
 
 def resolve_labels(state: SchemaState, df: pd.DataFrame, report: ImportReport, rows: pd.Index) -> pd.DataFrame:
@@ -117,54 +131,31 @@ def _check_kinds(state: SchemaState, df: pd.DataFrame, report: ImportReport) -> 
     return ok
 
 
-def check_box_array(b: np.ndarray, w: np.ndarray, h: np.ndarray, tag: np.ndarray, strict: bool,
-                    names: Any) -> tuple[np.ndarray, list[tuple[str, str]], list[str], np.ndarray]:
-    """Vectorised box checks of ``b`` (n × 4 xyxy) against the image sizes; tags are not checked.
-
-    Returns ``(ok, problems, warnings, clipped boxes)``; ``problems`` are ``("row <name>", reason)``.
-    """
-    b = np.array(b, dtype=float)
-    ok = np.ones(len(b), dtype=bool)
-    finite = np.isfinite(b).all(axis=1)
-    size = (b[:, 2] > b[:, 0]) & (b[:, 3] > b[:, 1]) & ((b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]) > 0)
-    eps = 1e-6
-    outside = (b[:, 0] < -eps) | (b[:, 1] < -eps) | (b[:, 2] > w + eps) | (b[:, 3] > h + eps)
-    no_overlap = (b[:, 2] <= 0) | (b[:, 3] <= 0) | (b[:, 0] >= w) | (b[:, 1] >= h)
-    problems: list[tuple[str, str]] = []
-    msgs: list[str] = []
-
-    def fail(mask: np.ndarray, reason: str) -> None:
-        for i in np.flatnonzero(mask & ok)[:1000]:
-            problems.append((f"row {names[i]}", reason.format(box=np.round(b[i], 3).tolist(), w=int(w[i]),
-                                                              h=int(h[i]))))
-        ok[mask] = False
-
-    fail(~tag & ~finite, "box {box} has NaN or infinite coordinates; drop the row or fix its coordinates")
-    fail(~tag & finite & ~size, "box {box} has no area (x1 <= x0 or y1 <= y0); check the box format "
-         "(xyxy / xywh / cxcywh) and coordinate units")
-    fail(~tag & finite & size & no_overlap, "box {box} lies entirely outside the {w}x{h} image; "
-         "check coords='absolute' vs 'relative' and the box format")
-    if strict:
-        fail(~tag & outside, "box {box} extends outside the {w}x{h} image (strict=True); clip it or pass strict=False")
-    else:
-        clip = ~tag & ok & outside
-        if clip.any():
-            n = int(clip.sum())
-            msgs.append(f"{n} box(es) extended outside their image and were clipped to it "
-                        f"(first: row {names[np.flatnonzero(clip)[0]]}); pass strict=True to refuse them")
-            b[clip, 0::2] = np.clip(b[clip, 0::2], 0, w[clip, None])
-            b[clip, 1::2] = np.clip(b[clip, 1::2], 0, h[clip, None])
-    return ok, problems, msgs, b
-
-
-def check_boxes(df: pd.DataFrame, report: ImportReport, strict: bool) -> tuple[np.ndarray, list[str], np.ndarray]:
-    """Vectorised box checks on x0..y1 against width/height; returns (ok, warnings, clipped boxes)."""
-    ok, problems, msgs, b = check_box_array(
+def check_boxes(df: pd.DataFrame, report: ImportReport, strict: bool, *, clip: bool = False,
+                keep_outside: bool = False) -> BoxCheck:
+    """Vectorised box checks on x0..y1 against width/height (see :func:`._border.check_box_array`);
+    refused rows become problems in ``report``."""
+    r = check_box_array(
         df[["x0", "y0", "x1", "y1"]].to_numpy(dtype=float), df["width"].to_numpy(dtype=float),
-        df["height"].to_numpy(dtype=float), (df["kind"] == "tag").to_numpy(), strict, df.index)
-    for item, reason in problems:
+        df["height"].to_numpy(dtype=float), (df["kind"] == "tag").to_numpy(), strict, df.index, clip=clip,
+        keep_outside=keep_outside)
+    for item, reason in r.problems:
         report.add_problem(item, reason)
-    return ok, msgs, b
+    return r
+
+
+def _score_problems(df: pd.DataFrame, ok: np.ndarray, prediction: bool) -> list[tuple[int, str]]:
+    """Rows whose score is not a finite number in [0, 1] (predictions: also a missing one)."""
+    if "score" not in df.columns:
+        return []
+    s = pd.to_numeric(df["score"], errors="coerce").to_numpy(float)
+    given = df["score"].notna().to_numpy()
+    with np.errstate(invalid="ignore"):
+        good = np.isfinite(s) & (s >= 0) & (s <= 1)
+    bad = ok & ((given & ~good) | (~given & prediction))
+    return [(int(i), f"score {df['score'].iloc[i]!r} is not a finite number in [0, 1]; scores must be finite "
+             "in [0, 1] (a model's confidence): rescale them (e.g. a sigmoid of logits) or drop the row")
+            for i in np.flatnonzero(bad)]
 
 
 def prepare_instances(
@@ -175,6 +166,10 @@ def prepare_instances(
     report: ImportReport,
     strict: bool = False,
     run_id: int | None = None,
+    clip: bool = False,
+    keep_outside: bool = False,
+    noun: str = "instances",
+    check_relative: bool = False,
 ) -> pd.DataFrame:
     """Check and normalise an instance frame; returns rows ready for :func:`write_instances`.
 
@@ -183,12 +178,21 @@ def prepare_instances(
     ``attributes``, ``score``, ``track_id``, ``area``, ``iscrowd``, ``extra``. Bad rows become
     problems in ``report``; the caller decides whether problems abort the write. The checked
     ``points`` of point geometry come out as the JSON text the store keeps (:mod:`._points_json`).
+
+    The border rule (:mod:`._border`): geometry crossing the image border is kept as given
+    (``clip=True``: clipped; ``strict=True``: refused) and counted in ``report.notes`` as ``noun``;
+    ``keep_outside`` also keeps boxes entirely outside their image (COCO ground truth).
+    ``check_relative``: warn once when every box coordinate is ≤ 1 (absolute boxes that look relative).
+    Scores must be finite in [0, 1]; a prediction (``run_id`` given) with a score column needs one.
     """
     rows = df.index
     df = df.reset_index(drop=True) if not df.index.is_unique else df
     if "kind" not in df.columns:
         df = df.assign(kind="box")
+    n_problems = len(report.problems)
     df = resolve_media(con, df, report, df.index)
+    if strict and len(report.problems) > n_problems:
+        _refuse_unknown_media(report.problems[n_problems:])
     df = resolve_labels(state, df, report, df.index)
     df = df[_check_kinds(state, df, report)].copy()
     for c in ("x0", "y0", "x1", "y1"):
@@ -200,8 +204,12 @@ def prepare_instances(
         df.loc[tag, ["x0", "y0"]] = 0.0
         df.loc[tag, "x1"] = df.loc[tag, "width"].astype(float)
         df.loc[tag, "y1"] = df.loc[tag, "height"].astype(float)
-    msgs: list[str] = []
+    w_all, h_all = df["width"].to_numpy(float), df["height"].to_numpy(float)
+    if check_relative:
+        is_box = (df["kind"] == "box").to_numpy()
+        warn_if_relative(df[["x0", "y0", "x1", "y1"]].to_numpy(float)[is_box], w_all[is_box], h_all[is_box], noun)
     ok = np.ones(len(df), dtype=bool)
+    pts_clipped = np.zeros(len(df), dtype=bool)
     if has_pts.any():
         if "points" not in df.columns:
             raise ValidationError("rows of kind polygon/keypoints/point/line need a 'points' column")
@@ -214,12 +222,12 @@ def prepare_instances(
             if tpl is not None:
                 n_kp[(lids[idx] == lid) & (kinds[idx] == "keypoints")] = len(tpl.points)
         checked, ext, problems, m = check_points(
-            kinds[idx].astype(str), [pts_in[i] for i in idx], df["width"].to_numpy(float)[idx],
-            df["height"].to_numpy(float)[idx], n_kp, strict)
+            kinds[idx].astype(str), [pts_in[i] for i in idx], w_all[idx], h_all[idx], n_kp, strict, clip=clip,
+            keep_outside=keep_outside)
         for j, reason in problems:
             report.add_problem(f"row {df.index[idx[j]]}", reason)
             ok[idx[j]] = False
-        msgs += m
+        pts_clipped[idx[[j for j, _ in m]]] = True
         pts_out = list(pts_in)  # rows without point geometry keep what they had
         for i, text in zip(idx.tolist(), points_json(con, checked), strict=True):
             pts_out[i] = text
@@ -230,10 +238,16 @@ def prepare_instances(
         df["points"] = pd.Series(pts_out, index=df.index, dtype=object)
         df[["x0", "y0", "x1", "y1"]] = given
     # rows with points were checked point by point (a point or line may have a zero-size extent)
-    box_ok, m, clipped = check_boxes(df.assign(kind=np.where(has_pts, "tag", df["kind"])), report, strict)
-    df[["x0", "y0", "x1", "y1"]] = clipped
-    msgs += m
-    ok &= box_ok
+    box = check_boxes(df.assign(kind=np.where(has_pts, "tag", df["kind"])), report, strict, clip=clip,
+                      keep_outside=keep_outside)
+    b = box.boxes
+    # point rows: their box (the extent, or the box a COCO file gave) crosses the border as their points do
+    pts_cross = has_pts & ok & box.ok & (pts_clipped | crossing(b, w_all, h_all))
+    if clip and pts_cross.any():
+        b[pts_cross, 0::2] = np.clip(b[pts_cross, 0::2], 0, w_all[pts_cross, None])
+        b[pts_cross, 1::2] = np.clip(b[pts_cross, 1::2], 0, h_all[pts_cross, None])
+    df[["x0", "y0", "x1", "y1"]] = b
+    ok &= box.ok
     if "attributes" in df.columns:
         attrs = df["attributes"].to_list()
         lids = df["label_id"].to_numpy()
@@ -247,16 +261,14 @@ def prepare_instances(
                 report.add_problem(f"row {df.index[int(i)]}", str(e))
                 ok[i] = False
         df["attributes"] = pd.Series(attrs, index=df.index, dtype=object)
-    if "score" in df.columns:
-        s = pd.to_numeric(df["score"], errors="coerce").to_numpy(float)
-        bad = ok & df["score"].notna().to_numpy() & ~np.isfinite(s)
-        for i in np.flatnonzero(bad)[:1000]:
-            report.add_problem(f"row {df.index[i]}", f"score {df['score'].iloc[i]!r} is not a finite number")
-        ok &= ~bad
-    for text in msgs[:5]:
-        warn(text)
-    if len(msgs) > 5:
-        warn(f"... and {len(msgs) - 5} more geometry warnings")
+    bad_scores = _score_problems(df, ok, run_id is not None)
+    for i, reason in bad_scores[:1000]:
+        report.add_problem(f"row {df.index[i]}", reason)
+    if len(bad_scores) > 1000:
+        report.add_problem("...", f"{len(bad_scores) - 1000} more rows have scores outside [0, 1]")
+    ok[[i for i, _ in bad_scores]] = False
+    cross = ok & (box.crossing | pts_cross)
+    report.notes.extend(border_notes(int(cross.sum()), int((ok & box.outside).sum()), noun, clip=clip))
     out = df[ok].copy()
     out["run_id"] = run_id
     for c, default in (("points", None), ("attributes", None), ("score", np.nan), ("track_id", pd.NA),
@@ -268,9 +280,14 @@ def prepare_instances(
 
 
 def prepare_one(state: SchemaState, row: dict[str, Any], width: float, height: float, *,
-                strict: bool = False) -> tuple[dict[str, Any], list[str]]:
+                strict: bool = False, clip: bool = True,
+                keep_outside: bool = False) -> tuple[dict[str, Any], list[str]]:
     """The one-row branch of :func:`prepare_instances` (the annotator's save, ``add_instance``,
     ``update_instance``): the same rules and messages without a DataFrame.
+
+    A person draws here, so geometry crossing the border is clipped (with a warning string) unless
+    ``clip=False`` (an edit that leaves stored geometry as it is; ``keep_outside`` keeps an imported
+    box entirely outside its image too).
 
     ``row`` has ``label_id`` (a label of ``state``), ``kind``, ``x0..y1`` (NaN for point kinds),
     ``points``, ``attributes`` and optionally ``score``; the media item is ``width`` × ``height``.
@@ -301,21 +318,22 @@ def prepare_one(state: SchemaState, row: dict[str, Any], width: float, height: f
         if row.get("points") is None:
             raise ValidationError("rows of kind polygon/keypoints/point/line need a 'points' column")
         tpl = state.template_for(lid) if kind == "keypoints" else None
-        checked, ext, problems, msgs = check_points(
+        checked, ext, problems, pmsgs = check_points(
             np.array([kind]), [row["points"]], np.array([float(width)]), np.array([float(height)]),
-            np.array([len(tpl.points) if tpl else -1]), strict)
+            np.array([len(tpl.points) if tpl else -1]), strict, clip=clip, keep_outside=keep_outside)
+        msgs = [m for _, m in pmsgs]
         if problems:
             raise ValidationError(problems[0][1])
         out["points"] = checked.to_lists()[0]
         if not np.isnan(ext[0]).any() and not np.isfinite(box[0]).all():
             box[0] = ext[0]
     tag = np.array([kind in POINT_KINDS or kind == "tag"])
-    ok, problems_b, m, clipped = check_box_array(box, np.array([float(width)]), np.array([float(height)]), tag,
-                                                  strict, [0])
-    if not ok[0]:
-        raise ValidationError(problems_b[0][1])
-    msgs += m
-    out.update(zip(("x0", "y0", "x1", "y1"), clipped[0].tolist(), strict=True))
+    r = check_box_array(box, np.array([float(width)]), np.array([float(height)]), tag, strict, [0], clip=clip,
+                        keep_outside=keep_outside)
+    if not r.ok[0]:
+        raise ValidationError(r.problems[0][1])
+    msgs += r.warnings
+    out.update(zip(("x0", "y0", "x1", "y1"), r.boxes[0].tolist(), strict=True))
     attrs = row.get("attributes")
     if isinstance(attrs, str):
         attrs = json.loads(attrs)
@@ -328,9 +346,10 @@ def prepare_one(state: SchemaState, row: dict[str, Any], width: float, height: f
     score = row.get("score")
     if score is not None and not (isinstance(score, float) and np.isnan(score)):
         try:
-            ok_score = np.isfinite(float(score))
+            ok_score = bool(np.isfinite(float(score)) and 0 <= float(score) <= 1)
         except (TypeError, ValueError):
             ok_score = False
         if not ok_score:
-            raise ValidationError(f"score {score!r} is not a finite number")
+            raise ValidationError(f"score {score!r} is not a finite number in [0, 1]; scores must be finite "
+                                  "in [0, 1] (a model's confidence)")
     return out, msgs

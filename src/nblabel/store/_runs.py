@@ -32,8 +32,20 @@ def list_runs(con: Any) -> pd.DataFrame:
         "FROM runs r LEFT JOIN current_instances i USING (run_id) GROUP BY ALL ORDER BY r.run_id").df()
 
 
-def counts(con: Any) -> tuple[int, int, int]:
-    """(media, current instances, schema version) of the project, for its repr."""
+def counts(con: Any) -> tuple[int, int, int, int]:
+    """(media, ground-truth instances, predictions, schema version) of the project, for its repr.
+
+    Counted as ``proj.instances().count()`` and ``proj.instances(run="*")`` count them: current
+    instances of media items and labels the project has.
+
+    Example:
+        >>> from nblabel.store import Store
+        >>> with Store(":memory:").read() as con:
+        ...     counts(con)
+        (0, 0, 0, 0)
+    """
     nm = con.execute("SELECT count(*) FROM media").fetchall()[0][0]
-    ni = con.execute("SELECT count(*) FROM current_instances").fetchall()[0][0]
-    return int(nm), int(ni), schema_version(con)
+    ni, npred = con.execute(
+        "SELECT count(*) FILTER (WHERE run_id IS NULL), count(*) FILTER (WHERE run_id IS NOT NULL) "
+        "FROM current_instances i JOIN labels l USING (label_id) JOIN media m USING (media_id)").fetchall()[0]
+    return int(nm), int(ni), int(npred), schema_version(con)

@@ -38,7 +38,9 @@ import duckdb
 from .._version import __version__
 from .._warnings import warn
 from ..errors import StoreError
-from ._ddl import DDL_V1, FORMAT_VERSION, MIGRATIONS
+from ._ddl import DDL, FORMAT_VERSION, MIGRATIONS
+from ._file_check import check_marker, check_objects, is_empty, recreate_views, shadow_views
+from ._file_errors import file_error
 from ._lock import FileLock
 
 __all__ = ["Store"]
@@ -56,6 +58,20 @@ def _close_all() -> None:
     for store in list(_OPEN):
         with contextlib.suppress(Exception):
             store.close()
+
+
+def _held_elsewhere(e: duckdb.Error) -> bool:
+    """Whether DuckDB refused the file because another process holds its lock (not "block": damage)."""
+    text = str(e).lower()
+    return "could not set lock" in text or "conflicting lock" in text
+
+
+def _empty_file(path: Path) -> bool:
+    """A zero-byte file with no WAL: nothing to lose, and a new project may be created in its place."""
+    try:
+        return path.stat().st_size == 0 and not Path(str(path) + ".wal").exists()
+    except OSError:
+        return False
 
 
 def _writable(path: Path) -> bool:
@@ -83,6 +99,10 @@ class Store:
     # writes; True: checkpoint inside every write (the file alone is complete at the ack, but each
     # commit pays ~3 extra fsyncs: the annotator's save went from ~13 to ~55 ms). docs/concurrency.md
     checkpoint_each_write = False
+    # A hand-off to a waiting process leaves a WAL of up to this many bytes to it instead of
+    # checkpointing (~3 fsyncs, 10-30 ms here): replaying costs ~0.2 ms per small transaction on
+    # attach, so a few turns' writes are cheaper to replay than to checkpoint. docs/concurrency.md
+    handoff_wal = 16384
 
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = 120.0, linger: float = 0.5,
                  read_only: bool | None = None) -> None:
@@ -103,6 +123,7 @@ class Store:
         # Facts valid while this store holds the file (next ids, the loaded schema...): nobody else
         # can write meanwhile. Emptied whenever the file is taken anew and after a rollback.
         self.turn_cache: dict[str, object] = {}
+        self._writes = 0  # outer write transactions begun by this store (see write_number)
         self.read_only = bool(read_only)
         if self.memory:
             self._con = duckdb.connect(":memory:")
@@ -130,8 +151,15 @@ class Store:
                 self.read_only = True
             self._lock = FileLock(self.path)
             _OPEN.add(self)
-        with self.transaction() as con:
-            self._init_or_migrate(con)
+        try:
+            with self.transaction() as con:
+                self._init_or_migrate(con)
+        except BaseException as e:
+            self.close()  # a refused file is let go at once (no lingering lock)
+            mapped = file_error(e, self.path) if isinstance(e, duckdb.Error) else None
+            if mapped is not None:
+                raise mapped from e
+            raise
 
     # -- locking -----------------------------------------------------------------------------
     def _connect(self) -> duckdb.DuckDBPyConnection:
@@ -143,24 +171,35 @@ class Store:
         if self._mem is None:  # spill files go next to the project, as with a file connection
             self._mem = duckdb.connect(":memory:", config={"temp_directory": str(self.path) + ".tmp"})
         con = self._mem
+        assert self.path is not None
+        if not self.read_only and _empty_file(self.path):  # e.g. a fresh tempfile: DuckDB refuses 0 bytes
+            self.path.unlink()  # under the lock: no other nblabel process is creating the project meanwhile
         deadline = time.monotonic() + self.timeout
         while True:
             try:
                 con.execute(f"ATTACH ? AS {_ALIAS}{' (READ_ONLY)' if self.read_only else ''}", [str(self.path)])
                 con.execute(f"USE {_ALIAS}")
+                if self.read_only:  # the file's views cannot be recreated: ours hide them
+                    shadow_views(con, strict=False)
                 return con
             except duckdb.IOException as e:  # held by a process that does not use our lock file
-                if "lock" not in str(e).lower() or time.monotonic() > deadline:
-                    raise StoreError(f"cannot open project {str(self.path)!r}: {e}") from e
+                if not _held_elsewhere(e) or time.monotonic() > deadline:
+                    raise file_error(e, self.path) or StoreError(f"cannot open project {str(self.path)!r}: {e}") from e
                 time.sleep(0.01)
+            except duckdb.Error as e:  # e.g. a damaged header
+                raise file_error(e, self.path) or StoreError(f"cannot open project {str(self.path)!r}: {e}") from e
 
-    def _detach(self) -> None:
-        """Close the file (DuckDB checkpoints what is left in the WAL) but keep the instance."""
+    def _detach(self, *, checkpoint: bool = True) -> None:
+        """Close the file but keep the instance. ``checkpoint``: DuckDB folds what is left in the WAL
+        into the file first (~3 fsyncs); without, the WAL stays beside the file and whoever attaches
+        next replays it (a hand-off to a waiting process: see docs/concurrency.md)."""
         con = self._mem
         if con is None:
             return
         try:
             con.execute("USE memory")
+            con.execute("PRAGMA enable_checkpoint_on_shutdown" if checkpoint
+                        else "PRAGMA disable_checkpoint_on_shutdown")
             con.execute(f"DETACH {_ALIAS}")
         except duckdb.Error:  # whatever went wrong, closing the instance closes the file for sure
             self._mem = None
@@ -215,11 +254,14 @@ class Store:
         with contextlib.suppress(duckdb.Error):  # the commit is safe in the WAL; the next close retries
             self._con.execute("CHECKPOINT")
 
-    def _wal_dirty(self) -> bool:
+    def _wal_size(self) -> int:
         try:
-            return os.path.getsize(str(self.path) + ".wal") > 0
+            return os.path.getsize(str(self.path) + ".wal")
         except OSError:  # no WAL: nothing was written
-            return False
+            return 0
+
+    def _wal_dirty(self) -> bool:
+        return self._wal_size() > 0
 
     def _after_operation(self) -> None:
         """Decide, as an operation ends, whether to keep the file for the next one. Caller holds _rlock."""
@@ -228,18 +270,23 @@ class Store:
         self._last_used = now
         waiting = self._lock.others_waiting()
         if self.linger <= 0 or (waiting and now - self._turn_start >= self._turn_len):
-            self._let_go()
+            self._let_go(to_waiter=waiting)
             return
         self._start_watcher()
         if waiting:  # the watcher may sleep on the long linger deadline: the gap deadline is sooner
             self._lock.ring_self()
 
-    def _let_go(self) -> None:
-        """Close the lingering connection and release the file lock. Caller holds _rlock."""
+    def _let_go(self, *, to_waiter: bool = False) -> None:
+        """Close the lingering connection and release the file lock. Caller holds _rlock.
+
+        ``to_waiter``: another process waits for the file, so hand it over at once and leave the WAL
+        to it (it replays it on attach; the next holder that goes idle checkpoints).
+        """
         con, self._con = self._con, None
         try:
             if con is not None:
-                self._detach()
+                wal = self._wal_size()  # (an empty WAL: nothing to fold in, and nothing left behind)
+                self._detach(checkpoint=not to_waiter or wal == 0 or wal > self.handoff_wal)
         finally:
             assert self._lock is not None
             self._lock.release()
@@ -265,7 +312,7 @@ class Store:
                         idle = now - self._last_used
                         if lock.others_waiting():
                             if idle >= self.gap or now - self._turn_start >= self._turn_len:
-                                self._let_go()
+                                self._let_go(to_waiter=True)
                                 self._watching = False
                                 return
                             timeout = self.gap - idle
@@ -294,6 +341,27 @@ class Store:
         with self._rlock:
             if self._holds == 0 and self._con is not None and not self.memory:
                 self._let_go()
+
+    @property
+    def write_number(self) -> int:
+        """How many outer write transactions this store has begun (the current one included).
+
+        A fact a write leaves in :attr:`turn_cache` under this number still holds in the next write
+        transaction of the same turn (number + 1): nothing else can have written in between.
+
+        Example:
+            >>> s = Store(":memory:")
+            >>> n = s.write_number
+            >>> with s.transaction():
+            ...     s.write_number - n
+            1
+        """
+        return self._writes
+
+    @property
+    def in_transaction(self) -> bool:
+        """A transaction of this store is open (a new ``transaction()`` block would join it)."""
+        return self._in_tx
 
     def transaction(self) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConnection]:
         """Run the block as one transaction (nested blocks join the outer one).
@@ -324,39 +392,57 @@ class Store:
                 return
             con.execute("BEGIN TRANSACTION")
             self._in_tx = True
+            if not read:
+                self._writes += 1
             try:
                 yield con
             except BaseException as e:
                 self._in_tx = False
                 self.turn_cache.clear()
-                con.execute("ROLLBACK")
+                with contextlib.suppress(duckdb.Error):  # a failed write may have ended the transaction
+                    con.execute("ROLLBACK")
                 if self.read_only and isinstance(e, duckdb.Error) and "read-only" in str(e):
                     raise StoreError(
                         f"project {str(self.path)!r} is open read-only, so it cannot be changed; "
                         "copy the file to a writable folder and open the copy"
                     ) from e
+                mapped = file_error(e, self.path) if isinstance(e, duckdb.Error) else None
+                if mapped is not None:  # a full disk, a damaged file: rolled back, nothing half-written
+                    raise mapped from e
                 raise
             else:
                 self._in_tx = False
-                con.execute("COMMIT")
+                try:
+                    con.execute("COMMIT")
+                except BaseException as e:
+                    self.turn_cache.clear()
+                    if not isinstance(e, duckdb.Error):
+                        raise
+                    with contextlib.suppress(duckdb.Error):  # DuckDB rolled the transaction back
+                        con.execute("ROLLBACK")
+                    mapped = file_error(e, self.path)
+                    if mapped is None:
+                        raise
+                    raise mapped from e
 
     # -- layout ------------------------------------------------------------------------------
     def _init_or_migrate(self, con: duckdb.DuckDBPyConnection) -> None:
-        has_meta = con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'"
-        ).fetchall()[0][0]
-        if not has_meta and self.read_only:
+        """Create a project in an empty file, or check and migrate an existing one (see :mod:`._file_check`)."""
+        new = is_empty(con)
+        if new and self.read_only:
             raise StoreError(f"{str(self.path)!r} is not an nblabel project (no 'meta' table), and it is "
                              "open read-only so one cannot be created in it")
-        if not has_meta:
-            for stmt in DDL_V1:
+        if new:
+            for stmt in DDL:
                 con.execute(stmt)
             con.execute(
                 "INSERT INTO meta VALUES ('format_version', ?), ('schema_version', '0'), "
                 "('app_version', ?), ('created_at', CAST(now() AS VARCHAR)), ('project_id', CAST(uuid() AS VARCHAR))",
                 [str(FORMAT_VERSION), __version__],
             )
+            recreate_views(con)
             return
+        check_marker(con, self.path)
         rows = con.execute("SELECT value FROM meta WHERE key = 'format_version'").fetchall()
         row = rows[0] if rows else None
         version = int(row[0]) if row else 0
@@ -372,12 +458,16 @@ class Store:
                     f"project {str(self.path)!r} has the older file format {version} and is open "
                     f"read-only, so it cannot be upgraded to format {FORMAT_VERSION}; open a writable copy once"
                 )
+            check_objects(con, self.path)
+            shadow_views(con)
             return
         while version < FORMAT_VERSION:
             for stmt in MIGRATIONS[version]:
                 con.execute(stmt)
             version += 1
             con.execute("UPDATE meta SET value = ? WHERE key = 'format_version'", [str(version)])
+        check_objects(con, self.path)
+        recreate_views(con)
         con.execute("UPDATE meta SET value = ? WHERE key = 'app_version'", [__version__])
 
     def close(self) -> None:

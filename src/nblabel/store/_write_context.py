@@ -11,20 +11,27 @@ and one small query per transaction says whether the cache still holds:
   (:func:`new_media_token`, in the insert's transaction: a rollback restores the old token with
   the old rows). Files written before the token existed read as token ``""``; their media rows
   are the committed ones, so a size cached for them stays true.
+
+Within one turn (this process holds the file; see :class:`~nblabel.store.Store`) even that query
+is skipped: a one-row write leaves its meta and the next free instance id in the store's
+``turn_cache`` (:class:`Facts`), and the next write transaction of the turn uses them when nothing
+else wrote in between (``Store.write_number`` is one more). Any other write, a rollback or a new
+turn makes them stale, and they are read again.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._schema_load import state_at
 
 if TYPE_CHECKING:
     from ..schema import SchemaState
+    from ._store import Store
 
-__all__ = ["Meta", "media_size", "new_media_token", "read_meta"]
+__all__ = ["Facts", "Meta", "facts", "media_size", "new_media_token", "read_meta", "remember"]
 
 _META = "SELECT key, value FROM meta WHERE key IN ('project_id', 'schema_version', 'media_token')"
 _SIZES: dict[tuple[str, str], dict[int, tuple[float, float]]] = {}
@@ -86,3 +93,42 @@ def media_size(con: Any, meta: Meta, media_id: int) -> tuple[float, float] | Non
 def new_media_token(con: Any) -> None:
     """Record that media rows were inserted (call it in the inserting transaction)."""
     con.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('media_token', ?)", [uuid.uuid4().hex])
+
+
+class Facts(NamedTuple):
+    """What a one-row write knows at its start: the meta, and the next free instance id if known."""
+
+    meta: Meta
+    next_instance_id: int | None
+
+
+_KEY = "one-row write"
+
+
+def facts(store: Store, con: Any, began_at: int) -> Facts:
+    """The meta (and the next instance id) for a write transaction begun when ``store.write_number``
+    was ``began_at``: from the previous write of this turn when nothing came between, else read.
+
+    Example:
+        >>> from nblabel.store import Store
+        >>> s = Store(":memory:")
+        >>> n = s.write_number
+        >>> with s.transaction() as con:
+        ...     f = facts(s, con, n)
+        ...     remember(s, n, f.meta, next_instance_id=1)
+        >>> n = s.write_number
+        >>> with s.transaction() as con:
+        ...     facts(s, con, n).next_instance_id
+        1
+    """
+    mine = store.write_number == began_at + 1  # this block began the transaction (not joined one)
+    hit = store.turn_cache.get(_KEY) if mine else None
+    if isinstance(hit, tuple) and hit[0] == began_at:
+        return hit[1]
+    return Facts(read_meta(con), None)
+
+
+def remember(store: Store, began_at: int, meta: Meta, *, next_instance_id: int | None) -> None:
+    """Leave this write's facts for the next write of the turn (only if this block began the transaction)."""
+    if store.write_number == began_at + 1:
+        store.turn_cache[_KEY] = (began_at + 1, Facts(meta, next_instance_id))

@@ -121,6 +121,8 @@ class Annotator(anywidget.AnyWidget):
     author = traitlets.Unicode("").tag(sync=True)
     focus = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
     mode = traitlets.Unicode("label").tag(sync=True)
+    # set by the browser on every label pick (most recent first); keys 1-9 with many labels
+    recent_labels = traitlets.List(traitlets.Int()).tag(sync=True)
 
     def __init__(self, session: Session, media_ids: list[int], *, stage: str = "label",
                  runs: list[str] | None = None, author: str | None = None, max_display: int = 4096,

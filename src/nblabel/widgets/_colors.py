@@ -7,9 +7,11 @@ not repaint the others.
 
 from __future__ import annotations
 
+from .._palette import PALETTE
+
 __all__ = ["RUN_COLORS", "run_color"]
 
-RUN_COLORS = ("#ff9800", "#00bcd4", "#e91e63", "#8bc34a", "#9c27b0", "#ffc107", "#03a9f4", "#795548")
+RUN_COLORS = PALETTE  # the one palette (nblabel/_palette.py), shared with the plots
 
 
 def run_color(run_id: int) -> str:

@@ -30,6 +30,7 @@ from ..store._datasets import add_static_members
 from ..store._edits import add_instances
 from ..store._media import set_status
 from ._colors import run_color
+from ._gallery_groups import check_extra, decorate
 from ._gallery_tables import check_columns, gallery_tables
 from ._protocol import Commands, Reply, dispatch, register
 from ._thumbs import thumbnails
@@ -77,21 +78,33 @@ class Gallery(anywidget.AnyWidget):
     labels = traitlets.List(traitlets.Dict()).tag(sync=True)
     stage = traitlets.Unicode("label").tag(sync=True)
     items_version = traitlets.Int(0).tag(sync=True)
+    color_by = traitlets.Unicode("").tag(sync=True)  # the column whose value colours each frame ("" = none)
+    group_by = traitlets.Unicode("").tag(sync=True)  # the column whose groups start new grid rows
+    legend = traitlets.List(traitlets.Dict()).tag(sync=True)  # color_by's value → colour (set when the tables are built)
     selected = traitlets.List(traitlets.Int())  # Python side only: set by the browser's "select" message
     opened = traitlets.Int(None, allow_none=True)
     open_annotator = traitlets.Bool(False)
 
     def __init__(self, session: Session, media_slice: MediaSlice | None = None, *,
                  runs: Sequence[Any] | str | None = None, size: int = 160, sort: str | None = None,
-                 columns: Sequence[str] | None = None, stage: str = "label") -> None:
+                 columns: Sequence[str] | None = None, stage: str = "label", extra: pd.DataFrame | None = None,
+                 color_by: str | None = None, group_by: str | None = None) -> None:
         if media_slice is None:
             media_slice = MediaSlice(session)
         if not isinstance(media_slice, MediaSlice):
             raise ValidationError(f"gallery() shows a media slice (proj.media()...), got {type(media_slice).__name__}")
         if not isinstance(size, (int, np.integer)) or not 16 <= int(size) <= 1024:
             raise ValidationError(f"size is the thumbnail's longest side in pixels (16–1024), got {size!r}")
-        cols = check_columns(media_slice, columns, sort)
+        extra_df = check_extra(session.store, extra, media_slice._all_columns())
+        extra_cols = [] if extra_df is None else [c for c in extra_df.columns if c != "media_id"]
+        sort_name = (sort or "").lstrip("-")
+        cols = check_columns(media_slice, columns, None if sort_name in extra_cols else sort) + extra_cols
+        for what, name in (("color_by", color_by), ("group_by", group_by)):
+            if name is not None and (not isinstance(name, str) or name not in [*cols, "file_name", "width", "height"]):
+                raise ValidationError(f"{what}={name!r} is not a gallery column{did_you_mean(str(name), cols)}; "
+                                      "pass it in extra= or columns=")
         self.session = session
+        self._extra = extra_df
         self.media_slice = media_slice
         self._run_list = self._resolve_runs(runs)
         self._tables: tuple[pa.Table, pa.Table] | None = None
@@ -104,7 +117,7 @@ class Gallery(anywidget.AnyWidget):
             runs=[{"name": n, "color": run_color(rid)} for rid, n in self._run_list],
             labels=[{"id": lab.id, "name": lab.name, "color": lab.color, "tag": "tag" in lab.spatial}
                     for lab in state.labels.values() if not lab.retired],
-            count=media_slice.count(),
+            count=media_slice.count(), color_by=color_by or "", group_by=group_by or "",
         )
         register(self)
 
@@ -133,8 +146,15 @@ class Gallery(anywidget.AnyWidget):
             1
         """
         if self._tables is None:
-            self._tables = gallery_tables(self.session.store, self.media_slice, self._run_list, self.columns,
-                                          self.sort or None)
+            extra_cols = set() if self._extra is None else set(self._extra.columns)
+            slice_cols = [c for c in self.columns if c not in extra_cols]
+            in_sql = self.sort.lstrip("-") not in extra_cols
+            items, boxes = gallery_tables(self.session.store, self.media_slice, self._run_list, slice_cols,
+                                          (self.sort or None) if in_sql else None)
+            items, boxes, legend = decorate(items, boxes, self._extra, color_by=self.color_by or None,
+                                            group_by=self.group_by or None, sort=None if in_sql else self.sort)
+            self._tables = (items, boxes)
+            self.legend = legend
         return self._tables
 
     def refresh(self) -> None:
@@ -164,8 +184,11 @@ class Gallery(anywidget.AnyWidget):
     @commands.command("items")
     def _msg_items(self, msg: dict[str, Any]) -> Reply:
         items, boxes = self.tables()
-        return ({"n": items.num_rows, "runs": [n for _, n in self._run_list], "columns": list(self.columns),
-                 "version": self.items_version}, [_ipc(items), _ipc(boxes)])
+        reply: dict[str, Any] = {"n": items.num_rows, "runs": [n for _, n in self._run_list],
+                                 "columns": list(self.columns), "version": self.items_version}
+        if self.color_by or self.group_by:  # the legend and the grouping, only when asked for
+            reply.update(legend=list(self.legend), color_by=self.color_by, group_by=self.group_by)
+        return reply, [_ipc(items), _ipc(boxes)]
 
     @commands.command("thumbs")
     def _msg_thumbs(self, msg: dict[str, Any]) -> Reply:

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from ..store import Store
 
 __all__ = ["DEFAULT_COLUMNS", "STATUS_FN", "STATUS_FP", "STATUS_GT", "STATUS_IGNORED", "STATUS_TP",
-           "check_columns", "gallery_tables", "match_run"]
+           "arrow_column", "check_columns", "gallery_tables", "match_run"]
 
 DEFAULT_COLUMNS = ("file_name", "width", "height", "n_instances")
 STATUS_GT, STATUS_TP, STATUS_FP, STATUS_FN = 0, 1, 2, 3
@@ -102,8 +102,13 @@ def match_run(gt: pd.DataFrame, pred: pd.DataFrame, media_ids: np.ndarray) -> tu
     return status, missed
 
 
-def _arrow_column(s: pd.Series) -> Any:
-    """A column the browser can sort and show: numbers stay numbers, everything else becomes text."""
+def arrow_column(s: pd.Series) -> Any:
+    """A column the browser can sort and show: numbers stay numbers, everything else becomes text.
+
+    Example:
+        >>> arrow_column(pd.Series([1, 2])).type, arrow_column(pd.Series(["a", None])).to_pylist()
+        (DataType(int32), ['a', ''])
+    """
     import pyarrow as pa
 
     if pd.api.types.is_bool_dtype(s):
@@ -181,7 +186,7 @@ def gallery_tables(store: Store, media_slice: MediaSlice, runs: Sequence[tuple[i
                       "score": np.full(int(missed.sum()), np.nan)})
     for c in columns:
         if c not in cols:
-            cols[c] = _arrow_column(df[c])
+            cols[c] = arrow_column(df[c])
     cols["n_gt"] = pa.array(n_gt, pa.int32())
     for key, v in counts.items():
         cols[key] = pa.array(v.astype(np.int32), pa.int32())

@@ -19,6 +19,7 @@ from ._messages_common import (
     INST_COLUMNS,
     Reply,
     _media_of,
+    check_deletable,
     inst_from_row,
     read_instances,
     save_create,
@@ -97,8 +98,9 @@ def on_save(w: Annotator, msg: dict[str, Any]) -> Reply:
     if op == "delete":
         if msg.get("instance_id") is None:
             raise ValidationError("a delete needs instance_id")
-        iid = int(msg["instance_id"])
-        version = _edits.delete_instance(w.session, iid, author=w.author)
+        with w.session.store.transaction() as con:
+            iid = check_deletable(w, con, msg["instance_id"])
+            version = _edits.delete_instance(w.session, iid, author=w.author)
         return {"instance_id": iid, "version": int(version)}, []
     raise ValidationError(f"save op {op!r} is unknown; use create, update or delete")
 

@@ -14,13 +14,15 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from ..errors import NotFoundError, ValidationError
-from ..store import _edits
+from ..store import _edits, run_name_of
 from ..store._caches import add_verdict
+from ..store._instances import current_row
 
 if TYPE_CHECKING:
     from ._annotator import Annotator
 
-__all__ = ["INST_COLUMNS", "geometry_kwargs", "inst_from_row", "read_instances", "save_create", "save_update"]
+__all__ = ["INST_COLUMNS", "check_deletable", "geometry_kwargs", "ground_truth_row", "in_queue", "inst_from_row", "queued_row",
+           "read_instances", "save_create", "save_update"]
 
 Reply = tuple[dict[str, Any], list[bytes]]
 
@@ -117,16 +119,88 @@ def _label_name(w: Annotator, label_id: Any) -> str:
     return lab.name
 
 
+# -- what a request may change: items of the widget's queue, their ground truth -----------------
+def _queue_ids(w: Annotator) -> frozenset[int]:
+    """The media ids of the widget's queue (computed once per queue list)."""
+    cached = getattr(w, "_nblabel_queue_ids", None)
+    if cached is None or cached[0] is not w._queue:
+        cached = (w._queue, frozenset(int(q["media_id"]) for q in w._queue))
+        w._nblabel_queue_ids = cached
+    return cached[1]
+
+
+def in_queue(w: Annotator, media_id: Any) -> int:
+    """``media_id`` as an int if it is an item of the widget's queue; a :class:`ValidationError` if not.
+
+    A request changes only the items the annotator was opened on: a message naming another image
+    (a stale page, a crafted message) is refused and changes nothing.
+    """
+    try:
+        mid = int(media_id)
+    except (TypeError, ValueError):
+        raise ValidationError(f"media_id must be an integer, got {media_id!r}") from None
+    if mid not in _queue_ids(w):
+        raise ValidationError(f"media {mid} is not in this annotator's queue ({w.total} items), so this "
+                              "annotator cannot change it; open an annotator on it with proj.annotate(...)")
+    return mid
+
+
 def _media_of(w: Annotator, msg: dict[str, Any]) -> int:
     mid = msg.get("media_id")
-    return int(mid) if mid is not None else int(w._queue[w.index]["media_id"])
+    return in_queue(w, mid) if mid is not None else int(w._queue[w.index]["media_id"])
 
 
 def _row(con: Any, instance_id: Any) -> tuple:
-    rows = con.execute(_BY_ID, [int(instance_id)]).fetchall()
+    try:
+        iid = int(instance_id)
+    except (TypeError, ValueError):
+        raise ValidationError(f"an instance id must be an integer, got {instance_id!r}") from None
+    rows = con.execute(_BY_ID, [iid]).fetchall()
     if not rows:
         raise NotFoundError.from_key("instance", instance_id, hint="it may have been deleted; reload the item")
     return rows[0]
+
+
+def _check_queued(w: Annotator, instance_id: Any, media_id: Any) -> None:
+    if int(media_id) not in _queue_ids(w):
+        raise ValidationError(f"instance {instance_id} is on media {media_id}, which is not in this annotator's "
+                              "queue, so this annotator cannot change it; open an annotator on that image")
+
+
+def _check_ground_truth(instance_id: Any, run: Any, action: str) -> None:
+    if run is not None:
+        raise ValidationError(f"instance {instance_id} is a prediction of run {run!r}, and predictions are "
+                              f"not {action} in the annotator; accept it to copy it into ground truth, "
+                              "or reject it")
+
+
+def queued_row(w: Annotator, con: Any, instance_id: Any) -> tuple:
+    """The current row of an instance on an item of the widget's queue (ground truth or prediction)."""
+    row = _row(con, instance_id)
+    _check_queued(w, row[0], row[13])
+    return row
+
+
+def ground_truth_row(w: Annotator, con: Any, instance_id: Any, action: str) -> tuple:
+    """The current row of a ground-truth instance of the queue: the only instances a user edits or deletes.
+
+    A prediction belongs to its run (what the model said); ``action`` names the refused change.
+    """
+    row = queued_row(w, con, instance_id)
+    _check_ground_truth(row[0], row[10], action)
+    return row
+
+
+def check_deletable(w: Annotator, con: Any, instance_id: Any) -> int:
+    """The id of a ground-truth instance of the queue, deleted already or not (a retried delete is answered)."""
+    try:
+        iid = int(instance_id)
+    except (TypeError, ValueError):
+        raise ValidationError(f"an instance id must be an integer, got {instance_id!r}") from None
+    row = current_row(con, iid)
+    _check_queued(w, iid, row["media_id"])
+    _check_ground_truth(iid, None if row["run_id"] is None else run_name_of(con, int(row["run_id"])), "deleted")
+    return iid
 
 
 def _copy(w: Annotator, con: Any, row: tuple, media_id: int, extra: dict[str, Any] | None) -> int:
@@ -165,33 +239,33 @@ def save_update(w: Annotator, inst: dict[str, Any]) -> int:
 
     The browser edits a polygon's first ring: the instance's other rings are kept.
     """
-    iid = int(inst["id"])
+    try:
+        with w.session.store.read() as con:  # an instance's media and run never change: checked once
+            row = ground_truth_row(w, con, inst["id"], "edited")
+    except NotFoundError:  # deleted or unknown: the store's own refusal names which
+        return _edits.update_instance(w.session, int(inst["id"]), expected_version=inst.get("version"), quiet=True)
+    iid, old_kind = int(row[0]), str(row[3])
     changes: dict[str, Any] = {"author": w.author}
     if inst.get("label_id") is not None:
         changes["label"] = _label_name(w, inst["label_id"])
     if "attributes" in inst:
         changes["attributes"] = inst["attributes"]
     if inst.get("box") is not None or inst.get("points") is not None:
-        with w.session.store.read() as con:
-            old = con.execute("SELECT kind, points FROM current_instances WHERE instance_id = ?", [iid]).fetchall()
-        kind = inst.get("kind") or (old[0][0] if old else "box")
+        kind = inst.get("kind") or old_kind
         if kind != "tag":  # a tag covers the whole image: it has no geometry to change
             geom = geometry_kwargs({**inst, "kind": kind})
-            old_pts = json.loads(old[0][1]) if old and isinstance(old[0][1], str) else None
-            if kind == "polygon" and old and old[0][0] == "polygon" and old_pts and isinstance(old_pts[0], list) \
+            old_pts = json.loads(row[8]) if isinstance(row[8], str) else None
+            if kind == "polygon" and old_kind == "polygon" and old_pts and isinstance(old_pts[0], list) \
                     and old_pts[0] and isinstance(old_pts[0][0], list) and len(old_pts) > 1:
                 geom = {"polygon": [geom["polygon"], *old_pts[1:]]}
             changes.update(geom)
-    elif inst.get("kind") is not None:
-        with w.session.store.read() as con:
-            old = con.execute("SELECT kind FROM current_instances WHERE instance_id = ?", [iid]).fetchall()
-        if old and old[0][0] != inst["kind"]:
-            raise ValidationError(f"changing instance {iid} from {old[0][0]} to {inst['kind']} needs its new geometry")
+    elif inst.get("kind") is not None and old_kind != inst["kind"]:
+        raise ValidationError(f"changing instance {iid} from {old_kind} to {inst['kind']} needs its new geometry")
     return _edits.update_instance(w.session, iid, expected_version=inst.get("version"), quiet=True, **changes)
 
 
 def _accept(w: Annotator, con: Any, pred_id: Any) -> tuple[dict[str, Any], tuple]:
-    row = _row(con, pred_id)
+    row = queued_row(w, con, pred_id)
     if row[10] is None:
         raise ValidationError(f"instance {pred_id} is ground truth, not a prediction")
     gid = _copy(w, con, row, int(row[13]), {"accepted_from": int(pred_id), "run": row[10]})

@@ -23,9 +23,10 @@ from ._messages_common import (
     _copy,
     _label_name,
     _media_of,
-    _row,
     _verdict_row,
+    ground_truth_row,
     inst_from_row,
+    queued_row,
 )
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ def on_accept(w: Annotator, msg: dict[str, Any]) -> Reply:
 
 def on_reject(w: Annotator, msg: dict[str, Any]) -> Reply:
     with w.session.store.transaction() as con:
-        row = _row(con, msg.get("pred_id"))
+        row = queued_row(w, con, msg.get("pred_id"))
         if row[10] is None:
             raise ValidationError(f"instance {row[0]} is ground truth, not a prediction")
         _verdict_row(w, con, int(row[13]), row[14], None, row[0], "reject")
@@ -55,17 +56,17 @@ def on_verdict(w: Annotator, msg: dict[str, Any]) -> Reply:
     gt_id, pred_id = msg.get("gt_id"), msg.get("pred_id")
     out: dict[str, Any] = {}
     with w.session.store.transaction() as con:
-        pred = _row(con, pred_id) if pred_id is not None and verdict == "accept_pred" else None
+        pred = queued_row(w, con, pred_id) if pred_id is not None and verdict == "accept_pred" else None
         run_id = pred[14] if pred is not None else w._run_id_of(con, pred_id)
         media_id = _media_of(w, msg)
         if verdict == "confirm_gt":
             if gt_id is None:
                 raise ValidationError("confirm_gt needs gt_id")
-            media_id = int(_row(con, gt_id)[13])
+            media_id = int(ground_truth_row(w, con, gt_id, "confirmed as ground truth")[13])
         elif verdict == "delete_gt":
             if gt_id is None:
                 raise ValidationError("delete_gt needs gt_id")
-            media_id = int(_row(con, gt_id)[13])
+            media_id = int(ground_truth_row(w, con, gt_id, "deleted")[13])
             _edits.delete_instance(w.session, int(gt_id), author=w.author)
         elif verdict == "accept_pred":
             if pred_id is None:
@@ -169,5 +170,5 @@ def on_copy_to_next(w: Annotator, msg: dict[str, Any]) -> Reply:
     ids = [int(i) for i in (msg.get("instance_ids") or [])]
     with w.session.store.transaction() as con:
         for iid in ids:
-            _copy(w, con, _row(con, iid), target, {"copied_from": iid})
+            _copy(w, con, queued_row(w, con, iid), target, {"copied_from": iid})
     return {"count": len(ids)}, []

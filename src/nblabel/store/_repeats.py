@@ -1,0 +1,189 @@
+"""Repeated imports: what an import does with instances the project already holds (``mode=``).
+
+Importing the same COCO file twice, or re-importing a YOLO/VOC export of the project, would
+otherwise double the ground truth silently. Every batch writer (``add_instances``,
+``run.add_predictions``, ``import_coco``/``import_yolo``/``import_voc``) takes ``mode``:
+
+- ``"skip-existing"`` (the default): a checked row that repeats an instance of the same source
+  (ground truth, or the same run) is not written, and the report says how many were skipped. A
+  repeat is the same media item and label with every coordinate of the box (for polygons and
+  keypoints: the box stored with them, their extent or the COCO bbox) within ``tolerance`` pixels
+  (1e-6; an importer passes the precision its format writes). The kind is not compared: a YOLO
+  or VOC export writes a polygon as its box, and re-importing it must not add the box. Or — for rows
+  carrying a COCO annotation id in ``extra`` — the same media item and COCO annotation id (so a
+  box fixed after the first import is not brought back by the second). The latest version of
+  every instance counts, a deleted one included: what a person deleted stays deleted.
+- ``"replace"``: the instances of that source on every media item the import touches are deleted
+  first (tombstones, so ``proj.history`` keeps them), then every row is written.
+- ``"append"``: every row is written (rows repeating stored ones become second copies).
+
+The repeat check is one DuckDB equality join on (media, label, rounded x0) over the touched
+media, then a filter on all four coordinates — not a Python loop per row; an import onto media
+without stored instances of its source skips it after one quick query.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._report import ImportReport
+from ..errors import ValidationError, did_you_mean
+from ._instances import insert_rows, tombstone_many
+
+__all__ = ["DEFAULT_MODE", "MODES", "check_mode", "find_repeats", "write_with_mode"]
+
+MODES = ("skip-existing", "replace", "append")
+DEFAULT_MODE = "skip-existing"
+TOLERANCE = 1e-6
+
+
+def check_mode(mode: Any) -> str:
+    """``mode`` if it is one of :data:`MODES`, else a ValidationError listing them.
+
+    Example:
+        >>> check_mode("append")
+        'append'
+        >>> check_mode("skip_existing")
+        Traceback (most recent call last):
+        ...
+        nblabel.errors.ValidationError: mode='skip_existing' is unknown; use one of 'skip-existing' (default: leave out rows already in the project), 'replace' (delete the source's instances on the media the import touches, then add), 'append' (add every row); did you mean 'skip-existing'?
+    """
+    if isinstance(mode, str) and mode in MODES:
+        return mode
+    hint = did_you_mean(str(mode), MODES)
+    raise ValidationError(f"mode={mode!r} is unknown; use one of 'skip-existing' (default: leave out rows already "
+                          "in the project), 'replace' (delete the source's instances on the media the import "
+                          "touches, then add), 'append' (add every row)"
+                          + (hint if hint.startswith("; did you mean") else ""))
+
+
+def _coco_ids(frame: pd.DataFrame) -> np.ndarray:
+    """The COCO annotation id each row carries in ``extra`` (as text), or None."""
+    out = np.full(len(frame), None, dtype=object)
+    if "extra" not in frame.columns or not frame["extra"].notna().any():
+        return out
+    for i, e in enumerate(frame["extra"].to_list()):  # only imports that carry extras (COCO) get here
+        if isinstance(e, dict) and e.get("coco_id") is not None:
+            out[i] = str(e["coco_id"])
+    return out
+
+
+# Candidate pairs come from an equality join on (media, label, x0 cell): cells are 4 tolerances
+# wide, so a row's x0 +- tolerance spans at most two of them and every stored x0 within tolerance
+# shares one (a row near a cell border is sent once per cell); the filter then checks all four
+# coordinates. Joining on media and label alone would pair every new box of an image with every
+# stored one (10M pairs for 100k boxes on 1,000 images). The stored rows are narrowed to the
+# media id range first (a zone-map scan), the join keeps only the media actually given.
+_OLD = """old AS (SELECT instance_id, media_id, label_id, x0, y0, x1, y1, deleted{coco} FROM instances
+                 WHERE superseded_at IS NULL AND run_id IS NOT DISTINCT FROM $run
+                   AND media_id BETWEEN $lo AND $hi)"""
+_GEOM = """SELECT n.pos, o.instance_id, o.deleted FROM _nbl_import_rows n JOIN old o
+           ON n.media_id = o.media_id AND n.label_id = o.label_id AND n.cell = floor(o.x0 / $cell)
+           WHERE abs(n.x0 - o.x0) <= $tol AND abs(n.y0 - o.y0) <= $tol
+             AND abs(n.x1 - o.x1) <= $tol AND abs(n.y1 - o.y1) <= $tol"""
+_COCO = """SELECT n.pos, o.instance_id, o.deleted FROM _nbl_import_rows n JOIN old o
+           ON n.media_id = o.media_id AND n.coco_id = o.coco_id"""
+_ANY = ("SELECT count(*) FROM (SELECT 1 FROM instances WHERE superseded_at IS NULL AND run_id IS NOT DISTINCT FROM ? "
+        "AND media_id BETWEEN ? AND ? LIMIT 1)")
+
+
+def find_repeats(con: Any, frame: pd.DataFrame, run_id: int | None,
+                 tolerance: float = TOLERANCE) -> pd.DataFrame:
+    """Rows of ``frame`` (checked rows, as :func:`~nblabel.store._prepare.prepare_instances` gives
+    them) that repeat a stored instance of the same source: ``pos`` (row position), the stored
+    ``instance_id`` and whether it is ``deleted``.
+
+    Example:
+        >>> import nblabel as nl, numpy as np, pandas as pd
+        >>> p = nl.open(":memory:"); _ = p.add_images([np.zeros((40, 60, 3), np.uint8)])
+        >>> _ = p.schema.add_label("car"); _ = p.add_instance(1, "car", box=[5, 5, 20, 30])
+        >>> rows = pd.DataFrame({"media_id": [1, 1], "label_id": [1, 1], "kind": "box", "x0": [5.0, 1.0],
+        ...                      "y0": [5.0, 1.0], "x1": [20.0, 9.0], "y1": [30.0, 9.0]})
+        >>> with p._session.store.read() as con:
+        ...     find_repeats(con, rows, None)[["pos", "instance_id"]].values.tolist()
+        [[0, 1]]
+    """
+    if frame.empty:
+        return pd.DataFrame({"pos": np.zeros(0, np.int64), "instance_id": np.zeros(0, np.int64),
+                             "deleted": np.zeros(0, bool)})
+    media = frame["media_id"].to_numpy(np.int64)
+    lo_id, hi_id = int(media.min()), int(media.max())
+    if not con.execute(_ANY, [run_id, lo_id, hi_id]).fetchall()[0][0]:
+        return find_repeats(con, frame.iloc[:0], run_id)  # nothing stored there: no repeat (the usual import)
+    x0 = frame["x0"].to_numpy(float)
+    tol = float(tolerance)
+    cell = 4 * tol if tol > 0 else 1.0
+    lo, hi = np.floor((x0 - tol) / cell), np.floor((x0 + tol) / cell)
+    both = np.flatnonzero(lo != hi)  # rows near a cell border: sent once per cell
+    at = np.concatenate([np.arange(len(frame)), both])
+    coco = _coco_ids(frame)
+    has_coco = any(c is not None for c in coco)
+    rows = pd.DataFrame({
+        "pos": at, "cell": np.concatenate([lo, hi[both]]), "media_id": media[at],
+        "label_id": frame["label_id"].to_numpy(np.int64)[at],
+        **{c: frame[c].to_numpy(float)[at] for c in ("x0", "y0", "x1", "y1")},
+        **({"coco_id": coco[at]} if has_coco else {}),
+    })
+    sql = ("WITH " + _OLD.format(coco=", json_extract_string(extra, '$.coco_id') AS coco_id" if has_coco else "")
+           + " " + _GEOM + (" UNION ALL " + _COCO if has_coco else ""))
+    con.register("_nbl_import_rows", rows)
+    try:
+        pairs = con.execute(sql, {"run": run_id, "tol": tol, "cell": cell, "lo": lo_id, "hi": hi_id}).fetchnumpy()
+    finally:
+        con.unregister("_nbl_import_rows")
+    pos, iid, deleted = (np.asarray(pairs[c]) for c in ("pos", "instance_id", "deleted"))
+    deleted = deleted.astype(bool)
+    order = np.lexsort((iid, deleted, pos))  # per row, a live match before a tombstone, then the smallest id
+    first = order[np.unique(pos[order], return_index=True)[1]]
+    return pd.DataFrame({"pos": pos[first].astype(np.int64), "instance_id": iid[first].astype(np.int64),
+                         "deleted": deleted[first].astype(bool)})
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" if n != 1 or not noun.endswith("s") else f"1 {noun[:-1]}"
+
+
+def write_with_mode(con: Any, frame: pd.DataFrame, *, mode: str, run_id: int | None, media: list[int] | None,
+                    report: ImportReport, author: str | None, schema_version: int, noun: str = "instances",
+                    tolerance: float = TOLERANCE) -> np.ndarray:
+    """Write checked rows inside the caller's transaction as ``mode`` says; returns the new ids.
+
+    ``media``: the media items the import touches (``"replace"`` clears the source's instances on
+    them; default: the media of ``frame``). What was skipped or replaced goes into ``report.notes``
+    and ``report.extra`` (``"repeats"``: how many rows were skipped, ``"replaced"``: how many
+    stored instances were deleted).
+
+    Example:
+        >>> import nblabel as nl, numpy as np, pandas as pd
+        >>> p = nl.open(":memory:"); _ = p.add_images([np.zeros((40, 60, 3), np.uint8)])
+        >>> _ = p.schema.add_label("car")
+        >>> df = pd.DataFrame({"media_id": [1], "label": ["car"], "x0": [5], "y0": [5], "x1": [20], "y1": [30]})
+        >>> _ = p.add_instances(df); r = p.add_instances(df)
+        >>> r.added, r.notes[0]
+        (0, "skipped 1 instance already in the project (same image, label and geometry); pass mode='append' to add them again")
+    """
+    mode = check_mode(mode)
+    if mode == "replace":
+        touched = sorted({int(m) for m in (media if media is not None else frame["media_id"].tolist())})
+        n = tombstone_many(con, media=touched, run_id=run_id, author=author, schema_version=schema_version)
+        report.extra["replaced"] = n
+        if n:
+            report.notes.append(f"replaced {_plural(n, noun)} on {len(touched):,} media item(s) "
+                                "(deleted as new versions: proj.history(id) still has them)")
+    elif mode == "skip-existing" and len(frame):
+        rep = find_repeats(con, frame, run_id, tolerance)
+        if len(rep):
+            why = ("same image and COCO annotation id, or same image, label and geometry"
+                   if any(c is not None for c in _coco_ids(frame)) else "same image, label and geometry")
+            keep = np.ones(len(frame), dtype=bool)
+            keep[rep["pos"].to_numpy(np.int64)] = False
+            frame = frame[keep]
+            n, gone = len(rep), int(rep["deleted"].sum())
+            deleted = f"; {gone:,} of them were deleted in the project and stay deleted" if gone else ""
+            report.notes.append(f"skipped {_plural(n, noun)} already in the project ({why}){deleted}; "
+                                "pass mode='append' to add them again")
+        report.extra["repeats"] = len(rep)
+    return insert_rows(con, frame, author=author, schema_version=schema_version)
