@@ -18,6 +18,8 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeGuard
 
@@ -29,9 +31,10 @@ from ..errors import FormatError, ValidationError
 from ..store import Schema, load_state, run_id
 from ..store._meta import merge_media_meta, set_label_meta
 from ..store._repeats import DEFAULT_MODE, check_mode
-from ._coco_stream import CocoSource, open_coco, read_json
+from ._coco_staged import Names, Staged, resolve
+from ._coco_stream import open_coco, read_json
 from ._exports import ExportInfo, check_target, export_instances, export_media, write_atomic
-from ._import_tail import finish_import
+from ._import_tail import finish_import_chunks
 from ._ingest import Probed, probe_images, write_probed
 from ._paths import resolve_under_root
 
@@ -219,59 +222,66 @@ def _images(con: Any, probed: Probed | None, rows: list[dict[str, Any]], failed:
 _ROW_COLUMNS = ("media_id", "label_id", "kind", "x0", "y0", "x1", "y1", "points", "area", "iscrowd", "extra")
 
 
-def _annotation_rows(anns: list[Any], media: dict[Any, int], failed: dict[Any, str], cats: dict[int, int],
-                     report: ImportReport, *, seen: set[Any] | None = None
-                     ) -> tuple[pd.DataFrame, list[str], list[Any]]:
-    """One chunk of annotations as an instance frame (built column by column), the input name of
-    each row, and the COCO image ids of refused annotations. ``seen``: annotation ids of earlier
-    chunks (updated), so a repeated id is found across chunks."""
+def _annotation_rows(anns: list[Any], positions: list[int], problems: list[tuple[int, str, str]], seen: set[Any], *,
+                     media: dict[Any, int], failed: dict[Any, str], cats: dict[int, int]
+                     ) -> tuple[pd.DataFrame, list[int], list[Any], list[Any], list[Any]]:
+    """The reference conversion, one annotation at a time, with every problem worded: the rows
+    :mod:`._coco_columns` did not stage as columns (``positions``: their places in the file).
+
+    Returns their instance frame, each row's place, COCO annotation and image id, and the COCO
+    image ids of refused annotations; problems go to ``problems`` as ``(place, item, reason)``.
+    ``seen``: annotation ids used before (updated), so a repeated id is found.
+    """
     cols: dict[str, list[Any]] = {c: [] for c in _ROW_COLUMNS}
-    names: list[str] = []
+    rows = _Rows(cols, [], [], [])
     images: list[Any] = []
-    seen = set() if seen is None else seen
-    for k, a in enumerate(anns):
+    k = 0
+
+    def add(item: str, reason: str) -> None:
+        problems.append((k, item, reason))
+
+    for k, a in zip(positions, anns, strict=True):
         if not isinstance(a, dict):
-            report.add_problem(f"annotation #{k}", f"an annotation must be an object, got {type(a).__name__}")
+            add(f"annotation #{k}", f"an annotation must be an object, got {type(a).__name__}")
             continue
         aid, iid = a.get("id"), a.get("image_id")
         item = f"annotation {aid} (image {iid})" if aid is not None else f"annotation #{k} (image {iid})"
         missing = [key for key in ("id", "image_id", "category_id") if key not in a]
         if missing:
-            report.add_problem(item, f"missing {missing}; every COCO annotation needs id, image_id and category_id")
+            add(item, f"missing {missing}; every COCO annotation needs id, image_id and category_id")
             images.append(iid)
             continue
         if not all(isinstance(v, (int, str)) and not isinstance(v, bool) for v in (aid, iid, a["category_id"])):
-            report.add_problem(item, "id, image_id and category_id must be integers")
+            add(item, "id, image_id and category_id must be integers")
             continue
         if aid in seen:
-            report.add_problem(item, f"annotation id {aid} is used twice; ids must be unique")
+            add(item, f"annotation id {aid} is used twice; ids must be unique")
             images.append(iid)
             continue
         seen.add(aid)
         if iid not in media:
             why = failed.get(iid)
-            report.add_problem(item, f"its image was not imported ({why})" if why else
-                               f"image_id {iid!r} is not listed in 'images'")
+            add(item, f"its image was not imported ({why})" if why else f"image_id {iid!r} is not listed in 'images'")
             images.append(iid)
             continue
         if a["category_id"] not in cats:
-            report.add_problem(item, f"category_id {a['category_id']!r} is not listed in 'categories'")
+            add(item, f"category_id {a['category_id']!r} is not listed in 'categories'")
             images.append(iid)
             continue
         bbox = a.get("bbox")
         box = [math.nan] * 4
         if bbox is not None:
             if not isinstance(bbox, list) or len(bbox) != 4 or not all(_is_num(v) for v in bbox):
-                report.add_problem(item, f"bbox {bbox!r} is not [x, y, width, height] (4 numbers)")
+                add(item, f"bbox {bbox!r} is not [x, y, width, height] (4 numbers)")
                 images.append(iid)
                 continue
             x, y, w, h = (float(v) for v in bbox)
             if not all(math.isfinite(v) for v in (x, y, w, h)):
-                report.add_problem(item, f"bbox {bbox!r} has NaN or infinite values")
+                add(item, f"bbox {bbox!r} has NaN or infinite values")
                 images.append(iid)
                 continue
             if w < 0 or h < 0:
-                report.add_problem(item, f"bbox {bbox!r} has a negative width or height; COCO boxes are "
+                add(item, f"bbox {bbox!r} has a negative width or height; COCO boxes are "
                                    "[x, y, width, height]")
                 images.append(iid)
                 continue
@@ -284,7 +294,7 @@ def _annotation_rows(anns: list[Any], media: dict[Any, int], failed: dict[Any, s
         points: Any = None
         if kps:
             if not isinstance(kps, list) or len(kps) % 3 or not all(_is_num(v) for v in kps):
-                report.add_problem(item, "keypoints must be a flat list of x, y, v numbers (a multiple of 3)")
+                add(item, "keypoints must be a flat list of x, y, v numbers (a multiple of 3)")
                 images.append(iid)
                 continue
             kind, points = "keypoints", [kps[i:i + 3] for i in range(0, len(kps), 3)]
@@ -292,7 +302,7 @@ def _annotation_rows(anns: list[Any], media: dict[Any, int], failed: dict[Any, s
                 extra["segmentation"] = seg
         elif isinstance(seg, dict):
             if "counts" not in seg or "size" not in seg:
-                report.add_problem(item, "an RLE segmentation needs 'size' and 'counts'")
+                add(item, "an RLE segmentation needs 'size' and 'counts'")
                 images.append(iid)
                 continue
             kind, points = "mask", seg
@@ -300,7 +310,7 @@ def _annotation_rows(anns: list[Any], media: dict[Any, int], failed: dict[Any, s
             rings_ok = all(isinstance(r, list) and len(r) >= 6 and len(r) % 2 == 0 and all(_is_num(v) for v in r)
                            for r in seg)
             if not rings_ok:
-                report.add_problem(item, "polygon segmentation must be a list of rings [x0, y0, x1, y1, ...] "
+                add(item, "polygon segmentation must be a list of rings [x0, y0, x1, y1, ...] "
                                    "with at least 3 points each")
                 images.append(iid)
                 continue
@@ -308,7 +318,7 @@ def _annotation_rows(anns: list[Any], media: dict[Any, int], failed: dict[Any, s
         else:
             kind = "box"
             if bbox is None:
-                report.add_problem(item, "has neither a bbox nor a segmentation nor keypoints")
+                add(item, "has neither a bbox nor a segmentation nor keypoints")
                 images.append(iid)
                 continue
         area = a.get("area")
@@ -316,17 +326,29 @@ def _annotation_rows(anns: list[Any], media: dict[Any, int], failed: dict[Any, s
                                        points, float(area) if _is_num(area) else math.nan,
                                        bool(a.get("iscrowd", 0)), extra), strict=True):
             cols[c].append(v)
-        names.append(item)
-    df = pd.DataFrame({
-        "media_id": np.array(cols["media_id"], dtype=np.int64), "label_id": np.array(cols["label_id"], dtype=np.int64),
-        "kind": pd.Series(cols["kind"], dtype=object),
-        **{c: np.array(cols[c], dtype=float) for c in ("x0", "y0", "x1", "y1")},
-        "points": pd.Series(cols["points"], dtype=object), "area": np.array(cols["area"], dtype=float),
-        "iscrowd": np.array(cols["iscrowd"], dtype=bool), "extra": pd.Series(cols["extra"], dtype=object)})
-    return df, names, images
+        rows.pos.append(k)
+        rows.aid.append(aid)
+        rows.iid.append(iid)
+    return rows.frame(), rows.pos, rows.aid, rows.iid, images
 
 
-def _check_masks(df: pd.DataFrame, con: Any, names: list[str], report: ImportReport) -> np.ndarray:
+class _Rows:
+    """Converted annotations as columns, with each row's place in the file and COCO ids."""
+
+    def __init__(self, cols: dict[str, Any], pos: list[int], aid: list[Any], iid: list[Any]) -> None:
+        self.cols, self.pos, self.aid, self.iid = cols, pos, aid, iid
+
+    def frame(self) -> pd.DataFrame:
+        c = self.cols
+        return pd.DataFrame({
+            "media_id": np.asarray(c["media_id"], dtype=np.int64), "label_id": np.asarray(c["label_id"], dtype=np.int64),
+            "kind": pd.Series(list(c["kind"]), dtype=object),
+            **{k: np.asarray(c[k], dtype=float) for k in ("x0", "y0", "x1", "y1")},
+            "points": pd.Series(list(c["points"]), dtype=object), "area": np.asarray(c["area"], dtype=float),
+            "iscrowd": np.asarray(c["iscrowd"], dtype=bool), "extra": pd.Series(list(c["extra"]), dtype=object)})
+
+
+def _check_masks(df: pd.DataFrame, con: Any, names: Sequence[str], report: ImportReport) -> np.ndarray:
     """RLE masks must have the size [height, width] of their image."""
     ok = np.ones(len(df), dtype=bool)
     idx = np.flatnonzero((df["kind"] == "mask").to_numpy())
@@ -339,12 +361,12 @@ def _check_masks(df: pd.DataFrame, con: Any, names: list[str], report: ImportRep
         seg = df["points"].iloc[i]
         hw = sizes[int(df["media_id"].iloc[i])]
         if list(seg["size"]) != list(hw):
-            report.add_problem(names[i], f"RLE size {seg['size']} is not the image's [height, width] {list(hw)}")
+            report.add_problem(names[int(i)], f"RLE size {seg['size']} is not the image's [height, width] {list(hw)}")
             ok[i] = False
     return ok
 
 
-_CHUNK = 10_000  # annotations checked and written at a time (a chunk's frames, not the file, are held)
+_CHUNK = 10_000  # annotations staged, then checked, at a time (a chunk's Python lists, not the file's, are held)
 
 
 def import_coco(session: Session, json_path: str | os.PathLike[str], images: str | os.PathLike[str] | None = None,
@@ -352,16 +374,21 @@ def import_coco(session: Session, json_path: str | os.PathLike[str], images: str
                 strict: bool = False, clip: bool = False, mode: str = DEFAULT_MODE) -> ImportReport:
     """Import COCO ground truth in one transaction (see ``Project.import_coco``).
 
-    The file is read twice, never whole (:mod:`._coco_stream`): once to check it and keep images and
-    categories, then annotations ``_CHUNK`` at a time. The images are probed before the write
-    transaction opens, so the project file is locked only while rows go in.
+    The file is read once, never whole (:mod:`._coco_stream`): images and categories are kept and
+    the annotations staged as compact columns keyed by COCO ids (:mod:`._coco_staged`), and the
+    images are probed, all before the write transaction opens; inside it the ids are mapped, the
+    rows checked ``_CHUNK`` at a time and written in one insert.
     """
     if errors not in ("report", "raise"):
         raise ValidationError(f"errors={errors!r}: use 'report' (store good rows, list bad ones) or 'raise'")
     mode = check_mode(mode)
     path = Path(json_path)
-    src = open_coco(path)
+    staged = Staged(_STANDARD)
+    src = open_coco(path, staged, _CHUNK)  # one pass: annotations staged as columns as they are read
     d = src.top
+    if not src.n_annotation_keys and isinstance(d, dict) and isinstance(d.get("annotations"), list):
+        for anns in src.annotations(_CHUNK):  # read whole (not streamed): stage it the same way
+            staged.add(anns)
     _check_top(d, path)
     root = Path(images) if images is not None else path.parent
     if not root.is_dir():
@@ -374,41 +401,40 @@ def import_coco(session: Session, json_path: str | os.PathLike[str], images: str
     with session.store.transaction() as con:
         cats = _categories(session, d["categories"], src.keypoint_categories, path)
         media, failed = _images(con, probed, rows, failed, d["images"], report)
-        _write_annotations(con, session, src, media, failed, cats, report, strict=strict, errors=errors,
-                           clip=clip, mode=mode, complete=complete, chunk=_CHUNK)
+        bad_media: set[int] = set()
+        finish_import_chunks(con, session, _frames(con, staged, media, failed, cats, report, bad_media), report,
+                             what="annotations", media=list(media.values()), bad_media=bad_media, strict=strict,
+                             errors=errors, complete=complete, mode=mode, clip=clip, keep_outside=True,
+                             refused_note="{n} image(s) with refused annotations were not marked complete; "
+                                          "fix them and mark them with proj.complete(...)")
     return report
 
 
-def _write_annotations(con: Any, session: Session, src: CocoSource, media: dict[Any, int], failed: dict[Any, str],
-                       cats: dict[int, int], report: ImportReport, *, strict: bool, errors: str, clip: bool,
-                       mode: str, complete: bool, chunk: int) -> None:
-    """Convert the annotations chunk by chunk into one frame, then check and write it inside the
-    import's transaction."""
-    seen: set[Any] = set()
+def _frames(con: Any, staged: Staged, media: dict[Any, int], failed: dict[Any, str], cats: dict[int, int],
+            report: ImportReport, bad_media: set[int]) -> Iterator[tuple[pd.DataFrame, Names]]:
+    """The staged annotations as instance frames in file order (:func:`._coco_staged.resolve`), their
+    problems in the report first, RLE masks of the wrong size refused; ``bad_media`` gets the media
+    ids of refused annotations once every frame was handed out."""
+    problems: list[tuple[int, str, str]] = []
     bad_images: list[Any] = []
-    frames: list[pd.DataFrame] = []
-    names: list[str] = []
-    bad_media: set[int] = set()
-    for anns in src.annotations(max(1, int(chunk))):
-        df, chunk_names, bad = _annotation_rows(anns, media, failed, cats, report, seen=seen)
-        del anns
-        bad_images += bad
-        keep = _check_masks(df, con, chunk_names, report)
-        bad_media |= set(df["media_id"][~keep].astype(int))
+    reference = partial(_annotation_rows, media=media, failed=failed, cats=cats)
+    reported = False
+    for df, names in resolve(staged, media, failed, cats, reference, problems, bad_images, _CHUNK):
+        if not reported:
+            for _, item, reason in problems:
+                report.add_problem(item, reason)
+            reported = True
+        keep = _check_masks(df, con, names, report)
         if not keep.all():
-            df, chunk_names = df[keep], [n for n, k in zip(chunk_names, keep, strict=False) if k]
-        frames.append(df)
-        names += chunk_names
-    if not frames:
-        frames = [_annotation_rows([], media, failed, cats, report)[0]]
-    df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0].reset_index(drop=True)
-    del frames
+            bad_media |= set(df["media_id"][~keep].astype(int))
+            at = np.flatnonzero(keep)
+            df, names = df[keep].reset_index(drop=True), Names([names.aid[int(i)] for i in at],
+                                                                  [names.iid[int(i)] for i in at])
+        yield df, names
+    if not reported:
+        for _, item, reason in problems:
+            report.add_problem(item, reason)
     bad_media |= {media[i] for i in bad_images if i in media}
-    finish_import(con, session, df, names, report, what="annotations", media=list(media.values()),
-                  bad_media=bad_media, strict=strict, errors=errors, complete=complete,
-                  refused_note="{n} image(s) with refused annotations were not marked complete; "
-                               "fix them and mark them with proj.complete(...)", mode=mode,
-                  clip=clip, keep_outside=True)  # as pycocotools: what the file says, outside or not
 
 
 # -- export ------------------------------------------------------------------------------------

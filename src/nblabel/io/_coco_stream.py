@@ -215,9 +215,11 @@ def starts_with_object(path: Path) -> bool:
             return False
 
 
-def read_head(path: Path) -> CocoHead:
+def read_head(path: Path, staged: Any = None, chunk: int = 10_000) -> CocoHead:
     """Walk the whole file (a malformed one raises :class:`json.JSONDecodeError`) keeping ``images``,
-    ``categories`` and every other top-level value but the annotations.
+    ``categories`` and every other top-level value but the annotations. ``staged``: an object
+    with ``reset()`` and ``add(items)`` (:class:`._coco_staged.Staged`) that gets the annotations of
+    every ``annotations`` key, ``chunk`` at a time (reset at each key: the last one counts).
 
     Example:
         >>> import tempfile, os, pathlib
@@ -238,9 +240,19 @@ def read_head(path: Path) -> CocoHead:
             elif key == "annotations":
                 head.top[key] = []
                 kps: set[Any] = set()
+                out: list[Any] = []
+                if staged is not None:
+                    staged.reset()
                 for a in _items(t):
                     if isinstance(a, dict) and a.get("keypoints"):
                         kps.add(a.get("category_id"))
+                    if staged is not None:
+                        out.append(a)
+                        if len(out) >= chunk:
+                            staged.add(out)
+                            out = []
+                if out:
+                    staged.add(out)
                 head.keypoint_categories = kps  # the last 'annotations' key is the one json.loads keeps
             elif key in _KEPT:
                 head.top[key] = list(_items(t))
@@ -341,8 +353,9 @@ class CocoSource:
             raise _not_json("COCO file", self.path, e) from None
 
 
-def open_coco(path: Path) -> CocoSource:
-    """Check a COCO file's JSON and read all but its annotations (see the module docstring).
+def open_coco(path: Path, staged: Any = None, chunk: int = 10_000) -> CocoSource:
+    """Check a COCO file's JSON and read all but its annotations (see the module docstring);
+    ``staged`` gets the annotations as they are read (see :func:`read_head`).
 
     A file whose top level is not an object is read whole: it is refused anyway, with what it holds.
 
@@ -363,7 +376,7 @@ def open_coco(path: Path) -> CocoSource:
                if isinstance(d, dict) and isinstance(d.get("annotations"), list) else set())
         return CocoSource(path, d, kps, 0)
     try:
-        head = read_head(path)
+        head = read_head(path, staged, chunk)
     except OSError as e:
         raise FormatError(f"COCO file {str(path)!r} cannot be read: {e}") from None
     except (json.JSONDecodeError, UnicodeError, RecursionError) as e:
