@@ -36,7 +36,7 @@ from ._coco_stream import open_coco, read_json
 from ._exports import ExportInfo, check_target, export_instances, export_media, write_atomic
 from ._import_tail import finish_import_chunks
 from ._ingest import Probed, probe_images, write_probed
-from ._paths import resolve_under_root
+from ._paths import resolve_under_root, resolved
 
 if TYPE_CHECKING:
     from ..store import Session
@@ -137,6 +137,21 @@ def _categories(session: Session, cats: list[Any], with_kps: set[Any], path: Pat
     return out
 
 
+def _plain_under_root(base: str, name: str, real_dirs: dict[str, str]) -> str | None:
+    """The resolved path of a plain relative file name ("a/b.jpg": no "..", ".", "~", empty or
+    absolute parts) when it stays inside the resolved root ``base``, with strings only (what
+    :func:`._paths.resolve_under_root` gives for it, without its pathlib objects); else None."""
+    if not name or name[0] in "/~":
+        return None
+    parts = name.split("/")
+    if "" in parts or "." in parts or ".." in parts:
+        return None
+    full = resolved(os.path.join(base, name), real_dirs)
+    if full is None or not full.startswith(base.rstrip("/") + "/"):
+        return None
+    return full
+
+
 def _image_rows(imgs: list[Any], root: Path, allow_outside_root: bool, report: ImportReport,
                 path: Path) -> tuple[list[dict[str, Any]], dict[Any, str]]:
     """The listed images that resolve to files under the root (as rows for ``add_images``), and
@@ -146,6 +161,7 @@ def _image_rows(imgs: list[Any], root: Path, allow_outside_root: bool, report: I
     ids: list[Any] = []
     first_name: dict[Any, Any] = {}  # coco image id -> the file_name it was first listed with
     real_dirs: dict[str, str] = {}  # folders resolved once for the whole list
+    base = os.path.realpath(os.path.expanduser(root))
     for i, im in enumerate(imgs):
         if not isinstance(im, dict) or "id" not in im or "file_name" not in im:
             have = sorted(im) if isinstance(im, dict) else type(im).__name__
@@ -162,7 +178,13 @@ def _image_rows(imgs: list[Any], root: Path, allow_outside_root: bool, report: I
             failed[iid] = f"file_name {fname!r} is not a path"
             report.add_problem(f"image {iid}", f"{failed[iid]}; give the path relative to the image root")
             continue
-        full, problem = resolve_under_root(root, fname, allow_outside_root=allow_outside_root, real_dirs=real_dirs)
+        plain = _plain_under_root(base, fname, real_dirs) if not allow_outside_root else None
+        problem = None
+        if plain is None:  # anything but a plain relative name inside the root: the full check words it
+            checked, problem = resolve_under_root(root, fname, allow_outside_root=allow_outside_root,
+                                                  real_dirs=real_dirs)
+            plain = str(checked)
+        full = plain
         if problem:
             failed[iid] = problem
             report.add_problem(f"image {iid} ({fname})", problem)

@@ -9,10 +9,11 @@ numbers, strings, ``NaN``, duplicate keys (the last wins) and the messages of ma
 are the same as reading it whole; a value nested too deeply raises :class:`RecursionError` as
 ``json.loads`` does.
 
-Two passes: :func:`read_head` walks the whole file once (so a malformed file is refused before
-any image is read) and keeps ``images`` and ``categories`` (small next to the annotations) with the
-type of every top-level value; :func:`iter_annotations` walks it again and hands out the
-annotations of the last ``annotations`` key in chunks. A file whose top level is not an object
+:func:`read_head` walks the whole file once (so a malformed file is refused before any image is
+read) and keeps ``images`` and ``categories`` (small next to the annotations) with the type of every
+top-level value; the import hands it a stager that turns the annotations into compact columns as
+they go by (:mod:`._coco_staged`), so the file is read once. :func:`iter_annotations` walks it
+again and hands out the annotations of the last ``annotations`` key in chunks (for other readers). A file whose top level is not an object
 is left to the caller (it reads it whole to say what it holds).
 """
 
