@@ -6,6 +6,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+INTEROP := .venv-interop
 PORT ?= 8888
 
 .PHONY: demo test install chromium js lint bench wheel-check clean
@@ -13,6 +14,12 @@ PORT ?= 8888
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[test,bench]'
+	touch $@
+
+# The interop tools (Label Studio SDK, datumaro, fiftyone) pin older pandas/numpy/pillow: their own venv.
+$(INTEROP)/.installed: pyproject.toml
+	test -x $(INTEROP)/bin/python || $(PYTHON) -m venv $(INTEROP)
+	$(INTEROP)/bin/python -m pip install -q --disable-pip-version-check -e '.[interop]'
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -29,7 +36,7 @@ js: node_modules/.installed
 	npm run -s build
 
 lint: $(VENV)/.installed node_modules/.installed
-	$(VENV)/bin/ruff check src tests tests_browser benchmarks
+	$(VENV)/bin/ruff check src tests tests_browser tests_interop benchmarks
 	$(VENV)/bin/lint-imports
 	npx --no-install tsc -p jsconfig.json
 	$(VENV)/bin/mypy src/nblabel
@@ -40,13 +47,15 @@ wheel-check: $(VENV)/.installed
 	need=['nblabel/static/annotator.js','nblabel/static/gallery.js','nblabel/py.typed']; miss=[x for x in need if x not in n]; \
 	print('[make] wheel contains', ', '.join(need)) if not miss else sys.exit(f'wheel lacks {miss}')"
 
-test: install chromium js
+test: install $(INTEROP)/.installed chromium js
 	@if [ -n "$$CI" ]; then git diff --exit-code --stat -- src/nblabel/static || \
 	  { echo "[make] the committed JS bundle is stale: run 'npm run build' and commit src/nblabel/static"; exit 1; }; fi
 	node --test js/
 	$(MAKE) --no-print-directory lint wheel-check
 	$(PY) -m pytest tests tests_browser notebooks/*.ipynb src/nblabel --doctest-modules \
 	  --nbval-lax --nbval-current-env -p no:cacheprovider -q -rs
+	@if ls tests_interop/test_*.py >/dev/null 2>&1; then \
+	  $(INTEROP)/bin/python -m pytest tests_interop -p no:cacheprovider -q -rs; fi
 
 demo: install
 	@if [ -n "$$NO_BROWSER" ]; then \
@@ -59,4 +68,4 @@ bench: install
 	for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b --quick || exit 1; done
 
 clean:
-	rm -rf build dist node_modules $(VENV) notebooks/*.duckdb* notebooks/_work
+	rm -rf build dist node_modules $(VENV) $(INTEROP) notebooks/*.duckdb* notebooks/_work
