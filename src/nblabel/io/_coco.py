@@ -18,6 +18,8 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeGuard
 
@@ -29,10 +31,12 @@ from ..errors import FormatError, ValidationError
 from ..store import Schema, load_state, run_id
 from ..store._meta import merge_media_meta, set_label_meta
 from ..store._repeats import DEFAULT_MODE, check_mode
+from ._coco_staged import Names, Staged, resolve
+from ._coco_stream import open_coco, read_json
 from ._exports import ExportInfo, check_target, export_instances, export_media, write_atomic
-from ._import_tail import finish_import
+from ._import_tail import finish_import_chunks
 from ._ingest import Probed, probe_images, write_probed
-from ._paths import resolve_under_root
+from ._paths import resolve_under_root, resolved
 
 if TYPE_CHECKING:
     from ..store import Session
@@ -43,33 +47,6 @@ _STANDARD = {"id", "image_id", "category_id", "bbox", "segmentation", "area", "i
              "num_keypoints"}
 _IMAGE_STANDARD = {"id", "file_name", "width", "height"}
 _MAX_LISTED = 10_000
-
-
-def read_json(path: str | Path, what: str = "COCO file") -> Any:
-    """Read a JSON file; a missing or malformed file is a :class:`FormatError` naming it.
-
-    Example:
-        >>> import tempfile, os, pathlib
-        >>> p = os.path.join(tempfile.mkdtemp(), "x.json"); _ = pathlib.Path(p).write_text("{]")
-        >>> read_json(p)  # doctest: +ELLIPSIS
-        Traceback (most recent call last):
-        ...
-        nblabel.errors.FormatError: COCO file '...x.json' is not valid JSON (...
-    """
-    p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise FormatError(f"{what} {str(p)!r} does not exist; check the path") from None
-    except OSError as e:
-        raise FormatError(f"{what} {str(p)!r} cannot be read: {e}") from None
-    try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise FormatError(f"{what} {str(p)!r} is not valid JSON ({e}); fix or re-export the file") from None
-    except RecursionError:
-        raise FormatError(f"{what} {str(p)!r} nests lists/objects too deeply to read (thousands of levels); "
-                          "a COCO file needs only a few: fix or re-export the file") from None
 
 
 def rle_area(rle: dict[str, Any]) -> float:
@@ -103,8 +80,9 @@ def _check_top(d: Any, path: Path) -> None:
             raise FormatError(f"COCO file {str(path)!r}: {k!r} must be a list, it is a {type(d[k]).__name__}")
 
 
-def _categories(session: Session, cats: list[Any], anns: list[Any], path: Path) -> dict[int, int]:
-    """Create or reuse a label per category; returns {coco category id: label_id}."""
+def _categories(session: Session, cats: list[Any], with_kps: set[Any], path: Path) -> dict[int, int]:
+    """Create or reuse a label per category (``with_kps``: the category ids that annotations with
+    keypoints name); returns {coco category id: label_id}."""
     seen: dict[int, str] = {}
     for i, c in enumerate(cats):
         if not isinstance(c, dict) or "id" not in c or "name" not in c:
@@ -120,7 +98,6 @@ def _categories(session: Session, cats: list[Any], anns: list[Any], path: Path) 
         if c["name"] in seen.values():
             raise FormatError(f"COCO file {str(path)!r}: category name {c['name']!r} is used twice")
         seen[c["id"]] = c["name"]
-    with_kps = {a.get("category_id") for a in anns if isinstance(a, dict) and a.get("keypoints")}
     out: dict[int, int] = {}
     schema = Schema(session.store)
     for c in sorted(cats, key=lambda c: c["id"]):
@@ -160,6 +137,21 @@ def _categories(session: Session, cats: list[Any], anns: list[Any], path: Path) 
     return out
 
 
+def _plain_under_root(base: str, name: str, real_dirs: dict[str, str]) -> str | None:
+    """The resolved path of a plain relative file name ("a/b.jpg": no "..", ".", "~", empty or
+    absolute parts) when it stays inside the resolved root ``base``, with strings only (what
+    :func:`._paths.resolve_under_root` gives for it, without its pathlib objects); else None."""
+    if not name or name[0] in "/~":
+        return None
+    parts = name.split("/")
+    if "" in parts or "." in parts or ".." in parts:
+        return None
+    full = resolved(os.path.join(base, name), real_dirs)
+    if full is None or not full.startswith(base.rstrip("/") + "/"):
+        return None
+    return full
+
+
 def _image_rows(imgs: list[Any], root: Path, allow_outside_root: bool, report: ImportReport,
                 path: Path) -> tuple[list[dict[str, Any]], dict[Any, str]]:
     """The listed images that resolve to files under the root (as rows for ``add_images``), and
@@ -168,6 +160,8 @@ def _image_rows(imgs: list[Any], root: Path, allow_outside_root: bool, report: I
     rows: list[dict[str, Any]] = []
     ids: list[Any] = []
     first_name: dict[Any, Any] = {}  # coco image id -> the file_name it was first listed with
+    real_dirs: dict[str, str] = {}  # folders resolved once for the whole list
+    base = os.path.realpath(os.path.expanduser(root))
     for i, im in enumerate(imgs):
         if not isinstance(im, dict) or "id" not in im or "file_name" not in im:
             have = sorted(im) if isinstance(im, dict) else type(im).__name__
@@ -184,12 +178,18 @@ def _image_rows(imgs: list[Any], root: Path, allow_outside_root: bool, report: I
             failed[iid] = f"file_name {fname!r} is not a path"
             report.add_problem(f"image {iid}", f"{failed[iid]}; give the path relative to the image root")
             continue
-        full, problem = resolve_under_root(root, fname, allow_outside_root=allow_outside_root)
+        plain = _plain_under_root(base, fname, real_dirs) if not allow_outside_root else None
+        problem = None
+        if plain is None:  # anything but a plain relative name inside the root: the full check words it
+            checked, problem = resolve_under_root(root, fname, allow_outside_root=allow_outside_root,
+                                                  real_dirs=real_dirs)
+            plain = str(checked)
+        full = plain
         if problem:
             failed[iid] = problem
             report.add_problem(f"image {iid} ({fname})", problem)
             continue
-        if not full.is_file():
+        if not os.path.isfile(full):
             failed[iid] = f"{fname!r} is not under the image root"
             report.add_problem(f"image {iid} ({fname})", f"file {str(full)!r} does not exist; check images= "
                                f"(the root that file names in {path.name} are relative to)")
@@ -241,55 +241,69 @@ def _images(con: Any, probed: Probed | None, rows: list[dict[str, Any]], failed:
     return media, failed
 
 
-def _annotation_rows(anns: list[Any], media: dict[Any, int], failed: dict[Any, str], cats: dict[int, int],
-                     report: ImportReport) -> tuple[pd.DataFrame, list[str], list[Any]]:
-    rows: list[dict[str, Any]] = []
-    names: list[str] = []
+_ROW_COLUMNS = ("media_id", "label_id", "kind", "x0", "y0", "x1", "y1", "points", "area", "iscrowd", "extra")
+
+
+def _annotation_rows(anns: list[Any], positions: list[int], problems: list[tuple[int, str, str]], seen: set[Any], *,
+                     media: dict[Any, int], failed: dict[Any, str], cats: dict[int, int]
+                     ) -> tuple[pd.DataFrame, list[int], list[Any], list[Any], list[Any]]:
+    """The reference conversion, one annotation at a time, with every problem worded: the rows
+    :mod:`._coco_columns` did not stage as columns (``positions``: their places in the file).
+
+    Returns their instance frame, each row's place, COCO annotation and image id, and the COCO
+    image ids of refused annotations; problems go to ``problems`` as ``(place, item, reason)``.
+    ``seen``: annotation ids used before (updated), so a repeated id is found.
+    """
+    cols: dict[str, list[Any]] = {c: [] for c in _ROW_COLUMNS}
+    rows = _Rows(cols, [], [], [])
     images: list[Any] = []
-    seen: set[Any] = set()
-    for k, a in enumerate(anns):
+    k = 0
+
+    def add(item: str, reason: str) -> None:
+        problems.append((k, item, reason))
+
+    for k, a in zip(positions, anns, strict=True):
         if not isinstance(a, dict):
-            report.add_problem(f"annotation #{k}", f"an annotation must be an object, got {type(a).__name__}")
+            add(f"annotation #{k}", f"an annotation must be an object, got {type(a).__name__}")
             continue
         aid, iid = a.get("id"), a.get("image_id")
         item = f"annotation {aid} (image {iid})" if aid is not None else f"annotation #{k} (image {iid})"
         missing = [key for key in ("id", "image_id", "category_id") if key not in a]
         if missing:
-            report.add_problem(item, f"missing {missing}; every COCO annotation needs id, image_id and category_id")
+            add(item, f"missing {missing}; every COCO annotation needs id, image_id and category_id")
             images.append(iid)
             continue
         if not all(isinstance(v, (int, str)) and not isinstance(v, bool) for v in (aid, iid, a["category_id"])):
-            report.add_problem(item, "id, image_id and category_id must be integers")
+            add(item, "id, image_id and category_id must be integers")
             continue
         if aid in seen:
-            report.add_problem(item, f"annotation id {aid} is used twice; ids must be unique")
+            add(item, f"annotation id {aid} is used twice; ids must be unique")
             images.append(iid)
             continue
         seen.add(aid)
         if iid not in media:
             why = failed.get(iid)
-            report.add_problem(item, f"its image was not imported ({why})" if why else
-                               f"image_id {iid!r} is not listed in 'images'")
+            add(item, f"its image was not imported ({why})" if why else f"image_id {iid!r} is not listed in 'images'")
             images.append(iid)
             continue
         if a["category_id"] not in cats:
-            report.add_problem(item, f"category_id {a['category_id']!r} is not listed in 'categories'")
+            add(item, f"category_id {a['category_id']!r} is not listed in 'categories'")
             images.append(iid)
             continue
         bbox = a.get("bbox")
         box = [math.nan] * 4
         if bbox is not None:
             if not isinstance(bbox, list) or len(bbox) != 4 or not all(_is_num(v) for v in bbox):
-                report.add_problem(item, f"bbox {bbox!r} is not [x, y, width, height] (4 numbers)")
+                add(item, f"bbox {bbox!r} is not [x, y, width, height] (4 numbers)")
                 images.append(iid)
                 continue
             x, y, w, h = (float(v) for v in bbox)
             if not all(math.isfinite(v) for v in (x, y, w, h)):
-                report.add_problem(item, f"bbox {bbox!r} has NaN or infinite values")
+                add(item, f"bbox {bbox!r} has NaN or infinite values")
                 images.append(iid)
                 continue
             if w < 0 or h < 0:
-                report.add_problem(item, f"bbox {bbox!r} has a negative width or height; COCO boxes are "
+                add(item, f"bbox {bbox!r} has a negative width or height; COCO boxes are "
                                    "[x, y, width, height]")
                 images.append(iid)
                 continue
@@ -302,7 +316,7 @@ def _annotation_rows(anns: list[Any], media: dict[Any, int], failed: dict[Any, s
         points: Any = None
         if kps:
             if not isinstance(kps, list) or len(kps) % 3 or not all(_is_num(v) for v in kps):
-                report.add_problem(item, "keypoints must be a flat list of x, y, v numbers (a multiple of 3)")
+                add(item, "keypoints must be a flat list of x, y, v numbers (a multiple of 3)")
                 images.append(iid)
                 continue
             kind, points = "keypoints", [kps[i:i + 3] for i in range(0, len(kps), 3)]
@@ -310,7 +324,7 @@ def _annotation_rows(anns: list[Any], media: dict[Any, int], failed: dict[Any, s
                 extra["segmentation"] = seg
         elif isinstance(seg, dict):
             if "counts" not in seg or "size" not in seg:
-                report.add_problem(item, "an RLE segmentation needs 'size' and 'counts'")
+                add(item, "an RLE segmentation needs 'size' and 'counts'")
                 images.append(iid)
                 continue
             kind, points = "mask", seg
@@ -318,7 +332,7 @@ def _annotation_rows(anns: list[Any], media: dict[Any, int], failed: dict[Any, s
             rings_ok = all(isinstance(r, list) and len(r) >= 6 and len(r) % 2 == 0 and all(_is_num(v) for v in r)
                            for r in seg)
             if not rings_ok:
-                report.add_problem(item, "polygon segmentation must be a list of rings [x0, y0, x1, y1, ...] "
+                add(item, "polygon segmentation must be a list of rings [x0, y0, x1, y1, ...] "
                                    "with at least 3 points each")
                 images.append(iid)
                 continue
@@ -326,23 +340,37 @@ def _annotation_rows(anns: list[Any], media: dict[Any, int], failed: dict[Any, s
         else:
             kind = "box"
             if bbox is None:
-                report.add_problem(item, "has neither a bbox nor a segmentation nor keypoints")
+                add(item, "has neither a bbox nor a segmentation nor keypoints")
                 images.append(iid)
                 continue
         area = a.get("area")
-        rows.append({"media_id": media[iid], "label_id": cats[a["category_id"]], "kind": kind,
-                     "x0": box[0], "y0": box[1], "x1": box[2], "y1": box[3], "points": points,
-                     "area": float(area) if _is_num(area) else math.nan,
-                     "iscrowd": bool(a.get("iscrowd", 0)), "extra": extra})
-        names.append(item)
-    df = pd.DataFrame(rows, columns=["media_id", "label_id", "kind", "x0", "y0", "x1", "y1", "points", "area",
-                                     "iscrowd", "extra"])
-    df["points"] = df["points"].astype(object)
-    df["extra"] = df["extra"].astype(object)
-    return df, names, images
+        for c, v in zip(_ROW_COLUMNS, (media[iid], cats[a["category_id"]], kind, box[0], box[1], box[2], box[3],
+                                       points, float(area) if _is_num(area) else math.nan,
+                                       bool(a.get("iscrowd", 0)), extra), strict=True):
+            cols[c].append(v)
+        rows.pos.append(k)
+        rows.aid.append(aid)
+        rows.iid.append(iid)
+    return rows.frame(), rows.pos, rows.aid, rows.iid, images
 
 
-def _check_masks(df: pd.DataFrame, con: Any, names: list[str], report: ImportReport) -> np.ndarray:
+class _Rows:
+    """Converted annotations as columns, with each row's place in the file and COCO ids."""
+
+    def __init__(self, cols: dict[str, Any], pos: list[int], aid: list[Any], iid: list[Any]) -> None:
+        self.cols, self.pos, self.aid, self.iid = cols, pos, aid, iid
+
+    def frame(self) -> pd.DataFrame:
+        c = self.cols
+        return pd.DataFrame({
+            "media_id": np.asarray(c["media_id"], dtype=np.int64), "label_id": np.asarray(c["label_id"], dtype=np.int64),
+            "kind": pd.Series(list(c["kind"]), dtype=object),
+            **{k: np.asarray(c[k], dtype=float) for k in ("x0", "y0", "x1", "y1")},
+            "points": pd.Series(list(c["points"]), dtype=object), "area": np.asarray(c["area"], dtype=float),
+            "iscrowd": np.asarray(c["iscrowd"], dtype=bool), "extra": pd.Series(list(c["extra"]), dtype=object)})
+
+
+def _check_masks(df: pd.DataFrame, con: Any, names: Sequence[str], report: ImportReport) -> np.ndarray:
     """RLE masks must have the size [height, width] of their image."""
     ok = np.ones(len(df), dtype=bool)
     idx = np.flatnonzero((df["kind"] == "mask").to_numpy())
@@ -355,20 +383,34 @@ def _check_masks(df: pd.DataFrame, con: Any, names: list[str], report: ImportRep
         seg = df["points"].iloc[i]
         hw = sizes[int(df["media_id"].iloc[i])]
         if list(seg["size"]) != list(hw):
-            report.add_problem(names[i], f"RLE size {seg['size']} is not the image's [height, width] {list(hw)}")
+            report.add_problem(names[int(i)], f"RLE size {seg['size']} is not the image's [height, width] {list(hw)}")
             ok[i] = False
     return ok
+
+
+_CHUNK = 10_000  # annotations staged, then checked, at a time (a chunk's Python lists, not the file's, are held)
 
 
 def import_coco(session: Session, json_path: str | os.PathLike[str], images: str | os.PathLike[str] | None = None,
                 *, complete: bool = True, errors: str = "report", allow_outside_root: bool = False,
                 strict: bool = False, clip: bool = False, mode: str = DEFAULT_MODE) -> ImportReport:
-    """Import COCO ground truth in one transaction (see ``Project.import_coco``)."""
+    """Import COCO ground truth in one transaction (see ``Project.import_coco``).
+
+    The file is read once, never whole (:mod:`._coco_stream`): images and categories are kept and
+    the annotations staged as compact columns keyed by COCO ids (:mod:`._coco_staged`), and the
+    images are probed, all before the write transaction opens; inside it the ids are mapped, the
+    rows checked ``_CHUNK`` at a time and written in one insert.
+    """
     if errors not in ("report", "raise"):
         raise ValidationError(f"errors={errors!r}: use 'report' (store good rows, list bad ones) or 'raise'")
     mode = check_mode(mode)
     path = Path(json_path)
-    d = read_json(path)
+    staged = Staged(_STANDARD)
+    src = open_coco(path, staged, _CHUNK)  # one pass: annotations staged as columns as they are read
+    d = src.top
+    if not src.n_annotation_keys and isinstance(d, dict) and isinstance(d.get("annotations"), list):
+        for anns in src.annotations(_CHUNK):  # read whole (not streamed): stage it the same way
+            staged.add(anns)
     _check_top(d, path)
     root = Path(images) if images is not None else path.parent
     if not root.is_dir():
@@ -379,19 +421,42 @@ def import_coco(session: Session, json_path: str | os.PathLike[str], images: str
     # probe the image files before the write transaction opens (the file lock is not held during file I/O)
     probed = probe_images(session, pd.DataFrame(rows)) if rows else None
     with session.store.transaction() as con:
-        cats = _categories(session, d["categories"], d["annotations"], path)
+        cats = _categories(session, d["categories"], src.keypoint_categories, path)
         media, failed = _images(con, probed, rows, failed, d["images"], report)
-        df, names, bad_images = _annotation_rows(d["annotations"], media, failed, cats, report)
-        keep = _check_masks(df, con, names, report)
-        bad_media_masks = set(df["media_id"][~keep].astype(int))
-        df, names = df[keep].reset_index(drop=True), [n for n, k in zip(names, keep, strict=False) if k]
-        bad_media = {media[i] for i in bad_images if i in media} | bad_media_masks
-        finish_import(con, session, df, names, report, what="annotations", media=list(media.values()),
-                      bad_media=bad_media, strict=strict, errors=errors, complete=complete,
-                      refused_note="{n} image(s) with refused annotations were not marked complete; "
-                                   "fix them and mark them with proj.complete(...)", mode=mode,
-                      clip=clip, keep_outside=True)  # as pycocotools: what the file says, outside or not
+        bad_media: set[int] = set()
+        finish_import_chunks(con, session, _frames(con, staged, media, failed, cats, report, bad_media), report,
+                             what="annotations", media=list(media.values()), bad_media=bad_media, strict=strict,
+                             errors=errors, complete=complete, mode=mode, clip=clip, keep_outside=True,
+                             refused_note="{n} image(s) with refused annotations were not marked complete; "
+                                          "fix them and mark them with proj.complete(...)")
     return report
+
+
+def _frames(con: Any, staged: Staged, media: dict[Any, int], failed: dict[Any, str], cats: dict[int, int],
+            report: ImportReport, bad_media: set[int]) -> Iterator[tuple[pd.DataFrame, Names]]:
+    """The staged annotations as instance frames in file order (:func:`._coco_staged.resolve`), their
+    problems in the report first, RLE masks of the wrong size refused; ``bad_media`` gets the media
+    ids of refused annotations once every frame was handed out."""
+    problems: list[tuple[int, str, str]] = []
+    bad_images: list[Any] = []
+    reference = partial(_annotation_rows, media=media, failed=failed, cats=cats)
+    reported = False
+    for df, names in resolve(staged, media, failed, cats, reference, problems, bad_images, _CHUNK):
+        if not reported:
+            for _, item, reason in problems:
+                report.add_problem(item, reason)
+            reported = True
+        keep = _check_masks(df, con, names, report)
+        if not keep.all():
+            bad_media |= set(df["media_id"][~keep].astype(int))
+            at = np.flatnonzero(keep)
+            df, names = df[keep].reset_index(drop=True), Names([names.aid[int(i)] for i in at],
+                                                                  [names.iid[int(i)] for i in at])
+        yield df, names
+    if not reported:
+        for _, item, reason in problems:
+            report.add_problem(item, reason)
+    bad_media |= {media[i] for i in bad_images if i in media}
 
 
 # -- export ------------------------------------------------------------------------------------

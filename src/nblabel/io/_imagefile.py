@@ -1,6 +1,10 @@
-"""What an image file's bytes say without a full decode: PNG orientation, a bomb's declared size, a JPEG's end.
+"""What an image file's bytes say without a full decode: a JPEG's size, PNG orientation, a bomb's size, a JPEG's end.
 
-Three checks the probe and the display need and PIL does not give cheaply:
+Four checks the probe and the display need and PIL does not give cheaply:
+
+- :func:`jpeg_header` reads a JPEG's size and EXIF orientation by walking its markers up to the
+  image data (PIL's open + ``getexif()`` cost ~90 µs of a ~120 µs probe of a small JPEG; this
+  ~5 µs); anything it does not know for sure is left to PIL.
 
 - :func:`png_orientation` finds the EXIF orientation of a PNG by walking its chunks (PIL's
   ``getexif()`` on a PNG decodes every pixel to find an ``eXIf`` chunk written after the image data).
@@ -22,6 +26,71 @@ from PIL import Image
 
 _EXIF_ORIENTATION = 0x0112
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+# start-of-frame markers (not DHT C4, JPG C8, DAC CC), as PIL's JpegImagePlugin reads them
+_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+
+
+def jpeg_header(data: bytes) -> tuple[int, int, int] | None:
+    """Width, height (as stored) and EXIF orientation of a baseline/progressive JPEG, from its markers.
+
+    None when the file is not one PIL would read plainly as format "JPEG" (no SOI, an unknown
+    or cut-off segment, no frame header, a multi-picture MPO, a zero size, a size over
+    ``PIL.Image.MAX_IMAGE_PIXELS``): the caller then asks PIL, which words the problem.
+
+    Example:
+        >>> import io; from PIL import Image
+        >>> e = Image.Exif(); e[0x0112] = 6; b = io.BytesIO()
+        >>> Image.new("RGB", (4, 3)).save(b, format="JPEG", exif=e.tobytes())
+        >>> jpeg_header(b.getvalue()), jpeg_header(b"GIF89a")
+        ((4, 3, 6), None)
+    """
+    if data[:2] != b"\xff\xd8":
+        return None
+    n, pos = len(data), 2
+    size: tuple[int, int] | None = None
+    exif: bytes | None = None
+    while pos + 4 <= n:
+        if data[pos] != 0xFF:
+            return None
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker == 0xDA:  # start of scan: the header is over
+            break
+        if marker < 0xC0:
+            return None
+        if 0xD0 <= marker <= 0xD8 or marker == 0x01:  # standalone markers carry no length
+            return None
+        length = (data[pos + 2] << 8) | data[pos + 3]
+        end = pos + 2 + length
+        if length < 2 or end > n:
+            return None
+        seg = data[pos + 4:end]
+        if marker in _SOF:
+            if size is not None or len(seg) < 6:
+                return None
+            size = ((seg[3] << 8) | seg[4], (seg[1] << 8) | seg[2])
+        elif marker == 0xE1 and exif is None and seg[:6] == b"Exif\x00\x00":
+            exif = seg
+        elif marker == 0xE2 and seg[:4] == b"MPF\x00":
+            return None  # PIL opens it as "MPO"
+        pos = end
+    else:
+        return None  # no start of scan: a cut-off header
+    if size is None or not size[0] or not size[1] or size[0] * size[1] > (Image.MAX_IMAGE_PIXELS or 0) > 0:
+        return None
+    orientation = 1
+    if exif is not None:
+        e = Image.Exif()
+        try:
+            e.load(exif)
+            orientation = int(e.get(_EXIF_ORIENTATION, 1) or 1)
+        except (OSError, SyntaxError, ValueError, struct.error, TypeError):
+            return None  # let PIL decide what an unreadable EXIF block means
+    return size[0], size[1], orientation
 
 
 def png_orientation(data: bytes) -> int:

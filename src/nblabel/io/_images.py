@@ -35,7 +35,8 @@ import pandas as pd
 from PIL import Image, UnidentifiedImageError
 
 from ..errors import MediaError, ValidationError
-from ._imagefile import declared_size, png_orientation
+from ._imagefile import declared_size, jpeg_header, png_orientation
+from ._paths import resolved
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 _EXIF_ORIENTATION = 0x0112
@@ -69,25 +70,26 @@ def probe(path: str | os.PathLike[str], file_name: str | None = None) -> ImageIn
         >>> probe(p).width, probe(p).height
         (4, 3)
     """
-    p = Path(path)
+    return _probe(Path(path), file_name, None)
+
+
+def _probe(p: Path, file_name: str | None, uri: str | None) -> ImageInfo:
+    """:func:`probe` with the file's resolved path when the caller has it (``uri``)."""
     try:
-        data = p.read_bytes()
+        with open(p, "rb") as f:
+            data = f.read()
     except FileNotFoundError:
         raise MediaError(f"{str(p)!r} does not exist; check the path or the image root") from None
     except OSError as e:
         raise MediaError(f"{str(p)!r} cannot be read: {e}") from None
     if not data:
         raise MediaError(f"{str(p)!r} is empty (0 bytes); re-copy the file")
+    head = jpeg_header(data)  # most images: size and orientation from the markers, no PIL
     try:
-        with Image.open(io.BytesIO(data)) as im:
-            fmt = im.format or ""
-            w, h = im.size
-            # header only: PIL's getexif() on a PNG decodes every pixel looking for a late eXIf chunk
-            orientation = png_orientation(data) if fmt == "PNG" else int(
-                im.getexif().get(_EXIF_ORIENTATION, 1) or 1)
-        if fmt != "JPEG":  # PIL's JPEG verify checks nothing more; the end-of-image check below does
-            with Image.open(io.BytesIO(data)) as im:
-                im.verify()  # must come straight after open; checks structure (PNG CRCs...) without decoding
+        if head is not None:
+            fmt, (w, h, orientation) = "JPEG", head
+        else:
+            fmt, w, h, orientation = _pil_header(data)
     except Image.DecompressionBombError:
         raise MediaError(_too_large(p, data)) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
@@ -96,8 +98,21 @@ def probe(path: str | os.PathLike[str], file_name: str | None = None) -> ImageIn
         raise MediaError(f"{str(p)!r} is a truncated JPEG (no end-of-image marker); re-copy or re-encode it")
     if orientation in (5, 6, 7, 8):
         w, h = h, w
-    return ImageInfo(str(p.resolve()), file_name or p.name, hashlib.sha256(data).hexdigest(), int(w), int(h),
+    return ImageInfo(uri or str(p.resolve()), file_name or p.name, hashlib.sha256(data).hexdigest(), int(w), int(h),
                      fmt, orientation, len(data))
+
+
+def _pil_header(data: bytes) -> tuple[str, int, int, int]:
+    """Format, stored size and orientation as PIL reads them (every format; structure verified but JPEG's)."""
+    with Image.open(io.BytesIO(data)) as im:
+        fmt = im.format or ""
+        w, h = im.size
+        # header only: PIL's getexif() on a PNG decodes every pixel looking for a late eXIf chunk
+        orientation = png_orientation(data) if fmt == "PNG" else int(im.getexif().get(_EXIF_ORIENTATION, 1) or 1)
+    if fmt != "JPEG":  # PIL's JPEG verify checks nothing more; the end-of-image check in _probe does
+        with Image.open(io.BytesIO(data)) as im:
+            im.verify()  # must come straight after open; checks structure (PNG CRCs...) without decoding
+    return fmt, int(w), int(h), orientation
 
 
 def _too_large(p: Path, data: bytes) -> str:
@@ -311,9 +326,11 @@ def write_arrays(arrays: Sequence[Any], folder: Path) -> list[tuple[str, str]]:
 def probe_many(pairs: Sequence[tuple[str, str]], progress: bool | None = None) -> list[ImageInfo | MediaError]:
     """Probe many files on a few threads (hashing releases the GIL); errors are returned, not raised."""
 
+    real_dirs: dict[str, str] = {}
+
     def one(pair: tuple[str, str]) -> ImageInfo | MediaError:
         try:
-            return probe(pair[0], pair[1])
+            return _probe(Path(pair[0]), pair[1], resolved(pair[0], real_dirs))
         except MediaError as e:
             return e
 

@@ -9,23 +9,26 @@ and mark the media whose rows all went in as complete.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from .._report import ImportReport
+from ..store._border import border_notes
 from ..store._media import set_status
-from ..store._prepare import prepare_instances
+from ..store._prepare import COLUMNS, prepare_instances
 from ..store._repeats import TOLERANCE, write_with_mode
 from ..store._schema_load import load_state
 
 if TYPE_CHECKING:
     from ..store import Session
 
-__all__ = ["finish_import", "translate_problems"]
+__all__ = ["finish_import", "finish_import_chunks", "translate_problems"]
 
 
-def translate_problems(sub: ImportReport, report: ImportReport, names: list[str], df: pd.DataFrame) -> set[int]:
+def translate_problems(sub: ImportReport, report: ImportReport, names: Sequence[str], df: pd.DataFrame) -> set[int]:
     """Copy prepare_instances' "row N" problems into ``report`` under the input's own names; returns
     the media ids of the refused rows."""
     bad: set[int] = set()
@@ -39,7 +42,7 @@ def translate_problems(sub: ImportReport, report: ImportReport, names: list[str]
     return bad
 
 
-def finish_import(con: Any, session: Session, df: pd.DataFrame, names: list[str], report: ImportReport, *,
+def finish_import(con: Any, session: Session, df: pd.DataFrame, names: Sequence[str], report: ImportReport, *,
                   what: str, media: list[int], bad_media: set[int], strict: bool, errors: str, complete: bool,
                   refused_note: str, mode: str, tolerance: float = TOLERANCE, clip: bool = False,
                   keep_outside: bool = False) -> None:
@@ -52,14 +55,60 @@ def finish_import(con: Any, session: Session, df: pd.DataFrame, names: list[str]
     Geometry crossing the image border is stored as given and counted in the notes (``clip=True``
     clips it; ``keep_outside``: COCO ground truth keeps boxes entirely outside the image too).
     """
-    sub = ImportReport(what)
+    finish_import_chunks(con, session, iter([(df, names)]), report, what=what, media=media, bad_media=bad_media,
+                         strict=strict, errors=errors, complete=complete, refused_note=refused_note, mode=mode,
+                         tolerance=tolerance, clip=clip, keep_outside=keep_outside)
+
+
+_CROSS = re.compile(r"^(\d+) \S+ (?:extends|extend|extended) past the image border")
+_OUTSIDE = re.compile(r"^(\d+) of them (?:lies|lie) entirely outside the image")
+
+
+def _merge_notes(notes: list[list[str]], noun: str, clip: bool) -> list[str]:
+    """The notes of several chunks as one check of all rows would give them: the border rule's
+    counts added up (:func:`~nblabel.store._border.border_notes`), other notes once each."""
+    if len(notes) == 1:
+        return notes[0]
+    cross = outside = 0
+    other: list[str] = []
+    for chunk in notes:
+        for note in chunk:
+            m, o = _CROSS.match(note), _OUTSIDE.match(note)
+            if m:
+                cross += int(m.group(1))
+            elif o:
+                outside += int(o.group(1))
+            elif note not in other:
+                other.append(note)
+    return border_notes(cross, outside, noun, clip=clip) + other
+
+
+def finish_import_chunks(con: Any, session: Session, chunks: Iterator[tuple[pd.DataFrame, Sequence[str]]],
+                         report: ImportReport, *, what: str, media: list[int], bad_media: set[int], strict: bool,
+                         errors: str, complete: bool, refused_note: str, mode: str, tolerance: float = TOLERANCE,
+                         clip: bool = False, keep_outside: bool = False) -> None:
+    """:func:`finish_import` of rows handed over in chunks (``(frame, names)``): each chunk is checked
+    on its own (so no more than a chunk's input is held), the checked rows are written in one insert
+    as ``mode`` says, with the same problems, notes and ids as one check of all rows.
+    ``bad_media`` is read once every chunk was taken (the producer may add to it).
+    """
     state = load_state(con)
-    frame = prepare_instances(con, state, df, report=sub, strict=strict, clip=clip, keep_outside=keep_outside,
-                              noun=what)
-    bad_media = bad_media | translate_problems(sub, report, names, df)
-    report.notes.extend(sub.notes)
+    checked: list[pd.DataFrame] = []
+    notes: list[list[str]] = []
+    for df, names in chunks:
+        sub = ImportReport(what)
+        checked.append(prepare_instances(con, state, df, report=sub, strict=strict, clip=clip,
+                                         keep_outside=keep_outside, noun=what))
+        bad_media |= translate_problems(sub, report, names, df)
+        notes.append(sub.notes)
+        del df, names
+    if notes:
+        report.notes.extend(_merge_notes(notes, what, clip))
     if errors == "raise" and report.problems:
         report.raise_if_problems()  # rolls the whole import back
+    frame = (pd.concat(checked, ignore_index=True) if len(checked) > 1 else checked[0] if checked
+             else pd.DataFrame(columns=COLUMNS))
+    del checked
     ids = write_with_mode(con, frame, mode=mode, run_id=None, media=sorted(set(media)), report=report,
                           author=session.author, schema_version=state.version, noun=what, tolerance=tolerance)
     report.added, report.ids = len(ids), [int(i) for i in ids]

@@ -10,16 +10,39 @@ from __future__ import annotations
 import os
 from pathlib import Path, PurePosixPath
 
-__all__ = ["image_index", "resolve_under_root", "safe_relative"]
+__all__ = ["image_index", "resolve_under_root", "resolved", "safe_relative"]
+
+
+def resolved(path: str, real_dirs: dict[str, str]) -> str | None:
+    """``str(Path(path).resolve())`` with each folder resolved once per batch (``real_dirs``, the
+    caller's cache: one ``lstat`` per file instead of one per path component); None when ``path``
+    does not end in a plain file name.
+
+    Example:
+        >>> import tempfile, os
+        >>> d = os.path.realpath(tempfile.mkdtemp()); os.symlink(d, f"{d}/up"); cache = {}
+        >>> resolved(f"{d}/up/a.jpg", cache) == f"{d}/a.jpg", resolved(f"{d}/..", cache)
+        (True, None)
+    """
+    folder, name = os.path.split(path if os.path.isabs(path) else os.path.join(os.getcwd(), path))
+    if name in ("", ".", ".."):
+        return None
+    real = real_dirs.get(folder)
+    if real is None:
+        real = real_dirs[folder] = os.path.realpath(folder)
+    full = os.path.join(real, name)
+    return os.path.realpath(full) if os.path.islink(full) else full
 
 
 def resolve_under_root(root: str | os.PathLike[str], name: str, *,
-                       allow_outside_root: bool = False) -> tuple[Path, str | None]:
+                       allow_outside_root: bool = False,
+                       real_dirs: dict[str, str] | None = None) -> tuple[Path, str | None]:
     """Resolve ``name`` (relative to ``root``, or absolute) and check it stays inside ``root``.
 
     Returns ``(path, problem)``: ``problem`` is ``None`` when the path is acceptable, otherwise a
     message naming the path and the fix. Symlinks are resolved, so a link pointing out of the
-    root counts as escaping too.
+    root counts as escaping too. ``real_dirs``: the caller's cache of resolved folders for a batch
+    of names (see :func:`resolved`).
 
     Example:
         >>> import tempfile
@@ -29,10 +52,18 @@ def resolve_under_root(root: str | os.PathLike[str], name: str, *,
         >>> print(resolve_under_root(root, "../x.jpg")[1])  # doctest: +ELLIPSIS
         path '../x.jpg' escapes the image root ...
     """
-    base = Path(root).expanduser().resolve()
+    key = "\0root:" + os.fspath(root)
+    if real_dirs is None or key not in real_dirs:
+        base = Path(root).expanduser().resolve()
+        if real_dirs is not None:
+            real_dirs[key] = str(base)
+    else:
+        base = Path(real_dirs[key])
     text = str(name)
     p = Path(text).expanduser()
-    full = (p if p.is_absolute() else base / p).resolve()
+    joined = p if p.is_absolute() else base / p
+    fast = resolved(str(joined), real_dirs) if real_dirs is not None else None
+    full = Path(fast) if fast is not None else joined.resolve()
     if allow_outside_root:
         return full, None
     try:

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ..errors import NotFoundError
 from ._lookup import next_id
@@ -79,9 +80,17 @@ def insert_new(con: Any, row: dict[str, Any], *, author: str | None, schema_vers
     return int(con.execute(_INSERT_NEW, _params(row, None, 1, author, schema_version, False)[1:]).fetchall()[0][0])
 
 
-def _dumps(col: pd.Series) -> pd.Series:
-    # object dtype: DuckDB reads the str objects as they are (pandas would first copy them into Arrow)
-    return pd.Series([v if isinstance(v, str) else dumps(v) for v in col.to_list()], dtype=object)
+def _texts(col: pd.Series, n: int) -> pa.Array:
+    """A JSON column as Arrow strings (NULL for None/NaN). Arrow, not an object column: DuckDB keeps
+    the Python str objects of a scanned object column alive until the transaction commits, so a
+    chunked import would hold every chunk's text twice."""
+    if not col.notna().any():
+        return pa.nulls(n, type=pa.string())
+    return pa.array([v if isinstance(v, str) else dumps(v) for v in col.to_list()], type=pa.string())
+
+
+def _nullable(col: pd.Series, dtype: Any, typ: pa.DataType) -> pa.Array:
+    return pa.Array.from_pandas(col.astype(dtype), type=typ)
 
 
 def insert_rows(con: Any, frame: pd.DataFrame, *, author: str | None, schema_version: int) -> np.ndarray:
@@ -95,23 +104,24 @@ def insert_rows(con: Any, frame: pd.DataFrame, *, author: str | None, schema_ver
         insert_one(con, {str(k): v for k, v in frame.iloc[0].to_dict().items()}, instance_id=int(ids[0]), version=1, author=author,
                    schema_version=schema_version)
         return ids
-    out = pd.DataFrame({
+    columns: dict[str, Any] = {
         "instance_id": ids,
         "version": np.ones(n, dtype=np.int32),
         "media_id": frame["media_id"].to_numpy(np.int64),
-        "run_id": frame["run_id"].astype("Int32").array,
+        "run_id": _nullable(frame["run_id"], "Int32", pa.int32()),
         "label_id": frame["label_id"].to_numpy(np.int32),
-        "kind": frame["kind"].astype(str).to_numpy(),
+        "kind": pa.array(frame["kind"].astype(str).to_list(), type=pa.string()),
         "x0": frame["x0"].to_numpy(float), "y0": frame["y0"].to_numpy(float),
         "x1": frame["x1"].to_numpy(float), "y1": frame["y1"].to_numpy(float),
-        "points": _dumps(frame["points"]) if frame["points"].notna().any() else [None] * n,
-        "attributes": _dumps(frame["attributes"]) if frame["attributes"].notna().any() else [None] * n,
+        "points": _texts(frame["points"], n),
+        "attributes": _texts(frame["attributes"], n),
         "score": pd.to_numeric(frame["score"], errors="coerce").to_numpy(float),
-        "track_id": frame["track_id"].astype("Int64").array,
+        "track_id": _nullable(frame["track_id"], "Int64", pa.int64()),
         "area": pd.to_numeric(frame["area"], errors="coerce").to_numpy(float),
         "iscrowd": frame["iscrowd"].fillna(False).astype(bool).to_numpy(),
-        "extra": _dumps(frame["extra"]) if frame["extra"].notna().any() else [None] * n,
-    })
+        "extra": _texts(frame["extra"], n),
+    }
+    out = pa.table(columns)
     con.register("_nbl_new_instances", out)
     try:
         con.execute(_INSERT_FRAME, [author, schema_version])

@@ -54,6 +54,7 @@ def insert_media(con: Any, good: list[tuple[int, Any]], meta: Any, meta_rows: pd
         names_of.setdefault(sha, []).append(name)
     rows: list[tuple[Any, ...]] = []
     start = next_id(con, "media")
+    records = meta_rows.to_dict("records") if meta_rows is not None else []  # one row lookup costs ~50 µs
     shared: set[str] = set()  # sha256 of new items whose bytes another file name holds too
     for i, info in good:
         mid = have.get((info.sha256, info.file_name))
@@ -63,8 +64,8 @@ def insert_media(con: Any, good: list[tuple[int, Any]], meta: Any, meta_rows: pd
             report.ids.append(int(mid))
             continue
         m: dict[Hashable, Any] = dict(meta) if isinstance(meta, dict) else {}  # column names as given
-        if meta_rows is not None and i < len(meta_rows):
-            m.update({k: _jsonable(v) for k, v in meta_rows.iloc[i].items()})
+        if i < len(records):
+            m.update({k: _jsonable(v) for k, v in records[i].items()})
         mid = start + len(rows)
         have[(info.sha256, info.file_name)] = mid
         if names_of.setdefault(info.sha256, []):

@@ -24,6 +24,7 @@ without stored instances of its source skips it after one quick query.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -61,11 +62,14 @@ def check_mode(mode: Any) -> str:
 
 
 def _coco_ids(frame: pd.DataFrame) -> np.ndarray:
-    """The COCO annotation id each row carries in ``extra`` (as text), or None."""
+    """The COCO annotation id each row carries in ``extra`` (a dict, or its JSON text as a bulk
+    import stages it), as text, or None."""
     out = np.full(len(frame), None, dtype=object)
     if "extra" not in frame.columns or not frame["extra"].notna().any():
         return out
     for i, e in enumerate(frame["extra"].to_list()):  # only imports that carry extras (COCO) get here
+        if isinstance(e, str) and e.startswith("{"):
+            e = json.loads(e)
         if isinstance(e, dict) and e.get("coco_id") is not None:
             out[i] = str(e["coco_id"])
     return out
