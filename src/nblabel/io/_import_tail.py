@@ -50,12 +50,13 @@ def finish_import(con: Any, session: Session, df: pd.DataFrame, names: list[str]
     media are not marked complete (``{n}`` = how many); ``tolerance``: how far (px) a coordinate
     may be from a stored one's and still be a repeat (the precision the format writes).
     Geometry crossing the image border is stored as given and counted in the notes (``clip=True``
-    clips it; ``keep_outside``: COCO ground truth keeps boxes entirely outside the image too).
+    clips it; ``keep_outside``: COCO ground truth keeps boxes entirely outside the image too). Boxes of
+    zero width or height are kept too (and counted in the notes; ``strict=True`` refuses them).
     """
     sub = ImportReport(what)
     state = load_state(con)
     frame = prepare_instances(con, state, df, report=sub, strict=strict, clip=clip, keep_outside=keep_outside,
-                              noun=what)
+                              noun=what, keep_empty=True)  # a file's zero-area boxes: as pycocotools keeps them
     bad_media = bad_media | translate_problems(sub, report, names, df)
     report.notes.extend(sub.notes)
     if errors == "raise" and report.problems:
