@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -251,3 +252,29 @@ def test_in_memory_project_uses_the_process_lru(tmp_path: Path, decodes: list[st
         w.close()
     assert decodes.count(str((tmp_path / "h.png").resolve())) == 1
     assert not list(tmp_path.glob("*.cache"))
+
+
+def test_png_preview_is_ready_before_the_display_encode_finishes(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "big.png"
+    _gradient(3000, 2000).save(path)
+    gate = threading.Event()
+    real = _display._shrink
+
+    def held(im: Image.Image, size: tuple[int, int]) -> Image.Image:
+        if size == (2048, 1365):  # the display image's resize waits until the preview is out
+            assert gate.wait(60)
+        return real(im, size)
+
+    monkeypatch.setattr(_display, "_shrink", held)
+    c = DisplayCache(2048)
+    q = _q(path, 3000, 2000, sha=None)
+    prev = c.prefetch_preview(q).result(timeout=60)
+    assert prev is not None and (prev.display_width, prev.display_height) == (1024, 683)
+    assert not c.images[1].done()
+    gate.set()
+    assert c.image(q).display_width == 2048
+    # an image prefetched before anyone asked for its preview has the preview ready too
+    c.prefetch(_q(path, 3000, 2000, mid=2, sha=None)).result(timeout=60)
+    assert c.previews[2].done() and c.preview(_q(path, 3000, 2000, mid=2, sha=None)) is not None
+    c.close()

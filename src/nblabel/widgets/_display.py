@@ -13,6 +13,7 @@ pixel (≤ 1); every coordinate exchanged with the browser stays in original pix
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from ..io._imagefile import jpeg_ends_early
 from ..io._images import load_display_image
 
 __all__ = ["PREVIEW_SIDE", "DisplayImage", "display_mime", "display_size", "encode_display", "encode_preview",
-           "preview_from_display"]
+           "preview_from_display", "preview_from_image"]
 
 _PASS_THROUGH = {"JPEG": "image/jpeg", "PNG": "image/png"}
 PREVIEW_SIDE = 1024  # longest side of the quick first picture of a large image
@@ -89,7 +90,8 @@ def _shrink(im: Image.Image, size: tuple[int, int]) -> Image.Image:
 
 
 def encode_display(path: str | Path, *, width: int, height: int, orientation: int = 1, fmt: str | None = None,
-                   max_side: int = 4096, quality: int = 90) -> DisplayImage:
+                   max_side: int = 4096, quality: int = 90,
+                   on_decoded: Callable[[Image.Image], None] | None = None) -> DisplayImage:
     """Bytes of an image as the annotator shows it, with its display size and scale.
 
     Args:
@@ -99,6 +101,8 @@ def encode_display(path: str | Path, *, width: int, height: int, orientation: in
         fmt: the file's format as the store has it (``"JPEG"``, ``"PNG"``...).
         max_side: the longest displayed side, in pixels.
         quality: JPEG quality of re-encoded images.
+        on_decoded: called with the decoded image (upright, whole-factor reduced, not yet resized)
+            before it is resized and encoded: a preview can be cut from it without a second decode.
 
     Example:
         >>> import tempfile, os; from PIL import Image
@@ -120,7 +124,10 @@ def encode_display(path: str | Path, *, width: int, height: int, orientation: in
                              "bottom would show flat grey); re-copy or re-encode the file")
     if passes:
         return DisplayImage(data, _PASS_THROUGH[str(fmt)], int(width), int(height), int(width), int(height), 1.0)
-    im = _shrink(_decode(path, orientation, (dw, dh) if scale < 1.0 else None), (dw, dh))
+    im = _decode(path, orientation, (dw, dh) if scale < 1.0 else None)
+    if on_decoded is not None:
+        on_decoded(im)
+    im = _shrink(im, (dw, dh))
     buf = io.BytesIO()
     lossless = fmt not in ("JPEG", None) and scale == 1.0
     if im.mode == "RGBA" or lossless:
@@ -195,19 +202,35 @@ def preview_from_display(img: DisplayImage, max_side: int = PREVIEW_SIDE, qualit
     """
     if max(img.width, img.height) <= max_side * 1.25:
         return None
-    dw, dh, scale = display_size(img.width, img.height, max_side)
+    dw, dh, _scale = display_size(img.width, img.height, max_side)
     try:
         with Image.open(io.BytesIO(img.data)) as src:
             if src.format == "JPEG":
                 src.draft("RGB", (dw, dh))
             src.load()
-            im = _shrink(src, (dw, dh))
-            if im.mode == "RGBA":  # a preview has no transparency: composite on grey
-                bg = Image.new("RGB", im.size, (128, 128, 128))
-                bg.paste(im, mask=im.getchannel("A"))
-                im = bg
-            buf = io.BytesIO()
-            (im if im.mode == "RGB" else im.convert("RGB")).save(buf, format="JPEG", quality=quality)
+            return preview_from_image(src, img.width, img.height, max_side, quality)
     except (OSError, ValueError) as e:
         raise MediaError(f"cannot make a preview from a display image: {e}") from None
-    return DisplayImage(buf.getvalue(), "image/jpeg", img.width, img.height, dw, dh, scale)
+
+
+def preview_from_image(im: Image.Image, width: int, height: int, max_side: int = PREVIEW_SIDE,
+                       quality: int = 80) -> DisplayImage | None:
+    """The preview of a ``width × height`` image from a decoded copy of it at any size (upright).
+
+    Example:
+        >>> from PIL import Image
+        >>> d = preview_from_image(Image.new("RGB", (3000, 2000)), 6000, 4000)
+        >>> d.display_width, d.display_height, d.display_scale
+        (1024, 683, 0.17066666666666666)
+    """
+    if max(int(width), int(height)) <= max_side * 1.25:
+        return None
+    dw, dh, scale = display_size(width, height, max_side)
+    im = _shrink(im, (dw, dh))
+    if im.mode == "RGBA":  # a preview has no transparency: composite on grey
+        bg = Image.new("RGB", im.size, (128, 128, 128))
+        bg.paste(im, mask=im.getchannel("A"))
+        im = bg
+    buf = io.BytesIO()
+    (im if im.mode == "RGB" else im.convert("RGB")).save(buf, format="JPEG", quality=quality)
+    return DisplayImage(buf.getvalue(), "image/jpeg", int(width), int(height), dw, dh, scale)

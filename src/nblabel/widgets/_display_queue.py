@@ -8,15 +8,17 @@ in the project's display store (:mod:`nblabel.io._display_cache`) under its sha2
 decode once, not once per session.
 
 Previews (the small first picture of a large image) come from a 1/8-size DCT decode for JPEGs; a
-format with no reduced decode (PNG, TIFF...) gets its preview cut from its display image, so the
-file is decoded once, not twice.
+format with no reduced decode (PNG, TIFF...) gets its preview cut from the pixels its display
+encode decodes (ready before the display image's resize and encode), or from the display image
+itself when that comes from the store: the file is decoded once, not twice.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import OrderedDict
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
 from typing import Any
 
 from ..io._display_cache import CachedDisplay, DisplayStore
@@ -29,6 +31,7 @@ from ._display import (
     encode_display,
     encode_preview,
     preview_from_display,
+    preview_from_image,
 )
 
 __all__ = ["CACHE_MIN_PIXELS", "DisplayCache"]
@@ -81,6 +84,8 @@ class DisplayCache:
         return str(sha), f"{_VARIANT}-{self.max_display}-o{o}"
 
     def _encode(self, q: dict[str, Any]) -> DisplayImage:
+        """The display image: from the store, else decoded (cutting the preview of a format with no
+        reduced decode from the decoded pixels on the way, so it is ready before the encode)."""
         w, h, o = int(q["width"]), int(q["height"]), int(q["orientation"] or 1)
         key = self._store_key(q)
         if key is not None and self.store is not None:
@@ -88,7 +93,9 @@ class DisplayCache:
             if hit is not None:
                 dw, dh, scale = display_size(w, h, self.max_display)
                 return DisplayImage(hit.data, hit.mime, w, h, dw, dh, scale)
-        img = encode_display(q["uri"], width=w, height=h, orientation=o, fmt=q["format"], max_side=self.max_display)
+        cut = self._wants_preview(q) and q["format"] != "JPEG"
+        img = encode_display(q["uri"], width=w, height=h, orientation=o, fmt=q["format"], max_side=self.max_display,
+                             on_decoded=(lambda im: self._preview_decoded(q, im)) if cut else None)
         if key is not None and self.store is not None:
             self.store.put(key[0], key[1], q["uri"], CachedDisplay(img.data, img.mime))
         return img
@@ -100,6 +107,22 @@ class DisplayCache:
     def _encode_preview(self, q: dict[str, Any]) -> DisplayImage | None:
         return encode_preview(q["uri"], width=int(q["width"]), height=int(q["height"]),
                               orientation=int(q["orientation"] or 1), max_side=PREVIEW_SIDE)
+
+    def _preview_decoded(self, q: dict[str, Any], im: Any) -> None:
+        """Publish the preview cut from the pixels the display encode just decoded."""
+        mid = int(q["media_id"])
+        try:
+            prev = preview_from_image(im, int(q["width"]), int(q["height"]), PREVIEW_SIDE)
+        except Exception:  # a preview is a courtesy: the derived one (or the full image) follows
+            return
+        with self._lock:
+            fut = self.previews.get(mid)
+            if fut is None or fut.done():
+                fut = Future()
+                self.previews[mid] = fut
+                while len(self.previews) > self.keep_previews:
+                    self.previews.popitem(last=False)
+        _complete(fut, prev)
 
     # -- full display images -------------------------------------------------------------------
     def _remember(self, mid: int, fut: Future[DisplayImage]) -> None:
@@ -189,8 +212,17 @@ class DisplayCache:
 
 
 def _derive_preview(shown: Future[DisplayImage], out: Future[DisplayImage | None]) -> None:
-    """Complete ``out`` with the preview cut from the finished display image (or its error)."""
+    """Complete ``out``, unless the decode did already, with the preview cut from the finished
+    display image (a store hit decodes nothing), or with its error."""
+    if out.done():
+        return
     try:
-        out.set_result(preview_from_display(shown.result()))
+        _complete(out, preview_from_display(shown.result()))
     except BaseException as e:  # handed to whoever waits on the preview
-        out.set_exception(e)
+        with contextlib.suppress(InvalidStateError):
+            out.set_exception(e)
+
+
+def _complete(fut: Future[DisplayImage | None], value: DisplayImage | None) -> None:
+    with contextlib.suppress(InvalidStateError):  # completed by the other path meanwhile
+        fut.set_result(value)
