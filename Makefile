@@ -63,11 +63,7 @@ test: install $(INTEROP)/.installed chromium js
 	  $(INTEROP)/bin/python -m pytest tests_interop -p no:cacheprovider -q -rs; fi
 
 demo: install
-	@if [ -n "$$NO_BROWSER" ]; then \
-	  echo "[make] open http://127.0.0.1:$(PORT)/lab/tree/01_quickstart.ipynb (token below)"; \
-	  cd notebooks && ../$(VENV)/bin/jupyter lab --no-browser --port=$(PORT) --ip=127.0.0.1 --allow-root 01_quickstart.ipynb; \
-	else \
-	  cd notebooks && ../$(VENV)/bin/jupyter lab --port=$(PORT) --allow-root 01_quickstart.ipynb; fi
+	@PORT=$(PORT) JUPYTER="$(CURDIR)/$(VENV)/bin/jupyter" scripts/demo.sh
 
 bench: install
 	for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b --quick || exit 1; done

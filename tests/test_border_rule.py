@@ -367,3 +367,97 @@ def test_a_prediction_entirely_outside_the_image_is_kept_as_pycocotools_keeps_it
                {"image_id": 3, "category_id": 1, "bbox": [-40, -40, 10, 10], "score": 0.8}]  # wholly outside
     _rep_gt, rep_dt = _assert_equal_to_pycocotools(image_root, tmp_path, gt, results)
     assert any("past the image border" in n for n in rep_dt.notes), rep_dt.notes
+
+
+# -- zero-area boxes: pycocotools evaluates them, so importers keep them -------------------------
+
+def _zero_area_data() -> tuple[dict, list]:
+    gt = _gt([
+        {"image_id": 7, **_box(10, 10, 0, 20)},  # zero width
+        {"image_id": 7, **_box(30, 15, 25, 0)},  # zero height
+        {"image_id": 7, **_box(60, 20, 20, 30, cat=4)},
+        {"image_id": 3, **_box(5, 5, 0, 0)},  # a point-sized box
+        {"image_id": 3, **_box(20, 20, 30, 30)},
+        {"image_id": 12, **_box(0, 0, 0, 50, cat=4)},  # zero width on the left border
+        {"image_id": 12, **_box(40, 40, 30, 0, area=100.0)},  # zero height, a non-zero area field
+    ])
+    results = [
+        {"image_id": 7, "category_id": 1, "bbox": [10, 10, 0, 20], "score": 0.9},  # the same zero-width box
+        {"image_id": 7, "category_id": 1, "bbox": [30, 15, 25, 2], "score": 0.8},
+        {"image_id": 7, "category_id": 4, "bbox": [60, 20, 20, 30], "score": 0.7},
+        {"image_id": 7, "category_id": 4, "bbox": [61, 20, 0, 30], "score": 0.6},  # a zero-width detection
+        {"image_id": 3, "category_id": 1, "bbox": [5, 5, 0, 0], "score": 0.5},
+        {"image_id": 3, "category_id": 1, "bbox": [21, 19, 30, 31], "score": 0.5},
+        {"image_id": 3, "category_id": 1, "bbox": [22, 22, 10, 0], "score": 0.4},  # zero height
+        {"image_id": 12, "category_id": 4, "bbox": [0, 0, 0, 50], "score": 0.9},
+        {"image_id": 12, "category_id": 1, "bbox": [40, 40, 30, 0], "score": 0.3},
+    ]
+    return gt, results
+
+
+def test_zero_area_gt_and_predictions_equal_pycocotools(image_root: Path, tmp_path: Path) -> None:
+    gt, results = _zero_area_data()
+    rep_gt, rep_dt = _assert_equal_to_pycocotools(image_root, tmp_path, gt, results)
+    assert ("5 annotations have a box of zero width or height (area 0); stored as given, as pycocotools "
+            "evaluates them (strict=True refuses them)") in rep_gt.notes
+    assert any(n.startswith("6 predictions have a box of zero width or height") for n in rep_dt.notes)
+    # and the same through a DataFrame of predictions
+    p, _, _ = _through_project(image_root, tmp_path, gt, [])
+    df = pd.DataFrame([{"file_name": f"im{r['image_id']}.png", "label": {1: "car", 4: "person"}[r["category_id"]],
+                        "box": r["bbox"], "score": r["score"]} for r in results])
+    rep = p.add_run("df").add_predictions(df, box_format="xywh", errors="raise")
+    assert rep.added == len(results) and any("zero width or height" in n for n in rep.notes)
+    np.testing.assert_allclose(p.evaluate("df").stats, _pycocotools(gt, results), rtol=0, atol=1e-12)
+
+
+def test_zero_area_boxes_round_trip_through_coco(image_root: Path, tmp_path: Path) -> None:
+    gt, _ = _zero_area_data()
+    p, _, _ = _through_project(image_root, tmp_path, gt, [])
+    out = json.loads(p.export_coco(tmp_path / "out.json").read_text())
+    back = {a["id"]: a["bbox"] for a in out["annotations"]}
+    assert sorted(back) == [a["id"] for a in gt["annotations"]]
+    for a in gt["annotations"]:
+        np.testing.assert_allclose(back[a["id"]], a["bbox"], rtol=0, atol=1e-9)
+
+
+def test_zero_area_boxes_are_refused_with_strict_and_by_a_person(image_root: Path, tmp_path: Path) -> None:
+    gt, results = _zero_area_data()
+    (tmp_path / "gt.json").write_text(json.dumps(gt))
+    p = nl.open(":memory:")
+    r = p.import_coco(tmp_path / "gt.json", images=image_root, strict=True)
+    assert r.added == 2 and len(r.problems) == 5 and all("zero width or height" in pr.reason for pr in r.problems)
+    (tmp_path / "res.json").write_text(json.dumps(results))
+    with pytest.raises(nl.errors.NblabelError, match="zero width or height"):
+        p.add_run("m").add_predictions(tmp_path / "res.json", strict=True)
+    assert p.instances(run="m").count() == 0  # a refused call changes nothing stored
+    media = int(p.media().df()["media_id"].iloc[0])
+    n = p.instances().count()
+    for box in ([10, 10, 10, 30], [10, 10, 40, 10]):
+        with pytest.raises(nl.errors.ValidationError, match="has no area"):
+            p.add_instance(media, "car", box=box)
+    inst = int(p.instances().df()["instance_id"].iloc[0])
+    with pytest.raises(nl.errors.ValidationError, match="has no area"):
+        p.update_instance(inst, box=[5, 5, 5, 9])
+    assert p.instances().count() == n
+
+
+def test_zero_area_boxes_in_yolo_and_voc_are_kept_and_counted(tmp_path: Path) -> None:
+    labels, imgs = _yolo(tmp_path, "0 0.5 0.5 0 0.4\n0 0.5 0.5 0.2 0.2\n")
+    p = nl.open(":memory:")
+    r = p.import_yolo(labels, images=imgs, names=["car"])
+    assert r.added == 2 and r.ok
+    assert r.notes == ["1 line has a box of zero width or height (area 0); stored as given, as pycocotools "
+                       "evaluates them (strict=True refuses them)"]
+    assert _boxes_of(p)[0] == [50.0, 15.0, 50.0, 35.0]
+    r = nl.open(":memory:").import_yolo(labels, images=imgs, names=["car"], strict=True)
+    assert [pr.item for pr in r.problems] == ["a.txt:1"] and r.added == 1
+    voc = tmp_path / "voc"
+    voc.mkdir()
+    Image.new("RGB", (100, 50), (1, 2, 3)).save(voc / "a.png")
+    (voc / "a.xml").write_text(  # VOC is 1-based: xmin 21, xmax 20 is a box of width 0 at x = 20
+        "<annotation><filename>a.png</filename><object><name>dog</name><bndbox><xmin>21</xmin><ymin>11</ymin>"
+        "<xmax>20</xmax><ymax>40</ymax></bndbox></object></annotation>")
+    q = nl.open(":memory:")
+    r = q.import_voc(voc, images=voc)
+    assert r.added == 1 and "1 object has a box of zero width or height" in r.notes[0]
+    assert _boxes_of(q) == [[20.0, 10.0, 20.0, 40.0]]

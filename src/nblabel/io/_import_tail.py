@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from .._report import ImportReport
-from ..store._border import border_notes
+from ..store._border import border_notes, empty_notes
 from ..store._media import set_status
 from ..store._prepare import COLUMNS, prepare_instances
 from ..store._repeats import TOLERANCE, write_with_mode
@@ -53,7 +53,8 @@ def finish_import(con: Any, session: Session, df: pd.DataFrame, names: Sequence[
     media are not marked complete (``{n}`` = how many); ``tolerance``: how far (px) a coordinate
     may be from a stored one's and still be a repeat (the precision the format writes).
     Geometry crossing the image border is stored as given and counted in the notes (``clip=True``
-    clips it; ``keep_outside``: COCO ground truth keeps boxes entirely outside the image too).
+    clips it; ``keep_outside``: COCO ground truth keeps boxes entirely outside the image too). Boxes of
+    zero width or height are kept too (and counted in the notes; ``strict=True`` refuses them).
     """
     finish_import_chunks(con, session, iter([(df, names)]), report, what=what, media=media, bad_media=bad_media,
                          strict=strict, errors=errors, complete=complete, refused_note=refused_note, mode=mode,
@@ -62,6 +63,7 @@ def finish_import(con: Any, session: Session, df: pd.DataFrame, names: Sequence[
 
 _CROSS = re.compile(r"^(\d+) \S+ (?:extends|extend|extended) past the image border")
 _OUTSIDE = re.compile(r"^(\d+) of them (?:lies|lie) entirely outside the image")
+_EMPTY = re.compile(r"^(\d+) \S+ (?:has|have) a box of zero width or height")
 
 
 def _merge_notes(notes: list[list[str]], noun: str, clip: bool) -> list[str]:
@@ -69,18 +71,20 @@ def _merge_notes(notes: list[list[str]], noun: str, clip: bool) -> list[str]:
     counts added up (:func:`~nblabel.store._border.border_notes`), other notes once each."""
     if len(notes) == 1:
         return notes[0]
-    cross = outside = 0
+    cross = outside = empty = 0
     other: list[str] = []
     for chunk in notes:
         for note in chunk:
-            m, o = _CROSS.match(note), _OUTSIDE.match(note)
+            m, o, e = _CROSS.match(note), _OUTSIDE.match(note), _EMPTY.match(note)
             if m:
                 cross += int(m.group(1))
             elif o:
                 outside += int(o.group(1))
+            elif e:
+                empty += int(e.group(1))
             elif note not in other:
                 other.append(note)
-    return border_notes(cross, outside, noun, clip=clip) + other
+    return border_notes(cross, outside, noun, clip=clip) + empty_notes(empty, noun) + other
 
 
 def finish_import_chunks(con: Any, session: Session, chunks: Iterator[tuple[pd.DataFrame, Sequence[str]]],
@@ -98,7 +102,8 @@ def finish_import_chunks(con: Any, session: Session, chunks: Iterator[tuple[pd.D
     for df, names in chunks:
         sub = ImportReport(what)
         checked.append(prepare_instances(con, state, df, report=sub, strict=strict, clip=clip,
-                                         keep_outside=keep_outside, noun=what))
+                                         keep_outside=keep_outside, noun=what,
+                                         keep_empty=True))  # a file's zero-area boxes: as pycocotools keeps them
         bad_media |= translate_problems(sub, report, names, df)
         notes.append(sub.notes)
         del df, names

@@ -68,7 +68,8 @@ def add_predictions(session: Session, run_id: int, run_name: str, data: Any, *, 
         # a detection entirely outside its image is kept as pycocotools keeps it (it can only be a false
         # positive): evaluation counts what the file says
         clean = prepare_instances(con, state, frame, report=report, strict=strict, run_id=run_id, clip=clip,
-                                  keep_outside=True, noun="predictions", check_relative=coords == "absolute")
+                                  keep_outside=True, noun="predictions", check_relative=coords == "absolute",
+                                  keep_empty=True)  # zero-area detections too: pycocotools evaluates them
         if report.problems and (errors == "raise" or strict):
             report.raise_if_problems()
         ids = write_with_mode(con, clean, mode=mode, run_id=run_id, media=None, report=report,

@@ -130,7 +130,8 @@ def parse_lines(lines: pd.DataFrame, task: str, nc: int, kpt_shape: list[int] | 
                                np.where(xs, vals, -np.inf).max(axis=1), np.where(ys, vals, -np.inf).max(axis=1)])
     else:
         cwh = vals[:, 1:5]
-        size_bad = ok & ((cwh[:, 2] <= 0) | (cwh[:, 3] <= 0))
+        # a zero width or height is kept (the store counts it; strict=True refuses it), as pycocotools keeps it
+        size_bad = ok & ((cwh[:, 2] < 0) | (cwh[:, 3] < 0))
         for i in np.flatnonzero(size_bad)[:10_000]:
             report.add_problem(items[i], f"box width/height {cwh[i, 2]:g} x {cwh[i, 3]:g} is not positive")
         ok &= ~size_bad

@@ -8,6 +8,8 @@ save) or when the caller asks (``clip=True``); ``strict=True`` refuses crossing 
 
 A box lying entirely outside its image is refused, except where the source is COCO ground truth
 (``keep_outside``): pycocotools keeps such annotations (they can only be missed), so must we.
+A box of zero width or height (area 0) is refused where a person draws, and kept by the importers
+(``keep_empty``; counted in the notes, refused with ``strict=True``): pycocotools evaluates them.
 This module holds the vectorised box check and the report notes; :mod:`._prepare` applies them.
 """
 
@@ -19,7 +21,7 @@ import numpy as np
 
 from .._warnings import warn
 
-__all__ = ["BoxCheck", "border_notes", "check_box_array", "crossing", "warn_if_relative"]
+__all__ = ["BoxCheck", "border_notes", "check_box_array", "crossing", "empty_notes", "warn_if_relative"]
 
 #: Coordinates this far outside the image do not count as crossing (float noise from conversions).
 EPS = 1e-6
@@ -34,6 +36,7 @@ class BoxCheck(NamedTuple):
     boxes: np.ndarray  #: the boxes, clipped where asked
     crossing: np.ndarray  #: kept rows that cross the border (before any clipping)
     outside: np.ndarray  #: kept rows lying entirely outside their image (``keep_outside``)
+    empty: np.ndarray  #: kept rows of zero width or height (``keep_empty``)
 
 
 def crossing(b: np.ndarray, w: np.ndarray, h: np.ndarray) -> np.ndarray:
@@ -48,12 +51,14 @@ def crossing(b: np.ndarray, w: np.ndarray, h: np.ndarray) -> np.ndarray:
 
 
 def check_box_array(b: Any, w: np.ndarray, h: np.ndarray, tag: np.ndarray, strict: bool, names: Any, *,
-                    clip: bool = True, keep_outside: bool = False) -> BoxCheck:
+                    clip: bool = True, keep_outside: bool = False, keep_empty: bool = False) -> BoxCheck:
     """Vectorised box checks of ``b`` (n × 4 xyxy) against the image sizes; ``tag`` rows are not checked.
 
     Refused: NaN/inf coordinates, no area, a box entirely outside its image (kept with
     ``keep_outside`` unless clipping), and with ``strict`` any box crossing the border. The others
-    are clipped (``clip=True``, with one warning) or kept as given.
+    are clipped (``clip=True``, with one warning) or kept as given. ``keep_empty`` keeps boxes of zero
+    width or height (``x1 == x0`` or ``y1 == y0``) as importers do, unless ``strict``; a negative size
+    is always refused.
 
     Example:
         >>> one = np.array([10.0])
@@ -62,11 +67,15 @@ def check_box_array(b: Any, w: np.ndarray, h: np.ndarray, tag: np.ndarray, stric
         ([[-2.0, 1.0, 5.0, 5.0]], [True], [])
         >>> check_box_array([[-2, 1, 5, 5]], one, one, np.array([False]), False, [0]).boxes.tolist()
         [[0.0, 1.0, 5.0, 5.0]]
+        >>> r = check_box_array([[2, 1, 2, 5]], one, one, np.array([False]), False, [0], keep_empty=True)
+        >>> r.ok.tolist(), r.empty.tolist()
+        ([True], [True])
     """
     b = np.array(b, dtype=float).reshape(-1, 4)
     ok = np.ones(len(b), dtype=bool)
     finite = np.isfinite(b).all(axis=1)
     size = (b[:, 2] > b[:, 0]) & (b[:, 3] > b[:, 1]) & ((b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]) > 0)
+    empty = ~size & (b[:, 2] >= b[:, 0]) & (b[:, 3] >= b[:, 1])  # zero width or height, not negative
     outside = crossing(b, w, h)
     no_overlap = (b[:, 2] <= 0) | (b[:, 3] <= 0) | (b[:, 0] >= w) | (b[:, 1] >= h)
     problems: list[tuple[str, str]] = []
@@ -79,8 +88,12 @@ def check_box_array(b: Any, w: np.ndarray, h: np.ndarray, tag: np.ndarray, stric
         ok[mask] = False
 
     fail(~tag & ~finite, "box {box} has NaN or infinite coordinates; drop the row or fix its coordinates")
-    fail(~tag & finite & ~size, "box {box} has no area (x1 <= x0 or y1 <= y0); check the box format "
-         "(xyxy / xywh / cxcywh) and coordinate units")
+    if keep_empty and strict:
+        fail(~tag & finite & empty, "box {box} has zero width or height (strict=True); fix it, drop the row, "
+             "or pass strict=False to store it as given (pycocotools evaluates such boxes)")
+    fail(~tag & finite & ~size & ~(empty & keep_empty), "box {box} has no area (x1 <= x0 or y1 <= y0); "
+         "check the box format (xyxy / xywh / cxcywh) and coordinate units")
+    size = size | (empty & keep_empty)
     if not (keep_outside and not clip):
         fail(~tag & finite & size & no_overlap, "box {box} lies entirely outside the {w}x{h} image; "
              "check coords='absolute' vs 'relative' and the box format")
@@ -94,7 +107,7 @@ def check_box_array(b: Any, w: np.ndarray, h: np.ndarray, tag: np.ndarray, stric
                     f"(first: row {names[np.flatnonzero(cross)[0]]}); pass strict=True to refuse them")
         b[cross, 0::2] = np.clip(b[cross, 0::2], 0, w[cross, None])
         b[cross, 1::2] = np.clip(b[cross, 1::2], 0, h[cross, None])
-    return BoxCheck(ok, problems, msgs, b, cross, cross & no_overlap)
+    return BoxCheck(ok, problems, msgs, b, cross, cross & no_overlap, ~tag & ok & empty)
 
 
 def border_notes(n_crossing: int, n_outside: int, noun: str, *, clip: bool) -> list[str]:
@@ -119,6 +132,21 @@ def border_notes(n_crossing: int, n_outside: int, noun: str, *, clip: bool) -> l
         notes.append(f"{n_outside} of them {'lies' if n_outside == 1 else 'lie'} entirely outside the image; "
                      "kept, as COCO evaluation (pycocotools) keeps them")
     return notes
+
+
+def empty_notes(n_empty: int, noun: str) -> list[str]:
+    """The report note for boxes of zero width or height kept by an importer.
+
+    Example:
+        >>> empty_notes(2, "annotations")
+        ['2 annotations have a box of zero width or height (area 0); stored as given, as pycocotools evaluates them (strict=True refuses them)']
+    """
+    if not n_empty:
+        return []
+    one = n_empty == 1
+    what = noun[:-1] if one and noun.endswith("s") else noun
+    return [f"{n_empty} {what} {'has' if one else 'have'} a box of zero width or height (area 0); stored as "
+            "given, as pycocotools evaluates them (strict=True refuses them)"]
 
 
 def warn_if_relative(b: np.ndarray, w: np.ndarray, h: np.ndarray, noun: str) -> None:

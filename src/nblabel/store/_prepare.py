@@ -19,7 +19,7 @@ import pandas as pd
 from .._report import ImportReport
 from ..errors import SchemaError, ValidationError, did_you_mean
 from ..schema import SchemaState, check_attributes
-from ._border import BoxCheck, border_notes, check_box_array, crossing, warn_if_relative
+from ._border import BoxCheck, border_notes, check_box_array, crossing, empty_notes, warn_if_relative
 from ._check_points import POINT_KINDS, check_points
 from ._points_json import points_json
 
@@ -132,13 +132,13 @@ def _check_kinds(state: SchemaState, df: pd.DataFrame, report: ImportReport) -> 
 
 
 def check_boxes(df: pd.DataFrame, report: ImportReport, strict: bool, *, clip: bool = False,
-                keep_outside: bool = False) -> BoxCheck:
+                keep_outside: bool = False, keep_empty: bool = False) -> BoxCheck:
     """Vectorised box checks on x0..y1 against width/height (see :func:`._border.check_box_array`);
     refused rows become problems in ``report``."""
     r = check_box_array(
         df[["x0", "y0", "x1", "y1"]].to_numpy(dtype=float), df["width"].to_numpy(dtype=float),
         df["height"].to_numpy(dtype=float), (df["kind"] == "tag").to_numpy(), strict, df.index, clip=clip,
-        keep_outside=keep_outside)
+        keep_outside=keep_outside, keep_empty=keep_empty)
     for item, reason in r.problems:
         report.add_problem(item, reason)
     return r
@@ -170,6 +170,7 @@ def prepare_instances(
     keep_outside: bool = False,
     noun: str = "instances",
     check_relative: bool = False,
+    keep_empty: bool = False,
 ) -> pd.DataFrame:
     """Check and normalise an instance frame; returns rows ready for :func:`write_instances`.
 
@@ -181,7 +182,9 @@ def prepare_instances(
 
     The border rule (:mod:`._border`): geometry crossing the image border is kept as given
     (``clip=True``: clipped; ``strict=True``: refused) and counted in ``report.notes`` as ``noun``;
-    ``keep_outside`` also keeps boxes entirely outside their image (COCO ground truth).
+    ``keep_outside`` also keeps boxes entirely outside their image (COCO ground truth);
+    ``keep_empty`` keeps boxes of zero width or height (importers: pycocotools evaluates them), counted
+    in the notes and refused with ``strict=True``.
     ``check_relative``: warn once when every box coordinate is ≤ 1 (absolute boxes that look relative).
     Scores must be finite in [0, 1]; a prediction (``run_id`` given) with a score column needs one.
     """
@@ -239,7 +242,7 @@ def prepare_instances(
         df[["x0", "y0", "x1", "y1"]] = given
     # rows with points were checked point by point (a point or line may have a zero-size extent)
     box = check_boxes(df.assign(kind=np.where(has_pts, "tag", df["kind"])), report, strict, clip=clip,
-                      keep_outside=keep_outside)
+                      keep_outside=keep_outside, keep_empty=keep_empty)
     b = box.boxes
     # point rows: their box (the extent, or the box a COCO file gave) crosses the border as their points do
     pts_cross = has_pts & ok & box.ok & (pts_clipped | crossing(b, w_all, h_all))
@@ -269,6 +272,7 @@ def prepare_instances(
     ok[[i for i, _ in bad_scores]] = False
     cross = ok & (box.crossing | pts_cross)
     report.notes.extend(border_notes(int(cross.sum()), int((ok & box.outside).sum()), noun, clip=clip))
+    report.notes.extend(empty_notes(int((ok & box.empty).sum()), noun))
     out = df[ok].copy()
     out["run_id"] = run_id
     for c, default in (("points", None), ("attributes", None), ("score", np.nan), ("track_id", pd.NA),

@@ -18,10 +18,12 @@ import anywidget
 import traitlets
 
 from ..errors import ValidationError
+from ..io._display_cache import display_store
 from ..schema import SchemaState
 from ..store import load_state
 from ._colors import run_color
-from ._display import DisplayCache, DisplayImage
+from ._display import DisplayImage
+from ._display_queue import DisplayCache
 from ._messages import COMMANDS, read_instances
 from ._protocol import dispatch, register
 
@@ -137,21 +139,22 @@ class Annotator(anywidget.AnyWidget):
         self._on_complete: list[Callable[[int], Any]] = []
         self._focus_list = focus
         self._review_run_id = review_run_id
-        self._display = DisplayCache(self.max_display)
+        self._display = DisplayCache(self.max_display,
+                                     store=display_store(session.path, read_only=session.store.read_only))
         self._created: dict[str, int] = {}  # create cid -> instance id: a retried create is not inserted twice
         self._last_handler_ms = 0.0
         self._timings: deque[tuple[str, float]] = deque(maxlen=5000)  # (request kind, handler ms)
         with session.store.read() as con:
             state = load_state(con)
             rows = con.execute(
-                "SELECT media_id, uri, file_name, width, height, format, orientation FROM media "
+                "SELECT media_id, uri, file_name, width, height, format, orientation, sha256 FROM media "
                 "WHERE media_id IN (SELECT unnest(?))", [[int(m) for m in media_ids]]).fetchall()
             run_rows = con.execute("SELECT run_id, name FROM runs ORDER BY run_id").fetchall()
         by_id = {int(r[0]): r for r in rows}
         missing = [m for m in media_ids if int(m) not in by_id]
         if missing:
             raise ValidationError(f"media id(s) {missing[:10]} are not in the project")
-        keys = ("media_id", "uri", "file_name", "width", "height", "format", "orientation")
+        keys = ("media_id", "uri", "file_name", "width", "height", "format", "orientation", "sha256")
         self._queue: list[dict[str, Any]] = [dict(zip(keys, by_id[int(m)], strict=True)) for m in media_ids]
         self._state = state
         known = [r[1] for r in run_rows]

@@ -13,12 +13,9 @@ pixel (≤ 1); every coordinate exchanged with the browser stays in original pix
 from __future__ import annotations
 
 import io
-import threading
-from collections import OrderedDict
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from PIL import Image
 
@@ -26,7 +23,8 @@ from ..errors import MediaError, ValidationError
 from ..io._imagefile import jpeg_ends_early
 from ..io._images import load_display_image
 
-__all__ = ["PREVIEW_SIDE", "DisplayCache", "DisplayImage", "display_mime", "display_size", "encode_display", "encode_preview"]
+__all__ = ["PREVIEW_SIDE", "DisplayImage", "display_mime", "display_size", "encode_display", "encode_preview",
+           "preview_from_display", "preview_from_image"]
 
 _PASS_THROUGH = {"JPEG": "image/jpeg", "PNG": "image/png"}
 PREVIEW_SIDE = 1024  # longest side of the quick first picture of a large image
@@ -70,8 +68,30 @@ def _decode(path: str, orientation: int, target: tuple[int, int] | None) -> Imag
     return load_display_image(path, orientation, fit=target)
 
 
+_LANCZOS_MAX_PIXELS = 8_000_000  # above this, the last (< 2×) downscale step is an area average
+
+
+def _shrink(im: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """Downscale a decoded image to ``size`` with the cheapest filter that keeps it sharp.
+
+    After the decoder's whole-factor reduction the remaining step is under 2×; for a big image an
+    area average (``BOX``) does it in half the time of ``LANCZOS`` (measured on 6000² → 4096²: 2.0 s vs
+    4.4 s with the reduction) and looks the same at display size. Small images keep ``LANCZOS``; an
+    image the decoder could not reduce (palette modes) goes through ``BILINEAR`` with a reducing gap.
+    """
+    if im.size == size:
+        return im
+    ratio = max(im.size[0] / max(size[0], 1), im.size[1] / max(size[1], 1))
+    if ratio > 4:
+        return im.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+    if ratio <= 2 and im.size[0] * im.size[1] > _LANCZOS_MAX_PIXELS:
+        return im.resize(size, Image.Resampling.BOX)
+    return im.resize(size, Image.Resampling.LANCZOS, reducing_gap=2.0)
+
+
 def encode_display(path: str | Path, *, width: int, height: int, orientation: int = 1, fmt: str | None = None,
-                   max_side: int = 4096, quality: int = 90) -> DisplayImage:
+                   max_side: int = 4096, quality: int = 90,
+                   on_decoded: Callable[[Image.Image], None] | None = None) -> DisplayImage:
     """Bytes of an image as the annotator shows it, with its display size and scale.
 
     Args:
@@ -81,6 +101,8 @@ def encode_display(path: str | Path, *, width: int, height: int, orientation: in
         fmt: the file's format as the store has it (``"JPEG"``, ``"PNG"``...).
         max_side: the longest displayed side, in pixels.
         quality: JPEG quality of re-encoded images.
+        on_decoded: called with the decoded image (upright, whole-factor reduced, not yet resized)
+            before it is resized and encoded: a preview can be cut from it without a second decode.
 
     Example:
         >>> import tempfile, os; from PIL import Image
@@ -103,16 +125,16 @@ def encode_display(path: str | Path, *, width: int, height: int, orientation: in
     if passes:
         return DisplayImage(data, _PASS_THROUGH[str(fmt)], int(width), int(height), int(width), int(height), 1.0)
     im = _decode(path, orientation, (dw, dh) if scale < 1.0 else None)
-    if im.size != (dw, dh):
-        im = im.resize((dw, dh), Image.Resampling.LANCZOS if scale >= 0.25 else Image.Resampling.BILINEAR,
-                       reducing_gap=2.0)
+    if on_decoded is not None:
+        on_decoded(im)
+    im = _shrink(im, (dw, dh))
     buf = io.BytesIO()
     lossless = fmt not in ("JPEG", None) and scale == 1.0
     if im.mode == "RGBA" or lossless:
         im.save(buf, format="PNG", compress_level=1)
         mime = "image/png"
     else:
-        im.convert("RGB").save(buf, format="JPEG", quality=quality)
+        (im if im.mode == "RGB" else im.convert("RGB")).save(buf, format="JPEG", quality=quality)
         mime = "image/jpeg"
     return DisplayImage(buf.getvalue(), mime, int(width), int(height), dw, dh,
                         scale if scale < 1.0 else 1.0)
@@ -160,114 +182,55 @@ def encode_preview(path: str | Path, *, width: int, height: int, orientation: in
         bg.paste(im, mask=im.getchannel("A"))
         im = bg
     buf = io.BytesIO()
-    im.convert("RGB").save(buf, format="JPEG", quality=quality)
+    (im if im.mode == "RGB" else im.convert("RGB")).save(buf, format="JPEG", quality=quality)
     return DisplayImage(buf.getvalue(), "image/jpeg", int(width), int(height), dw, dh, scale)
 
 
-class DisplayCache:
-    """Display images and previews of queue items, encoded once, a few kept, the next ones in the background.
+def preview_from_display(img: DisplayImage, max_side: int = PREVIEW_SIDE, quality: int = 80) -> DisplayImage | None:
+    """The preview of an image made from its display image (for sources with no reduced decode).
 
-    ``q`` is a queue entry: a dict with ``media_id, uri, width, height, format, orientation``.
+    A PNG or TIFF has no cheaper decode than the full one, so its preview is cut from the display
+    image (a 4096² JPEG decodes at 1/4 size by DCT scaling: tens of milliseconds) instead of being
+    decoded a second time. None when the image is small already.
 
     Example:
         >>> import tempfile, os; from PIL import Image
-        >>> p = os.path.join(tempfile.mkdtemp(), "a.jpg"); Image.new("RGB", (3000, 2000)).save(p)
-        >>> q = {"media_id": 1, "uri": p, "width": 3000, "height": 2000, "format": "JPEG", "orientation": 1}
-        >>> c = DisplayCache(4096)
-        >>> c.preview(q).display_width, c.image(q).display_width, c.fields(q)["mime"]
-        (1024, 3000, 'image/jpeg')
-        >>> c.close()
+        >>> p = os.path.join(tempfile.mkdtemp(), "a.png"); Image.new("RGB", (4000, 3000)).save(p)
+        >>> d = preview_from_display(encode_display(p, width=4000, height=3000, fmt="PNG", max_side=2000))
+        >>> d.mime, d.display_width, d.display_height, d.display_scale
+        ('image/jpeg', 1024, 768, 0.256)
     """
+    if max(img.width, img.height) <= max_side * 1.25:
+        return None
+    dw, dh, _scale = display_size(img.width, img.height, max_side)
+    try:
+        with Image.open(io.BytesIO(img.data)) as src:
+            if src.format == "JPEG":
+                src.draft("RGB", (dw, dh))
+            src.load()
+            return preview_from_image(src, img.width, img.height, max_side, quality)
+    except (OSError, ValueError) as e:
+        raise MediaError(f"cannot make a preview from a display image: {e}") from None
 
-    def __init__(self, max_display: int = 4096, keep: int = 3, keep_previews: int = 8) -> None:
-        self.max_display = int(max_display)
-        self.keep, self.keep_previews = keep, keep_previews
-        self.images: OrderedDict[int, Future[DisplayImage]] = OrderedDict()
-        self.previews: OrderedDict[int, Future[DisplayImage | None]] = OrderedDict()
-        self._lock = threading.Lock()
-        self._pool: ThreadPoolExecutor | None = None
 
-    def _executor(self) -> ThreadPoolExecutor:
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="nblabel-prefetch")
-        return self._pool
+def preview_from_image(im: Image.Image, width: int, height: int, max_side: int = PREVIEW_SIDE,
+                       quality: int = 80) -> DisplayImage | None:
+    """The preview of a ``width × height`` image from a decoded copy of it at any size (upright).
 
-    def _encode(self, q: dict[str, Any]) -> DisplayImage:
-        return encode_display(q["uri"], width=int(q["width"]), height=int(q["height"]),
-                              orientation=int(q["orientation"] or 1), fmt=q["format"], max_side=self.max_display)
-
-    def _encode_preview(self, q: dict[str, Any]) -> DisplayImage | None:
-        if self.max_display <= PREVIEW_SIDE * 1.25:  # the display image is small itself
-            return None
-        return encode_preview(q["uri"], width=int(q["width"]), height=int(q["height"]),
-                              orientation=int(q["orientation"] or 1), max_side=PREVIEW_SIDE)
-
-    def _remember(self, mid: int, fut: Future[DisplayImage]) -> None:
-        with self._lock:
-            self.images[mid] = fut
-            self.images.move_to_end(mid)
-            while len(self.images) > self.keep:  # current, next, and the one before
-                self.images.popitem(last=False)
-
-    def image(self, q: dict[str, Any]) -> DisplayImage:
-        """The display image (from the cache, else encoded now)."""
-        mid = int(q["media_id"])
-        with self._lock:
-            fut = self.images.get(mid)
-            if fut is not None:
-                self.images.move_to_end(mid)
-        if fut is not None:
-            try:
-                return fut.result()
-            except Exception:
-                with self._lock:
-                    self.images.pop(mid, None)
-        img = self._encode(q)
-        done: Future[DisplayImage] = Future()
-        done.set_result(img)
-        self._remember(mid, done)
-        return img
-
-    def prefetch(self, q: dict[str, Any]) -> None:
-        """Encode the display image in a background thread unless it is cached."""
-        mid = int(q["media_id"])
-        with self._lock:
-            if mid in self.images:
-                return
-        self._remember(mid, self._executor().submit(self._encode, q))
-
-    def prefetch_preview(self, q: dict[str, Any]) -> Future[DisplayImage | None]:
-        """The preview's future (made in a background thread the first time)."""
-        mid = int(q["media_id"])
-        with self._lock:
-            fut = self.previews.get(mid)
-            if fut is not None:
-                self.previews.move_to_end(mid)
-                return fut
-            fut = self._executor().submit(self._encode_preview, q)
-            self.previews[mid] = fut
-            while len(self.previews) > self.keep_previews:  # small (~100 KB each)
-                self.previews.popitem(last=False)
-        return fut
-
-    def preview(self, q: dict[str, Any]) -> DisplayImage | None:
-        """The preview, or None when the image is small (send it whole) or the preview failed."""
-        try:
-            return self.prefetch_preview(q).result()
-        except Exception:  # a preview is a courtesy: the full image reports the real error
-            with self._lock:
-                self.previews.pop(int(q["media_id"]), None)
-            return None
-
-    def fields(self, q: dict[str, Any]) -> dict[str, Any]:
-        """``display_width, display_height, display_scale, mime`` of the display image, without encoding it."""
-        w, h, o = int(q["width"]), int(q["height"]), int(q["orientation"] or 1)
-        dw, dh, scale = display_size(w, h, self.max_display)
-        return {"display_width": dw, "display_height": dh, "display_scale": scale,
-                "mime": display_mime(w, h, o, q["format"], self.max_display)}
-
-    def close(self) -> None:
-        """Stop the background threads (pending encodes are cancelled)."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+    Example:
+        >>> from PIL import Image
+        >>> d = preview_from_image(Image.new("RGB", (3000, 2000)), 6000, 4000)
+        >>> d.display_width, d.display_height, d.display_scale
+        (1024, 683, 0.17066666666666666)
+    """
+    if max(int(width), int(height)) <= max_side * 1.25:
+        return None
+    dw, dh, scale = display_size(width, height, max_side)
+    im = _shrink(im, (dw, dh))
+    if im.mode == "RGBA":  # a preview has no transparency: composite on grey
+        bg = Image.new("RGB", im.size, (128, 128, 128))
+        bg.paste(im, mask=im.getchannel("A"))
+        im = bg
+    buf = io.BytesIO()
+    (im if im.mode == "RGB" else im.convert("RGB")).save(buf, format="JPEG", quality=quality)
+    return DisplayImage(buf.getvalue(), "image/jpeg", int(width), int(height), dw, dh, scale)
