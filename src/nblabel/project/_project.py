@@ -24,6 +24,7 @@ from ._media import MediaMixin
 from ._runs import Run
 from ._select import SelectMixin
 from ._selection import SelectionMixin
+from ._training import TrainingMixin
 from ._widgets import WidgetsMixin
 
 __all__ = ["Project", "open"]
@@ -36,7 +37,8 @@ def _default_author() -> str:
         return os.environ.get("USER", "unknown")
 
 
-class Project(MediaMixin, InstancesMixin, FormatsMixin, DebugMixin, SelectMixin, SelectionMixin, WidgetsMixin, GalleryMixin):
+class Project(MediaMixin, InstancesMixin, FormatsMixin, DebugMixin, SelectMixin, SelectionMixin, WidgetsMixin, GalleryMixin,
+              TrainingMixin):
     """An nblabel project. Open one with :func:`nblabel.open`.
 
     Example:
