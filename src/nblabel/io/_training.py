@@ -51,7 +51,7 @@ def load_rgb(uri: str, orientation: int, size: tuple[int, int] | None = None) ->
         >>> a = load_rgb(p, 1); a.shape, a.dtype.name, int(a[0, 0, 0])
         ((3, 4, 3), 'uint8', 9)
     """
-    a = np.asarray(load_display_image(uri, int(orientation or 1)).convert("RGB"))
+    a = np.array(load_display_image(uri, int(orientation or 1)).convert("RGB"))  # writable, unlike np.asarray
     if size is not None and (a.shape[1], a.shape[0]) != (int(size[0]), int(size[1])):
         raise MediaError(f"{uri!r} is {a.shape[1]}×{a.shape[0]} upright but the project recorded "
                          f"{int(size[0])}×{int(size[1])}: the file changed since it was added; restore it")

@@ -45,7 +45,7 @@ def _write(items: TrainingItems, folder: Path, options: dict[str, Any]) -> None:
         inst[c] = dumps_column(inst[c])
     inst["score"] = pd.to_numeric(inst["score"], errors="coerce").astype("float64")
     inst["area"] = pd.to_numeric(inst["area"], errors="coerce").astype("float64")
-    inst["iscrowd"] = inst["iscrowd"].fillna(False).astype(bool)
+    inst["iscrowd"] = inst["iscrowd"].to_numpy(dtype=bool, na_value=False)
     table = pa.Table.from_pandas(inst, preserve_index=False)
     pq.write_table(table.replace_schema_metadata(None), folder / "instances.parquet")
     meta = {"classes": {str(k): v for k, v in items.classes.items()}, "keypoints": items.keypoints,

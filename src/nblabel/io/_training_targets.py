@@ -137,11 +137,11 @@ def item_target(media_id: int, h: int, w: int, objects: pd.DataFrame, tags: np.n
     """
     n = len(objects)
     t: dict[str, Any] = {
-        "boxes": objects[["x0", "y0", "x1", "y1"]].to_numpy(np.float32).reshape(n, 4),
-        "labels": objects["label_id"].to_numpy(np.int64),
+        "boxes": np.array(objects[["x0", "y0", "x1", "y1"]].to_numpy(np.float64), np.float32).reshape(n, 4),
+        "labels": np.array(objects["label_id"].to_numpy(np.int64)),  # copies: pandas may hand out read-only views
         "area": areas(objects, h, w),
-        "iscrowd": objects["iscrowd"].fillna(False).to_numpy(bool).astype(np.int64),
-        "instance_ids": objects["instance_id"].to_numpy(np.int64),
+        "iscrowd": objects["iscrowd"].to_numpy(dtype=bool, na_value=False).astype(np.int64),
+        "instance_ids": np.array(objects["instance_id"].to_numpy(np.int64)),
         "media_id": np.int64(media_id),
         "image_id": np.int64(media_id),
         "image_labels": np.asarray(tags, np.int64),
@@ -152,5 +152,5 @@ def item_target(media_id: int, h: int, w: int, objects: pd.DataFrame, tags: np.n
     if masks:
         t["masks"] = masks_array(objects, h, w)
     if scores:
-        t["scores"] = pd.to_numeric(objects["score"], errors="coerce").fillna(np.nan).to_numpy(np.float32)
+        t["scores"] = np.array(pd.to_numeric(objects["score"], errors="coerce").to_numpy(np.float64), np.float32)
     return t
