@@ -36,6 +36,7 @@ def _row(ann: dict[str, Any], media_id: int) -> dict[str, Any]:
     seg = ann.get("segmentation")
     kps = ann.get("keypoints")
     extra: dict[str, Any] | None = None
+    points: Any
     if kps:
         kind, points = "keypoints", _pairs(kps, 3)
         if seg:

@@ -80,14 +80,21 @@ def areas(inst: pd.DataFrame, h: int, w: int) -> np.ndarray:
         [8.0]
     """
     out = np.empty(len(inst), np.float32)
-    for i, r in enumerate(inst.itertuples(index=False)):
-        if r.area is not None and not (isinstance(r.area, float) and math.isnan(r.area)):
-            out[i] = float(r.area)
-        elif r.kind in ("polygon", "mask"):
-            out[i] = float(rle_area(_rle(_segmentation(r.kind, r.points, r.extra), np.zeros(4), h, w)))
+    boxes = _boxes(inst)
+    cols = (inst[c].tolist() for c in ("area", "kind", "points", "extra"))
+    for i, (area, kind, points, extra) in enumerate(zip(*cols, strict=True)):
+        if area is not None and not (isinstance(area, float) and math.isnan(area)):
+            out[i] = float(area)
+        elif kind in ("polygon", "mask"):
+            out[i] = float(rle_area(_rle(_segmentation(kind, points, extra), boxes[i], h, w)))
         else:
-            out[i] = float((r.x1 - r.x0) * (r.y1 - r.y0))
+            out[i] = float((boxes[i, 2] - boxes[i, 0]) * (boxes[i, 3] - boxes[i, 1]))
     return out
+
+
+def _boxes(inst: pd.DataFrame) -> np.ndarray:
+    """float64 [N, 4] of the rows' ``x0, y0, x1, y1``."""
+    return inst[["x0", "y0", "x1", "y1"]].to_numpy(np.float64).reshape(len(inst), 4)
 
 
 def masks_array(inst: pd.DataFrame, h: int, w: int) -> np.ndarray:
@@ -100,9 +107,10 @@ def masks_array(inst: pd.DataFrame, h: int, w: int) -> np.ndarray:
         [[0, 0, 0, 0], [0, 1, 1, 0], [0, 1, 1, 0], [0, 0, 0, 0]]
     """
     out = np.zeros((len(inst), h, w), np.uint8)
-    boxes = inst[["x0", "y0", "x1", "y1"]].to_numpy(np.float64) if len(inst) else np.zeros((0, 4))
-    for i, r in enumerate(inst.itertuples(index=False)):
-        m = rle_decode(_rle(_segmentation(r.kind, r.points, r.extra), boxes[i], h, w))
+    boxes = _boxes(inst)
+    cols = (inst[c].tolist() for c in ("kind", "points", "extra"))
+    for i, (kind, points, extra) in enumerate(zip(*cols, strict=True)):
+        m = rle_decode(_rle(_segmentation(kind, points, extra), boxes[i], h, w))
         out[i] = np.asarray(m, dtype=np.uint8).reshape(h, w)
     return out
 
