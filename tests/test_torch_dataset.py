@@ -19,7 +19,7 @@ import torch
 from torch.utils.data import DataLoader
 
 import nblabel as nl
-from nblabel.errors import MissingDependencyError, ValidationError
+from nblabel.errors import MissingDependencyError, NotFoundError, ValidationError
 from nblabel.torch import Dataset, collate
 
 COCO21 = Path(__file__).parent / "data" / "coco21"
@@ -91,6 +91,11 @@ def test_uint8_transforms_split_and_bad_arguments(path: Path) -> None:
         Dataset(path, transforms="flip")  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match="source"):
         Dataset(42)  # type: ignore[arg-type]
+    with pytest.raises(NotFoundError, match="read-only"):  # a path opens read-only: a new snapshot cannot be made
+        Dataset(path, snapshot="new")
+    with nl.open(path) as p:  # made once on the writable project, then read through the path
+        _ = p.training_items(split="v1/train", snapshot="train-v1")
+    assert Dataset(path, snapshot="train-v1").media_ids == train
 
 
 def test_pickled_dataset_needs_no_project_file(path: Path) -> None:

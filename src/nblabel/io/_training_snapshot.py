@@ -23,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..errors import StoreError, ValidationError
+from ..errors import NotFoundError, StoreError, ValidationError
 from ..store._caches import add_snapshot, snapshot_row
 from ._snapshot import _NAME, _options, content_sha256, snapshot, snapshot_root
 from ._training import INSTANCE_COLUMNS, MEDIA_COLUMNS, TrainingItems, collect, dumps_column
@@ -81,6 +81,10 @@ def training_snapshot(session: Session, name: str, *, split: str | None = None, 
     with session.store.read() as con:
         row = snapshot_row(con, name)
     if row is None:
+        if session.store.read_only:
+            raise NotFoundError(f"snapshot {name!r} does not exist, and this project is open read-only so it cannot "
+                                "be made here; make it once on the project opened for writing "
+                                f"(proj.training_items(snapshot={name!r}, ...)), then read it anywhere")
         made = _make(session, name, given)
         if made is not None:
             return made
