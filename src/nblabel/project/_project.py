@@ -26,6 +26,7 @@ from ._media import MediaMixin
 from ._runs import Run
 from ._select import SelectMixin
 from ._selection import SelectionMixin
+from ._training import TrainingMixin
 from ._widgets import WidgetsMixin
 
 __all__ = ["Project", "open"]
@@ -38,8 +39,8 @@ def _default_author() -> str:
         return os.environ.get("USER", "unknown")
 
 
-class Project(MediaMixin, InstancesMixin, FormatsMixin, CvatMixin, LabelStudioMixin, DebugMixin, SelectMixin,
-              SelectionMixin, WidgetsMixin, GalleryMixin):
+class Project(MediaMixin, InstancesMixin, FormatsMixin, CvatMixin, LabelStudioMixin, TrainingMixin, DebugMixin,
+              SelectMixin, SelectionMixin, WidgetsMixin, GalleryMixin):
     """An nblabel project. Open one with :func:`nblabel.open`.
 
     Example:
