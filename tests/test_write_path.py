@@ -150,7 +150,7 @@ class _CountingStore:
         with self.store.transaction() as con:
             yield self._wrap(con)
 
-    read = autocommit = transaction
+    read = transaction
 
     def __getattr__(self, name):  # write_number, turn_cache...: the real store's
         return getattr(self.store, name)
@@ -181,60 +181,6 @@ def test_one_row_add_runs_two_statements_once_cached(tmp_path):
     assert [q for q in counting.statements if "INSERT" not in q] == [], counting.statements
     assert len(counting.statements) == 1
     assert iid == 2 and p.instances().df()["instance_id"].tolist() == [1, 2]
-
-
-def _logged(store, fn):
-    """The SQL statements DuckDB itself ran (BEGIN/COMMIT included) while ``fn()`` ran."""
-    with store.hold() as con:
-        con.execute("CALL enable_logging('QueryLog')")
-        con.execute("CALL truncate_duckdb_logs()")
-    fn()
-    with store.hold() as con:
-        rows = [r[0] for r in con.execute("SELECT message FROM duckdb_logs WHERE type = 'QueryLog'").fetchall()]
-        con.execute("CALL disable_logging()")
-    return rows
-
-
-def test_one_row_add_is_one_statement_on_the_connection_no_begin_or_commit(tmp_path):
-    # the warm add_instance runs the INSERT alone: no BEGIN/COMMIT round trips, no SELECT (issue 8 §3)
-    p = nl.open(tmp_path / "s.duckdb", author="t")
-    p.add_images([np.zeros((H, W, 3), np.uint8)])
-    p.schema.add_label("car")
-    with p.store.hold():  # one turn: the facts of each write hold for the next
-        p.add_instance(1, "car", box=[1, 1, 5, 5])
-        ran = _logged(p.store, lambda: [p.add_instance(1, "car", box=[2, 2, 9 + i, 9]) for i in range(3)])
-    assert len(ran) == 3 and all(q.lstrip().upper().startswith("INSERT INTO INSTANCES") for q in ran), ran
-    assert p.instances().df()["instance_id"].tolist() == [1, 2, 3, 4]
-
-
-def test_one_row_add_that_is_refused_or_fails_stores_nothing_and_the_next_one_reads_again(tmp_path):
-    p = nl.open(tmp_path / "s.duckdb", author="t")
-    p.add_images([np.zeros((H, W, 3), np.uint8)])
-    p.schema.add_label("car")
-    p.add_instance(1, "car", box=[1, 1, 5, 5])
-    with pytest.raises(nl.errors.ValidationError, match="'bus' is not in the schema"):
-        p.add_instance(1, "bus", box=[1, 1, 5, 5])
-    with pytest.raises(nl.errors.ValidationError):
-        p.add_instance(1, "car", box=[1, 1, math.nan, 5])
-    assert p.store.turn_cache == {}  # a failed block forgets the turn's facts
-    assert p.add_instance(1, "car", box=[1, 1, 6, 6]) == 2
-    with p.store.transaction():  # inside a transaction the add joins it (no BEGIN/COMMIT of its own)
-        assert p.add_instance(1, "car", box=[1, 1, 7, 7]) == 3
-        ran = _logged(p.store, lambda: p.add_instance(1, "car", box=[1, 1, 8, 8]))
-        assert not any(q.upper().startswith(("BEGIN", "COMMIT")) for q in ran), ran
-    assert p.instances().df()["instance_id"].tolist() == [1, 2, 3, 4]
-
-
-def test_autocommit_write_on_a_read_only_project_is_the_store_error(tmp_path):
-    path = tmp_path / "s.duckdb"
-    p = nl.open(path, author="t")
-    p.add_images([np.zeros((H, W, 3), np.uint8)])
-    p.schema.add_label("car")
-    p.close()
-    ro = nl.open(path, read_only=True)
-    with pytest.raises(nl.StoreError, match="open read-only, so it cannot be changed"):
-        ro.add_instance(1, "car", box=[1, 1, 5, 5])
-    assert ro.instances().count() == 0
 
 
 def test_one_row_add_reads_the_facts_again_after_any_other_write(tmp_path):

@@ -68,9 +68,7 @@ def add_instance(session: Session, media: Any, label: str, *, box: Any = None, p
                        box_format=box_format)
     store = session.store
     began_at = store.write_number
-    # one writing statement (the INSERT), so no BEGIN/COMMIT around it: the reads before it only
-    # check, and nothing else writes while this block holds the file (Store.autocommit)
-    with store.autocommit() as con:
+    with store.transaction() as con:
         # no query besides the insert when the facts of the turn's last write hold (see _write_context)
         meta, next_iid = facts(store, con, began_at)
         size = media_size(con, meta, media) if _is_id(media) else None  # the annotator's case: a media id

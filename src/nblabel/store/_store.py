@@ -388,47 +388,16 @@ class Store:
         """
         return self._transaction(read=True)
 
-    def autocommit(self) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConnection]:
-        """A write block for work that changes the file with ONE statement (after any number of reads):
-        no ``BEGIN``/``COMMIT`` around it, the statement commits by itself (durably, as a transaction
-        would). Inside a ``transaction()`` block it joins that transaction instead.
-
-        The block still holds the file (and this store's lock), so nothing else writes between its
-        reads and its write; it counts as a write transaction (:attr:`write_number`), and an error
-        in it empties :attr:`turn_cache` and is reported as a transaction's would be. A block that
-        runs two writing statements must use :meth:`transaction` (they would commit one by one).
-        Two statement round trips less for the annotator's save (docs/concurrency.md).
-
-        Example:
-            >>> s = Store(":memory:")
-            >>> with s.autocommit() as con:
-            ...     _ = con.execute("INSERT INTO meta VALUES ('k', 'v')")
-            >>> with s.read() as con:
-            ...     con.execute("SELECT value FROM meta WHERE key = 'k'").fetchall()
-            [('v',)]
-        """
-        return self._transaction(read=False, single=True)
-
     @contextlib.contextmanager
-    def _transaction(self, *, read: bool, single: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    def _transaction(self, *, read: bool) -> Iterator[duckdb.DuckDBPyConnection]:
         with self._hold(read=read) as con:
             if self._in_tx:
                 yield con
                 return
-            if not read:
-                self._writes += 1
-            if single:  # one writing statement: it is its own transaction
-                try:
-                    yield con
-                except BaseException as e:
-                    self.turn_cache.clear()
-                    mapped = self._mapped(e)
-                    if mapped is e:
-                        raise
-                    raise mapped from e
-                return
             con.execute("BEGIN TRANSACTION")
             self._in_tx = True
+            if not read:
+                self._writes += 1
             try:
                 yield con
             except BaseException as e:
@@ -436,10 +405,15 @@ class Store:
                 self.turn_cache.clear()
                 with contextlib.suppress(duckdb.Error):  # a failed write may have ended the transaction
                     con.execute("ROLLBACK")
-                mapped = self._mapped(e)
-                if mapped is e:
-                    raise
-                raise mapped from e
+                if self.read_only and isinstance(e, duckdb.Error) and "read-only" in str(e):
+                    raise StoreError(
+                        f"project {str(self.path)!r} is open read-only, so it cannot be changed; "
+                        "copy the file to a writable folder and open the copy"
+                    ) from e
+                mapped = file_error(e, self.path) if isinstance(e, duckdb.Error) else None
+                if mapped is not None:  # a full disk, a damaged file: rolled back, nothing half-written
+                    raise mapped from e
+                raise
             else:
                 self._in_tx = False
                 try:
@@ -454,15 +428,6 @@ class Store:
                     if mapped is None:
                         raise
                     raise mapped from e
-
-    def _mapped(self, e: BaseException) -> BaseException:
-        """The error a failed (rolled back) write block raises: a read-only or file problem said
-        plainly (a full disk, a damaged file: nothing half-written), anything else as it was."""
-        if self.read_only and isinstance(e, duckdb.Error) and "read-only" in str(e):
-            return StoreError(f"project {str(self.path)!r} is open read-only, so it cannot be changed; "
-                              "copy the file to a writable folder and open the copy")
-        mapped = file_error(e, self.path) if isinstance(e, duckdb.Error) else None
-        return e if mapped is None else mapped
 
     # -- layout ------------------------------------------------------------------------------
     def _init_or_migrate(self, con: duckdb.DuckDBPyConnection) -> None:
