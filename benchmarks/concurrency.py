@@ -226,7 +226,10 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--repeat", type=int, default=200)
+    ap.add_argument("--only", default="", help="comma-separated parts to run: single, nbl-api, nbl-store, "
+                    "nbl-store-nockpt, duckdb, sqlite, stale (default: all); for paired rounds against another checkout")
     a = ap.parse_args()
+    only = set(filter(None, a.only.split(",")))
     seconds = 2.0 if a.quick else a.seconds
     n = 30 if a.quick else a.repeat
     try:
@@ -237,19 +240,30 @@ def main() -> None:
           f"duckdb {duckdb.__version__}; load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
     work = Path(tempfile.mkdtemp(prefix="nbl-conc-"))
 
+    if not only or "single" in only:
+        single_report(work, n)
+    kinds = [k for k in ("nbl-api", "nbl-store", "nbl-store-nockpt", "duckdb", "sqlite") if not only or k in only]
+    if kinds:
+        contended_report(work, kinds, seconds)
+    if not only or "stale" in only:
+        stale_report(work, n)
+
+
+def single_report(work: Path, n: int) -> None:
     s = single_process(work, n)
     print(f"[single] add_instance median {s['add_instance']:.2f} ms | store share: one-row write "
           f"{s['store_write']:.2f} ms with checkpoint, {s['store_write_no_ckpt']:.2f} ms without "
           f"(checkpoint costs {s['store_write'] - s['store_write_no_ckpt']:.2f} ms) | "
           f"instances().count() {s['store_read']:.2f} ms  (median of {n})")
 
-    kinds = ["nbl-api", "nbl-store", "nbl-store-nockpt", "duckdb", "sqlite"]
+
+def contended_report(work: Path, kinds: list[str], seconds: float) -> None:
     res = {k: contended(work / k, k, seconds) for k in kinds}
-    base = res["duckdb"]
+    base = res.get("duckdb")
     for k in kinds:
         r = res[k]
         extra = f" | acked {r['acked']}, stored {r['stored']}" if "acked" in r else ""
-        ratio = "" if k == "duckdb" else (f" | vs plain duckdb: writes {(r['w1'] + r['w2']) / max(base['w1'] + base['w2'], 1e-9):.2f}x, "
+        ratio = "" if k == "duckdb" or base is None else (f" | vs plain duckdb: writes {(r['w1'] + r['w2']) / max(base['w1'] + base['w2'], 1e-9):.2f}x, "
                                           f"read p95 {base['read_p95'] / r['read_p95']:.2f}x faster")
         print(f"[two writers + reader, {k}] {seconds:.0f} s: writes/s {r['w1']:.1f} and {r['w2']:.1f}; reader every 50 ms "
               f"p50 {r['read_p50']:.1f} ms p95 {r['read_p95']:.1f} ms ({r['reads']} reads); {r['per_turn']:.1f} writes "
@@ -257,6 +271,8 @@ def main() -> None:
         if "acked" in r and r["stored"] != r["acked"]:
             raise SystemExit(f"lost writes: {r['acked']} acknowledged, {r['stored']} stored")
 
+
+def stale_report(work: Path, n: int) -> None:
     st = stale_waiters(work, n)
     print(f"[stale waiters] take the file + count + let go, median {st['clean']:.2f} ms clean, {st['stale']:.2f} ms with a live-pid "
           f"waiter file and an unlocked token ({st['stale'] / st['clean']:.2f}x); files left in .waiting/: {st['left']}")

@@ -94,11 +94,15 @@ class Store:
 
     turn = 0.02  # seconds (at least; twice the open cost) a holder keeps the file once someone waits
     gap = 0.004  # ... provided the next operation starts within this many seconds
-    # False (default): the linger thread checkpoints once the holder is idle for `gap` (and on let-go),
+    # False (default): the linger thread checkpoints once the holder is idle (and on let-go),
     # off the acknowledgement path, so a copy of the .duckdb file misses at most the last few ms of
     # writes; True: checkpoint inside every write (the file alone is complete at the ack, but each
     # commit pays ~3 extra fsyncs: the annotator's save went from ~13 to ~55 ms). docs/concurrency.md
     checkpoint_each_write = False
+    # ... once idle for this many seconds. Longer than `gap`: a checkpoint (~3 fsyncs) holds the
+    # file, so the next operation waits for it, and a pause of a few ms inside a burst of calls is
+    # usually the scheduler (under load it made 15 of 100 back-to-back add_instance calls wait for one)
+    idle_checkpoint = 0.05
     # A hand-off to a waiting process leaves a WAL of up to this many bytes to it instead of
     # checkpointing (~3 fsyncs, 10-30 ms here): replaying costs ~0.2 ms per small transaction on
     # attach, so a few turns' writes are cheaper to replay than to checkpoint. docs/concurrency.md
@@ -245,7 +249,7 @@ class Store:
         """Move committed changes from the WAL into the main file (so a copy of it is complete).
 
         Runs after every operation that wrote, or (``checkpoint_each_write = False``) from the linger
-        thread once the process has been idle for ``gap`` seconds (``idle=True``).
+        thread once the process has been idle for ``idle_checkpoint`` seconds (``idle=True``).
         """
         if self.read_only or self._con is None or self._in_tx or self.checkpoint_each_write == idle:
             return
@@ -321,11 +325,11 @@ class Store:
                             self._watching = False
                             return
                         elif not self.checkpoint_each_write and not self.read_only and self._wal_dirty():
-                            if idle >= self.gap:
+                            if idle >= self.idle_checkpoint:
                                 self._checkpoint(idle=True)
                                 timeout = self.linger - idle
                             else:
-                                timeout = self.gap - idle
+                                timeout = self.idle_checkpoint - idle
                         else:
                             timeout = self.linger - idle
                 lock.wait_bell(timeout)
