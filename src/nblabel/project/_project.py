@@ -17,6 +17,7 @@ from ..query import InstanceSlice, MediaSlice
 from ..store import Schema, Session, Store, run_id
 from ..store import _runs as runs_rows
 from ._debug import DebugMixin
+from ._fiftyone import FiftyOneMixin
 from ._formats import FormatsMixin
 from ._gallery import GalleryMixin
 from ._instances import InstancesMixin
@@ -36,7 +37,8 @@ def _default_author() -> str:
         return os.environ.get("USER", "unknown")
 
 
-class Project(MediaMixin, InstancesMixin, FormatsMixin, DebugMixin, SelectMixin, SelectionMixin, WidgetsMixin, GalleryMixin):
+class Project(MediaMixin, InstancesMixin, FormatsMixin, DebugMixin, SelectMixin, SelectionMixin, WidgetsMixin, GalleryMixin,
+              FiftyOneMixin):
     """An nblabel project. Open one with :func:`nblabel.open`.
 
     Example:
