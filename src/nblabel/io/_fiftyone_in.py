@@ -19,7 +19,7 @@ import pandas as pd
 
 from .._report import ImportReport
 from ..errors import ValidationError
-from ..geometry import rle_encode, rle_to_bbox
+from ..geometry import rle_encode
 from ..store import Schema
 from ..store import _runs as runs_rows
 from ..store._datasets import add_static_members
@@ -168,9 +168,10 @@ def _frame(rows: list[Row], media: list[int | None], size: dict[int, tuple[float
             else:
                 rec["points"] = [[x * w, y * h, v] for x, y, v in r.points]
         elif r.kind == "mask":
-            rle = _full_mask(r.points, r.box, int(w), int(h))
-            bx, by, bw, bh = (float(v) for v in np.asarray(rle_to_bbox(rle), dtype=float).reshape(-1)[:4])
-            rec.update(points=rle, x0=bx, y0=by, x1=bx + bw, y1=by + bh)
+            assert r.box is not None  # a mask comes from a Detection
+            x, y, bw, bh = r.box  # the box as given (a COCO bbox need not be the mask's extent)
+            rec.update(points=_full_mask(r.points, r.box, int(w), int(h)), x0=x * w, y0=y * h, x1=(x + bw) * w,
+                       y1=(y + bh) * h)
         recs.append(rec)
         names.append(r.item)
     return pd.DataFrame(recs), names
@@ -242,7 +243,7 @@ def _tags(session: Session, tags: list[list[str]], media: list[int | None], spli
 
 
 def import_fiftyone(session: Session, dataset: Any, *, gt_field: str | None = "ground_truth",
-                    pred_fields: Any = None, split: str = "fiftyone", errors: str = "report") -> ImportReport:
+                    pred_fields: Any = None, split: str | None = None, errors: str = "report") -> ImportReport:
     """Bring a FiftyOne dataset (or view) into the project (see ``nl.from_fiftyone``)."""
     load_fiftyone()
     if errors not in ("report", "raise"):
@@ -283,6 +284,9 @@ def import_fiftyone(session: Session, dataset: Any, *, gt_field: str | None = "g
         report.added += sub.added
         if s.run is None:
             refused_media |= {int(df["media_id"].iloc[i]) for i in bad}
+    if split is None:  # the split to_fiftyone wrote as plain train/val tags, else "fiftyone"
+        made = info.get("splits") or []
+        split = str(made[0]) if len(made) == 1 else "fiftyone"
     _tags(session, dataset.values("tags"), media, split, report)
     if gt_field is not None:
         status = dataset.values("nblabel_status") if "nblabel_status" in dataset.get_field_schema() else None

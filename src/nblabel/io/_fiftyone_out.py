@@ -69,9 +69,14 @@ def _label_kwargs(r: Any, attr_fields: dict[str, str]) -> dict[str, Any]:
 
 
 def _mask_crop(points: Any, x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
-    """The part of a mask inside its (whole-pixel) box, as FiftyOne's ``Detection.mask`` holds it."""
+    """A mask from the top-left pixel of its box on, as FiftyOne's ``Detection.mask`` holds it: up to the
+    box's far edge, or further where the mask has pixels past it (a COCO bbox may be a pixel short)."""
     m = rle_decode(points).astype(bool)
-    return m[int(math.floor(y0)):int(math.ceil(y1)), int(math.floor(x0)):int(math.ceil(x1))]
+    ys, xs = np.nonzero(m)
+    top, left = int(math.floor(y0)), int(math.floor(x0))
+    bottom = max(int(math.ceil(y1)), int(ys.max()) + 1 if len(ys) else 0)
+    right = max(int(math.ceil(x1)), int(xs.max()) + 1 if len(xs) else 0)
+    return m[top:bottom, left:right]
 
 
 def _labels(fo: Any, inst: pd.DataFrame, w: float, h: float, attr_fields: dict[str, str],
@@ -133,6 +138,7 @@ def to_fiftyone(session: Session, name: str, *, slice: Any = None, runs: Any = N
         sources: list[tuple[int | None, str]] = [(None, "ground truth"), *_runs(con, runs)]
         frames = {rid: export_instances(con, ids, rid) for rid, _ in sources}
         tags = _sample_tags(con, ids)
+        split_list = split_names(con)
     schema = Schema(session.store).to_dict()
     attr_fields = {a["name"]: attribute_field(a["name"]) for a in schema["attributes"]}
     fields: dict[str, str] = {}
@@ -177,7 +183,7 @@ def to_fiftyone(session: Session, name: str, *, slice: Any = None, runs: Any = N
             ds.add_samples(samples, progress=False)
         ds.info[INFO_KEY] = {"format": 1, "gt_field": fields["ground truth"],
                              "runs": {k: v for k, v in fields.items() if k != "ground truth"},
-                             "attributes": attr_fields, "schema": schema}
+                             "attributes": attr_fields, "schema": schema, "splits": split_list}
         templates = [lab["keypoints"] for lab in schema["labels"] if lab.get("keypoints")]
         if len(templates) == 1:
             ds.default_skeleton = fo.KeypointSkeleton(labels=list(templates[0]["points"]),

@@ -197,7 +197,7 @@ def _row(lab: Any, cls: str, i: int, item: str, drop: set[str], names: dict[str,
             base.kind, base.points = "line", shapes[0]
     elif cls in ("Keypoints", "Keypoint"):
         pts = np.asarray(lab.points or [], dtype=float).reshape(-1, 2)
-        vis = attrs.pop("visibility", None)
+        vis = lab["visibility"] if lab.has_field("visibility") else None  # to_fiftyone's flags (v = 1 or 2)
         if vis is None or len(vis) != len(pts):
             vis = np.where(np.isfinite(pts).all(axis=1), 2, 0)
         base.kind = "keypoints"

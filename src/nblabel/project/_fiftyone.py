@@ -86,7 +86,7 @@ class FiftyOneMixin:
 
 
 def from_fiftyone(dataset: Any, path: str | os.PathLike[str], *, gt_field: str | None = "ground_truth",
-                  pred_fields: Any = None, split: str = "fiftyone", errors: str = "report") -> Project:
+                  pred_fields: Any = None, split: str | None = None, errors: str = "report") -> Project:
     """A new project at ``path`` made from a FiftyOne dataset (or view).
 
     Every sample becomes a media item (its ``filepath``; the file is read as ``add_images`` reads it),
@@ -110,7 +110,8 @@ def from_fiftyone(dataset: Any, path: str | os.PathLike[str], *, gt_field: str |
         gt_field: the ground-truth field (``None``: no ground truth).
         pred_fields: fields to bring in as runs: ``None`` (default) every other label field, a list of
             field names, or ``{field: run_name}``.
-        split: the name of the split the train/val/test tags make.
+        split: the name of the split the train/val/test tags make (default: the split's own name when
+            ``to_fiftyone`` wrote them, else ``"fiftyone"``); ``<split>/<part>`` tags keep their split name.
         errors: ``"report"`` (default): what can go in goes in, the rest is named in a warning;
             ``"raise"``: any problem refuses the import (:class:`~nblabel.FormatError`) and no project
             file is left behind.
