@@ -259,12 +259,12 @@ def test_fiftyone_evaluation_next_to_proj_evaluate(proj: nl.Project, ds: Any) ->
     ours = proj.evaluate("yolo-v8n@640")
     m = ours.matches
     at50 = m[m["iou_threshold"] == 0.5]
-    ours_tp = int((at50["outcome"] == "tp").sum())
+    ours_tp = int((at50["status"] == "tp").sum())
     theirs_tp = int(ds.sum("nbl_tp"))
-    print(f"\nmAP@[.5:.95]: fiftyone {res.mAP():.4f}, nblabel (pycocotools) {ours.stats[0]:.4f}; "
+    print(f"\nmAP@[.5:.95]: fiftyone {res.mAP():.6f}, nblabel (pycocotools) {ours.stats[0]:.6f}; "
           f"TP@0.5: fiftyone {theirs_tp}, nblabel {ours_tp}")
     assert 0 < res.mAP() <= 1 and 0 < ours.stats[0] <= 1
-    assert abs(res.mAP() - ours.stats[0]) < 0.05
+    assert abs(res.mAP() - ours.stats[0]) < 1e-3  # equal on this run to 4 decimals (not in general)
     assert theirs_tp == ours_tp
     ds.delete_evaluation("nbl")
 
@@ -284,13 +284,14 @@ def test_from_fiftyone_reads_a_dataset_made_in_fiftyone(fo: Any, tmp_path: Path)
                                                                 filled=True)])
         s["gt_keypoints"] = fo.Keypoints(keypoints=[fo.Keypoint(label="pose", points=[(0.2, 0.2), (np.nan, np.nan),
                                                                                       (0.3, 0.4)])])
-        s["weather"] = fo.Classification(label="sunny")
+        s["weather"] = fo.Classification(label="sunny", confidence=None if k == 2 else 0.9)
         s["model"] = fo.Detections(detections=[fo.Detection(label="cat", bounding_box=[0.11, 0.2, 0.3, 0.4],
                                                             confidence=0.5 + k / 10)])
         s["seg"] = fo.Segmentation(mask=np.zeros((4, 4), np.uint8))
         samples.append(s)
     d.add_samples(samples, progress=False)
-    with pytest.warns(UserWarning, match="field 'seg'.*Segmentation labels are not read"):
+    # a run's label needs a score: the one without is named (with its sample), the others go in
+    with pytest.warns(UserWarning, match=r"field 'seg'.*Segmentation labels are not read.*weather\[0\]: has no confidence"):
         p = nl.from_fiftyone(d, tmp_path / "native.duckdb", gt_field="gt")
     gt = p.instances().df()
     assert sorted(gt["kind"].value_counts().items()) == [("box", 3), ("keypoints", 3), ("polygon", 3)]
@@ -303,7 +304,7 @@ def test_from_fiftyone_reads_a_dataset_made_in_fiftyone(fo: Any, tmp_path: Path)
     kp = json.loads(gt[gt["kind"] == "keypoints"]["points"].iloc[0])
     assert [v for _, _, v in kp] == [2, 0, 2]
     runs = p.runs().set_index("name")["n_predictions"].to_dict()
-    assert runs == {"model": 3, "weather": 3}  # a field that is not gt_field is a run
+    assert runs == {"model": 3, "weather": 2}  # a field that is not gt_field is a run
     scores = sorted(p.instances(run="model").df()["score"].round(6))
     assert scores == [0.5, 0.6, 0.7]
     assert sorted(p.split_of("fiftyone")["split"]) == ["test", "train", "val"]

@@ -268,7 +268,14 @@ def import_fiftyone(session: Session, dataset: Any, *, gt_field: str | None = "g
         size = {int(m): (float(w), float(h)) for m, w, h in con.execute("SELECT media_id, width, height FROM media").fetchall()}
     refused_media: set[int] = set()
     for s in srcs:
-        df, names = _frame(rows[id(s)], media, size, session, dropped)
+        got = rows[id(s)]
+        if s.run is not None:  # a prediction needs its score
+            for r in got:
+                if r.score is None:
+                    report.add_problem(r.item, f"has no confidence; the predictions of run {s.run!r} need one each "
+                                       "(set label.confidence, or bring the field in as gt_field)")
+            got = [r for r in got if r.score is not None]
+        df, names = _frame(got, media, size, session, dropped)
         if df.empty:
             if s.run is not None:
                 with session.store.transaction() as con:
