@@ -159,16 +159,19 @@ def test_to_fiftyone_counts_boxes_labels_scores(proj: nl.Project, ds: Any) -> No
     pred_by_id = pred.set_index("instance_id")
     for s in ds.iter_samples():
         w, h = s.metadata.width, s.metadata.height
-        assert Path(s.filepath).is_absolute() and Path(s.filepath).is_file()
+        assert Path(s.filepath).is_absolute()
+        assert Path(s.filepath).is_file()
         for det in s.ground_truth.detections:
             r = by_id.loc[det.nblabel_id]
-            assert det.label == r["label"] and r["file_name"] == s.file_name
+            assert det.label == r["label"]
+            assert r["file_name"] == s.file_name
             assert np.abs(_pixels(det.bounding_box, w, h) - r[["x0", "y0", "x1", "y1"]].to_numpy(float)).max() < TOL
             assert det.iscrowd == int(r["iscrowd"])
             assert (det.mask is not None) == (r["kind"] == "mask")
         for det in s.yolo_v8n_640.detections:
             r = pred_by_id.loc[det.nblabel_id]
-            assert det.label == r["label"] and det.confidence == pytest.approx(r["score"], abs=1e-12)
+            assert det.label == r["label"]
+            assert det.confidence == pytest.approx(r["score"], abs=1e-12)
             assert np.abs(_pixels(det.bounding_box, w, h) - r[["x0", "y0", "x1", "y1"]].to_numpy(float)).max() < TOL
         for pl in s.ground_truth_polylines.polylines:
             r = by_id.loc[pl.nblabel_id]
@@ -202,8 +205,10 @@ def test_to_fiftyone_mask_attributes_tags_keypoints(proj: nl.Project, ds: Any) -
         assert smp.tags == [parts[smp.nblabel_media_id]]
         assert smp.nblabel_status == "complete"
     kp = ds.match({"nblabel_media_id": int(gt["media_id"].min())}).first().ground_truth_keypoints.keypoints[0]
-    assert kp.label == "face" and kp.visibility == [2, 1, 0]
-    assert np.isnan(kp.points[2]).all() and np.isfinite(kp.points[0]).all()
+    assert kp.label == "face"
+    assert kp.visibility == [2, 1, 0]
+    assert np.isnan(kp.points[2]).all()
+    assert np.isfinite(kp.points[0]).all()
     assert ds.default_skeleton.labels == ["l_eye", "r_eye", "nose"]
     assert ds.count_values("ground_truth_tags.classifications.label") == {"night": 1}
 
@@ -263,7 +268,8 @@ def test_fiftyone_evaluation_next_to_proj_evaluate(proj: nl.Project, ds: Any) ->
     theirs_tp = int(ds.sum("nbl_tp"))
     print(f"\nmAP@[.5:.95]: fiftyone {res.mAP():.6f}, nblabel (pycocotools) {ours.stats[0]:.6f}; "
           f"TP@0.5: fiftyone {theirs_tp}, nblabel {ours_tp}")
-    assert 0 < res.mAP() <= 1 and 0 < ours.stats[0] <= 1
+    assert 0 < res.mAP() <= 1
+    assert 0 < ours.stats[0] <= 1
     assert abs(res.mAP() - ours.stats[0]) < 1e-3  # equal on this run to 4 decimals (not in general)
     assert theirs_tp == ours_tp
     ds.delete_evaluation("nbl")
@@ -320,7 +326,7 @@ def test_refusals(fo: Any, proj: nl.Project, ds: Any, tmp_path: Path) -> None:
     nl.open(existing).close()
     with pytest.raises(nl.ConflictError, match="exists already"):
         nl.from_fiftyone(ds, existing)
-    with pytest.raises(nl.NotFoundError, match="gt_field 'ground_truht' is not a label field.*ground_truth"):
+    with pytest.raises(nl.NotFoundError, match=r"gt_field 'ground_truht' is not a label field.*ground_truth"):
         nl.from_fiftyone(ds, tmp_path / "x.duckdb", gt_field="ground_truht")
     assert not (tmp_path / "x.duckdb").exists()
     with pytest.raises(nl.NotFoundError, match="run 'nope' does not exist"):
@@ -330,7 +336,7 @@ def test_refusals(fo: Any, proj: nl.Project, ds: Any, tmp_path: Path) -> None:
     bad.add_sample(fo.Sample(filepath=str(tmp_path / "missing.jpg"),
                              ground_truth=fo.Detections(detections=[fo.Detection(label="cat",
                                                                                  bounding_box=[0, 0, .5, .5])])))
-    with pytest.raises(nl.FormatError, match="missing.jpg"):
+    with pytest.raises(nl.FormatError, match=r"missing\.jpg"):
         nl.from_fiftyone(bad, tmp_path / "bad.duckdb", errors="raise")
     assert not (tmp_path / "bad.duckdb").exists()
     bad.delete()

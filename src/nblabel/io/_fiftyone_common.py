@@ -15,6 +15,7 @@ An instance written to two fields (a polygon's box and its polyline) carries the
 
 from __future__ import annotations
 
+import importlib
 import re
 from typing import Any
 
@@ -46,8 +47,8 @@ def load_fiftyone() -> Any:
         ... except MissingDependencyError as e:
         ...     assert "pip install fiftyone" in str(e)
     """
-    try:
-        import fiftyone
+    try:  # by name: FiftyOne ships no type information, and the main environment does not install it
+        fiftyone = importlib.import_module("fiftyone")
     except ImportError as e:
         raise MissingDependencyError(
             f"FiftyOne is not installed ({e}); install it with `pip install fiftyone` (it brings its own "

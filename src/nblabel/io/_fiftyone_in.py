@@ -100,12 +100,12 @@ def _ensure_schema(session: Session, rows: list[Row], report: ImportReport, data
                 schema.update_label(name, spatial=list(lab.spatial) + [s for s in spatial if s not in lab.spatial])
     state = schema.state()
     skel = getattr(dataset, "default_skeleton", None)
-    for name, k in npts.items():
+    for name, count in npts.items():
         if state.template_for(state.label_ids_by_name()[name]) is None:
-            if skel is not None and len(skel.labels or []) == k:
+            if skel is not None and len(skel.labels or []) == count:
                 schema.add_keypoints(name, points=list(skel.labels), skeleton=[tuple(e) for e in skel.edges])
             else:
-                schema.add_keypoints(name, points=[f"kp{i}" for i in range(k)])
+                schema.add_keypoints(name, points=[f"kp{i}" for i in range(count)])
     known = {a.name for a in schema.state().attributes.values()}
     seen: dict[str, set[str]] = {}
     options: dict[str, set[str]] = {}

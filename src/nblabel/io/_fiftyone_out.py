@@ -73,9 +73,9 @@ def _mask_crop(points: Any, x0: float, y0: float, x1: float, y1: float) -> np.nd
     box's far edge, or further where the mask has pixels past it (a COCO bbox may be a pixel short)."""
     m = rle_decode(points).astype(bool)
     ys, xs = np.nonzero(m)
-    top, left = int(math.floor(y0)), int(math.floor(x0))
-    bottom = max(int(math.ceil(y1)), int(ys.max()) + 1 if len(ys) else 0)
-    right = max(int(math.ceil(x1)), int(xs.max()) + 1 if len(xs) else 0)
+    top, left = math.floor(y0), math.floor(x0)
+    bottom = max(math.ceil(y1), int(ys.max()) + 1 if len(ys) else 0)
+    right = max(math.ceil(x1), int(xs.max()) + 1 if len(xs) else 0)
     return m[top:bottom, left:right]
 
 
@@ -83,7 +83,8 @@ def _labels(fo: Any, inst: pd.DataFrame, w: float, h: float, attr_fields: dict[s
             is_gt: bool) -> dict[str, list[Any]]:
     """One media item's instances of one source as FiftyOne labels, by field suffix."""
     out: dict[str, list[Any]] = {"": [], "_polylines": [], "_keypoints": [], "_tags": []}
-    for r in inst.itertuples(index=False):
+    records: list[Any] = list(inst.itertuples(index=False))
+    for r in records:
         kw = _label_kwargs(r, attr_fields)
         if r.kind in BOXED:
             box = [r.x0 / w, r.y0 / h, (r.x1 - r.x0) / w, (r.y1 - r.y0) / h]
@@ -155,7 +156,8 @@ def to_fiftyone(session: Session, name: str, *, slice: Any = None, runs: Any = N
     by_media = {rid: dict(tuple(df.groupby("media_id"))) if len(df) else {} for rid, df in frames.items()}
     empty = frames[None].iloc[0:0]
     samples = []
-    for m in mdf.itertuples(index=False):
+    media_rows: list[Any] = list(mdf.itertuples(index=False))
+    for m in media_rows:
         w, h, mid = float(m.width), float(m.height), int(m.media_id)
         s = fo.Sample(filepath=str(m.uri), tags=tags.get(mid, []),
                       metadata=fo.ImageMetadata(width=int(m.width), height=int(m.height)))

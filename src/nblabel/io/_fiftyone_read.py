@@ -8,6 +8,7 @@ into pixels once the media (and so their sizes) are in the project.
 
 from __future__ import annotations
 
+import importlib
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +17,7 @@ import numpy as np
 
 from .._report import ImportReport
 from ..errors import NotFoundError, did_you_mean
-from ._fiftyone_common import LABEL_RESERVED, SIBLINGS
+from ._fiftyone_common import LABEL_RESERVED, SIBLINGS, load_fiftyone
 
 __all__ = ["Row", "Source", "label_fields", "read_source", "sources"]
 
@@ -52,9 +53,8 @@ class Row:
 
 def label_fields(dataset: Any, report: ImportReport, skip: set[str]) -> dict[str, str]:
     """``{field: label class name}`` of the readable label fields; the others go into the report."""
-    import fiftyone as fo
-    import fiftyone.core.labels as fol
-
+    fo = load_fiftyone()
+    fol = importlib.import_module("fiftyone.core.labels")
     out = {}
     for name, f in dataset.get_field_schema().items():
         if name in skip or not isinstance(f, fo.EmbeddedDocumentField):
