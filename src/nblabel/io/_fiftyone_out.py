@@ -139,7 +139,7 @@ def to_fiftyone(session: Session, name: str, *, slice: Any = None, runs: Any = N
         sources: list[tuple[int | None, str]] = [(None, "ground truth"), *_runs(con, runs)]
         frames = {rid: export_instances(con, ids, rid) for rid, _ in sources}
         tags = _sample_tags(con, ids)
-        split_list = split_names(con)
+        split_list = {n: sorted(set(split_members(con, n)["split"])) for n in split_names(con)}
     schema = Schema(session.store).to_dict()
     attr_fields = {a["name"]: attribute_field(a["name"]) for a in schema["attributes"]}
     fields: dict[str, str] = {}
