@@ -24,7 +24,7 @@ from .errors import (
     StoreError,
     ValidationError,
 )
-from .project import Project, Run, open
+from .project import Project, Run, from_fiftyone, open
 from .query import InstanceSlice, MediaSlice
 from .store import Schema
 
@@ -50,5 +50,6 @@ __all__ = [
     "StoreError",
     "ValidationError",
     "__version__",
+    "from_fiftyone",
     "open",
 ]

@@ -18,6 +18,7 @@ from ..store import Schema, Session, Store, run_id
 from ..store import _runs as runs_rows
 from ._cvat import CvatMixin
 from ._debug import DebugMixin
+from ._fiftyone import FiftyOneMixin
 from ._formats import FormatsMixin
 from ._gallery import GalleryMixin
 from ._instances import InstancesMixin
@@ -39,8 +40,8 @@ def _default_author() -> str:
         return os.environ.get("USER", "unknown")
 
 
-class Project(MediaMixin, InstancesMixin, FormatsMixin, CvatMixin, LabelStudioMixin, TrainingMixin, DebugMixin,
-              SelectMixin, SelectionMixin, WidgetsMixin, GalleryMixin):
+class Project(MediaMixin, InstancesMixin, FormatsMixin, CvatMixin, LabelStudioMixin, FiftyOneMixin, TrainingMixin,
+              DebugMixin, SelectMixin, SelectionMixin, WidgetsMixin, GalleryMixin):
     """An nblabel project. Open one with :func:`nblabel.open`.
 
     Example:
