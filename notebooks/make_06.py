@@ -111,6 +111,26 @@ from nblabel.torch import Dataset, collate
 ds = Dataset(proj, snapshot="train-v1")
 images, targets = next(iter(DataLoader(ds, batch_size=2, num_workers=2, collate_fn=collate)))
 len(ds), [tuple(i.shape) for i in images], [tuple(t["boxes"].shape) for t in targets]"""),
+    MD("""## FiftyOne
+
+`proj.to_fiftyone(name)` makes a `fiftyone.Dataset`: ground truth and each run as `Detections`
+(plus `_polylines`, `_keypoints`, `_tags` fields), attributes as label attributes, splits as sample
+tags; `nl.from_fiftyone(dataset, path)` makes a project from one. FiftyOne is optional and needs its
+MongoDB server: the cells below run when `fiftyone` imports (they are checked against the real
+package, with its server, in `tests_interop/test_fiftyone.py`; see `docs/fiftyone.md`)."""),
+    CODE("""try:
+    import fiftyone
+except Exception as e:  # not installed, or no MongoDB server for it
+    fiftyone = None
+    print(f"fiftyone is not usable here ({type(e).__name__}): pip install fiftyone, see docs/fiftyone.md")"""),
+    CODE("""if fiftyone is not None:
+    ds = proj.to_fiftyone("nblabel-06-interop", runs=["shifted-boxes"], overwrite=True)
+    print(ds.count_values("ground_truth.detections.label"), ds.count_sample_tags())
+    res = ds.evaluate_detections("shifted_boxes", gt_field="ground_truth", eval_key="ev", compute_mAP=True)
+    print("FiftyOne mAP", round(res.mAP(), 4), "| nblabel (pycocotools-exact)", round(proj.evaluate("shifted-boxes").stats[0], 4))
+    fo_back = nl.from_fiftyone(ds, work / "from_fiftyone.duckdb")
+    assert len(fo_back.instances()) == len(proj.instances())
+    ds.delete()"""),
 ]
 
 
