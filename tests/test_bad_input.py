@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 
@@ -212,3 +213,14 @@ def test_add_instance_bad_arguments_are_validation_errors(kwargs: dict, match: s
     # the good forms still work
     assert p.add_instance(np.int64(1), "car", box=[1, 2, 3, 4]) == 1
     assert p.add_instance([1], "car", point=[3, 4]) == 2
+
+
+def test_a_mask_row_without_points_is_told_where_its_rle_goes():
+    p = nl.open(":memory:")
+    p.add_images([np.zeros((20, 30, 3), np.uint8)])
+    p.schema.add_label("car", spatial=["box", "polygon"])
+    rle = {"size": [20, 30], "counts": "n13a0000000000R="}
+    row = {"media_id": 1, "label": "car", "kind": "mask", "rle": rle, "x0": 0, "y0": 0, "x1": 5, "y1": 5}
+    with pytest.raises(nl.ValidationError, match=r"kind polygon/keypoints/point/line/mask need a 'points' column.*RLE"):
+        p.add_instances(pd.DataFrame([row]))
+    assert len(p.instances()) == 0

@@ -27,6 +27,8 @@ __all__ = ["COLUMNS", "KINDS", "check_box_array", "check_boxes", "kind_problem",
            "resolve_labels", "resolve_media"]
 
 KINDS = ("box", "polygon", "keypoints", "point", "line", "tag", "mask")
+_NEED_POINTS = (f"rows of kind {'/'.join(POINT_KINDS)} need a 'points' column: [[x, y], ...] for a polygon ring, "
+                "keypoints, a point or a line; a mask's COCO RLE {'size': [h, w], 'counts': ...}")
 # kind -> the spatial type a label must allow for it (an imported RLE mask counts as a polygon)
 KIND_NEEDS = {"mask": "polygon"}
 
@@ -215,7 +217,7 @@ def prepare_instances(
     pts_clipped = np.zeros(len(df), dtype=bool)
     if has_pts.any():
         if "points" not in df.columns:
-            raise ValidationError("rows of kind polygon/keypoints/point/line need a 'points' column")
+            raise ValidationError(_NEED_POINTS)
         idx = np.flatnonzero(has_pts)
         pts_in = df["points"].to_list()
         kinds, lids = df["kind"].to_numpy(), df["label_id"].to_numpy()
@@ -320,7 +322,7 @@ def prepare_one(state: SchemaState, row: dict[str, Any], width: float, height: f
         box[0] = (0.0, 0.0, float(width), float(height))
     elif kind in POINT_KINDS:
         if row.get("points") is None:
-            raise ValidationError("rows of kind polygon/keypoints/point/line need a 'points' column")
+            raise ValidationError(_NEED_POINTS)
         tpl = state.template_for(lid) if kind == "keypoints" else None
         checked, ext, problems, pmsgs = check_points(
             np.array([kind]), [row["points"]], np.array([float(width)]), np.array([float(height)]),
