@@ -3,7 +3,8 @@
 A chunk of decoded annotations (dicts, as the stream reader hands them out) becomes columns with
 one C-level pass per field (``map``, ``set``, ``itertools.chain``, numpy) instead of a Python loop
 per annotation: COCO annotation/image/category ids, the xyxy box, polygon rings as one flat float
-array with offsets, area, iscrowd, and ``extra`` as the JSON text the store keeps. These
+array with offsets, area, iscrowd, and ``extra`` as the JSON text the store keeps (None when it is
+just the COCO id: the text is made per frame, not held for the whole file). These
 are the rows that pass every check of the reference conversion which needs no project state:
 the right id types, a bbox of 4 finite numbers with a non-negative size, polygon rings of at
 least 3 points of plain numbers. Everything else (a missing key, a bad bbox, keypoints, RLE
@@ -49,7 +50,7 @@ class StagedPart:
     row_rings: np.ndarray
     area: np.ndarray
     iscrowd: np.ndarray
-    extra: list[str]
+    extra: list[str] | None  # None: every row's is just its COCO id (made when the frame is)
     slow_pos: list[int]
     slow: list[Any]
     typed_pos: np.ndarray
@@ -138,7 +139,7 @@ def stage_chunk(anns: list[Any], offset: int, standard: set[str]) -> StagedPart:
         >>> anns = [{"id": 7, "image_id": 1, "category_id": 3, "bbox": [1, 2, 3, 4]}, {"id": 8}]
         >>> s = stage_chunk(anns, 100, {"id", "image_id", "category_id", "bbox"})
         >>> s.pos.tolist(), s.box.tolist(), s.slow_pos, s.extra
-        ([100], [[1.0, 2.0, 4.0, 6.0]], [101], ['{"coco_id": 7}'])
+        ([100], [[1.0, 2.0, 4.0, 6.0]], [101], None)
     """
     n = len(anns)
     is_dict = _typed(anns, {dict})
@@ -181,16 +182,17 @@ def stage_chunk(anns: list[Any], offset: int, standard: set[str]) -> StagedPart:
         area = np.array([v if type(v) in _NUMS else np.nan for v in areas], dtype=float)
     keep_aid = [aid[i] for i in keep]
     if not set(chain.from_iterable(dicts[i] for i in keep)) <= standard - {"num_keypoints"}:
-        extra = []
+        texts: list[str] = []
         for i in keep:
             a = dicts[i]
             e = {"coco_id": aid[i]}
             e.update({k: v for k, v in a.items() if k not in standard})
             if "num_keypoints" in a:
                 e["num_keypoints"] = a["num_keypoints"]
-            extra.append(json.dumps(e))
+            texts.append(json.dumps(e))
+        extra: list[str] | None = texts
     elif set(map(type, keep_aid)) <= {int}:
-        extra = [f'{{"coco_id": {v}}}' for v in keep_aid]  # what json.dumps writes, without its call per row
+        extra = None  # {"coco_id": id}, written when the frame is made (no string per row held meanwhile)
     else:
         extra = [json.dumps({"coco_id": v}) for v in keep_aid]
     slow_at = np.flatnonzero(~ok)

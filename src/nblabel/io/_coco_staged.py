@@ -1,7 +1,8 @@
 """A COCO import's annotations staged before the write transaction, resolved inside it.
 
 Before the transaction (while the file is read, once): every chunk of annotations is staged as
-compact columns keyed by COCO ids (:mod:`._coco_columns`). Inside it, once the categories have
+compact columns keyed by COCO ids (:mod:`._coco_fast` from the text of clean stretches,
+:mod:`._coco_columns` from decoded items). Inside it, once the categories have
 label ids and the images media ids, :func:`resolve` maps the ids with array lookups, words the
 problems the columns show (a repeated annotation id, an image or category the file does not
 list or the import refused), runs the reference conversion on the few rows that were not staged
@@ -19,8 +20,11 @@ import numpy as np
 import pandas as pd
 
 from ._coco_columns import StagedPart, stage_chunk
+from ._coco_fast import AVAILABLE, stage_text
 
 __all__ = ["Names", "Staged", "resolve"]
+
+_FAST_KEYS = {"id", "image_id", "category_id", "bbox", "segmentation", "area", "iscrowd"}
 
 # the reference conversion of the rows not staged as columns (``nblabel.io._coco._annotation_rows``)
 Reference = Callable[[list[Any], list[int], list[tuple[int, str, str]], set[Any]],
@@ -59,6 +63,7 @@ class Staged:
 
     def __init__(self, standard: set[str]) -> None:
         self.standard = standard
+        self.fast = AVAILABLE and standard >= _FAST_KEYS  # the C-level decode knows only these keys
         self.parts: list[StagedPart] = []
         self.starts: list[int] = []  # where each part begins in the file's annotations
         self.n = 0
@@ -68,10 +73,22 @@ class Staged:
         self.parts, self.starts, self.n = [], [], 0
 
     def add(self, anns: list[Any]) -> None:
-        """Stage the next chunk of annotations."""
-        self.parts.append(stage_chunk(anns, self.n, self.standard))
+        """Stage the next chunk of annotations (decoded)."""
+        self._append(stage_chunk(anns, self.n, self.standard), len(anns))
+
+    def add_text(self, text: str) -> bool:
+        """Stage the next annotations from their JSON text (an array) when :func:`._coco_fast.stage_text`
+        takes it (every one a plain box or polygon row); False, staging nothing, when it does not."""
+        part = stage_text(text, self.n) if self.fast else None
+        if part is None:
+            return False
+        self._append(part, len(part.pos))
+        return True
+
+    def _append(self, part: StagedPart, n: int) -> None:
+        self.parts.append(part)
         self.starts.append(self.n)
-        self.n += len(anns)
+        self.n += n
 
 
 def _py(v: Any) -> Any:
@@ -119,7 +136,8 @@ def _part_frame(p: StagedPart, good: np.ndarray, mids: np.ndarray, lids: np.ndar
     for j, i in enumerate(np.flatnonzero(p.poly).tolist()):
         pts[i] = poly_pts[j]
     g = np.flatnonzero(good)
-    extra = [p.extra[i] for i in g]
+    # a row's extra: its staged JSON text, or (None) just its COCO id, as json.dumps writes it
+    extra = [p.extra[i] for i in g] if p.extra is not None else [f'{{"coco_id": {v}}}' for v in p.aid[g].tolist()]
     p.coords, p.extra = np.zeros(0), []  # held once, as the frame's
     return pd.DataFrame({
         "media_id": mids[g], "label_id": lids[g], "kind": np.where(p.poly[g], "polygon", "box").astype(object),

@@ -32,6 +32,7 @@ from ..errors import FormatError
 __all__ = ["CocoHead", "CocoSource", "iter_annotations", "open_coco", "read_head", "read_json"]
 
 _BLOCK = 1 << 22  # 4 MiB of text per read
+_WINDOW = 1 << 20  # characters of annotations offered to the C-level decode at a time (:mod:`._coco_fast`)
 _WS = re.compile(r"[ \t\n\r]*")
 _SEP = re.compile(r"[ \t\n\r]*([,\]])[ \t\n\r]*")  # after a list item: the separator and the space around it
 _DECODER = json.JSONDecoder()
@@ -130,18 +131,17 @@ class _Text:
         self.pos += 1
 
 
-def _items(t: _Text) -> Iterator[Any]:
-    """The items of the list whose '[' was just consumed, one by one.
+def _read_items(t: _Text, n: int) -> tuple[list[Any], bool]:
+    """Up to ``n`` items of the list being read (its '[' consumed, an item next); and whether its ']' was read.
 
     The loop is the hot path of an import (a million annotations): one C decode and one regex
     match per item; anything unusual (a cut-off item, a number at the block's end, an error) goes
     through :meth:`_Text.value` / :meth:`_Text.peek`, which read on or word the error.
     """
-    if t.peek() == "]":
-        t.pos += 1
-        return
+    out: list[Any] = []
+    append = out.append
     scan, sep = _SCAN, _SEP.match
-    while True:
+    while len(out) < n:
         buf, pos = t.buf, t.pos
         try:
             obj, end = scan(buf, pos)
@@ -151,19 +151,85 @@ def _items(t: _Text) -> Iterator[Any]:
         m = sep(buf, end) if fast else None
         if m is not None and m.end() < len(buf):
             t.pos = m.end()
-            yield obj
+            append(obj)
             if m.group(1) == "]":
-                return
+                return out, True
             continue
         t.peek()
-        yield t.value()
+        append(t.value())
         c = t.peek()
         t.pos += 1
         if c == "]":
-            return
+            return out, True
         if c != ",":
             t.pos -= 1
             raise t.error("Expecting ',' delimiter")
+        t.peek()  # past the space after the ',': the next item starts at t.pos, so the fast scan takes it again
+    return out, False
+
+
+def _items(t: _Text) -> Iterator[Any]:
+    """The items of the list whose '[' was just consumed, one by one (read a few hundred at a time)."""
+    if t.peek() == "]":
+        t.pos += 1
+        return
+    done = False
+    while not done:
+        items, done = _read_items(t, 256)
+        yield from items
+
+
+def _cut(t: _Text, window: int) -> tuple[int, int, bool] | None:
+    """Where a stretch of whole items starting at ``t.pos`` may end, about ``window`` characters on:
+    ``(end of its last item, where the next item starts, whether the list ends there)``, found by
+    looking back for a '}' followed by ',' and '{' (or by ']'). A guess: a '}' inside a string or a
+    nested object can look the same; the strict decode of the stretch refuses a wrong one."""
+    while len(t.buf) - t.pos < window and t.more():
+        pass
+    buf, start = t.buf, t.pos
+    k = min(len(buf), start + window)
+    for _ in range(16):
+        k = buf.rfind("}", start, k)
+        if k < 0:
+            return None
+        m = _SEP.match(buf, k + 1)
+        if m is not None and m.end() < len(buf) and (m.group(1) == "]" or buf[m.end()] == "{"):
+            return k + 1, m.end(), m.group(1) == "]"
+    return None
+
+
+def _stage_list(t: _Text, staged: Any, chunk: int, window: int) -> set[Any]:
+    """Stage the items of the ``annotations`` list whose '[' was just consumed; returns the category
+    ids of annotations with keypoints.
+
+    Stretches of about ``window`` characters go to ``staged.add_text`` (a C-level decode of clean
+    stretches, :mod:`._coco_fast`); a stretch it refuses — and the next ``chunk`` items — are
+    decoded here item by item and go to ``staged.add``, as every item did before (the same values,
+    problems and error messages). After three refusals in a row the list is read item by item.
+    """
+    kps: set[Any] = set()
+    if t.peek() == "]":
+        t.pos += 1
+        return kps
+    refused = 0 if getattr(staged, "add_text", None) is not None else 3
+    while True:
+        cut = _cut(t, window) if refused < 3 else None
+        if cut is not None:
+            end, nxt, last = cut
+            if staged.add_text("[" + t.buf[t.pos:end] + "]"):
+                refused = 0
+                t.pos = nxt
+                if last:
+                    return kps
+                continue
+        refused += 1
+        items, done = _read_items(t, chunk)
+        for a in items:
+            if isinstance(a, dict) and a.get("keypoints"):
+                kps.add(a.get("category_id"))
+        staged.add(items)
+        if done:
+            return kps
 
 
 def _members(t: _Text) -> Iterator[tuple[str, bool]]:
@@ -240,20 +306,11 @@ def read_head(path: Path, staged: Any = None, chunk: int = 10_000) -> CocoHead:
                 head.top[key] = t.value()
             elif key == "annotations":
                 head.top[key] = []
-                kps: set[Any] = set()
-                out: list[Any] = []
                 if staged is not None:
                     staged.reset()
-                for a in _items(t):
-                    if isinstance(a, dict) and a.get("keypoints"):
-                        kps.add(a.get("category_id"))
-                    if staged is not None:
-                        out.append(a)
-                        if len(out) >= chunk:
-                            staged.add(out)
-                            out = []
-                if out:
-                    staged.add(out)
+                    kps = _stage_list(t, staged, chunk, _WINDOW)
+                else:
+                    kps = {a.get("category_id") for a in _items(t) if isinstance(a, dict) and a.get("keypoints")}
                 head.keypoint_categories = kps  # the last 'annotations' key is the one json.loads keeps
             elif key in _KEPT:
                 head.top[key] = list(_items(t))
