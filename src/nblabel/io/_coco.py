@@ -36,6 +36,7 @@ from ._coco_images import categories, image_rows, write_images
 from ._coco_reference import STANDARD, annotation_rows
 from ._coco_staged import Names, Staged, resolve
 from ._coco_stream import open_coco, read_json
+from ._gc_pause import gc_paused
 from ._import_tail import finish_import_chunks
 from ._ingest import probe_images
 
@@ -91,7 +92,13 @@ def import_coco(session: Session, json_path: str | os.PathLike[str], images: str
     if errors not in ("report", "raise"):
         raise ValidationError(f"errors={errors!r}: use 'report' (store good rows, list bad ones) or 'raise'")
     mode = check_mode(mode)
-    path = Path(json_path)
+    with gc_paused():  # millions of short-lived objects: see :mod:`._gc_pause`
+        return _import(session, Path(json_path), images, complete=complete, errors=errors,
+                       allow_outside_root=allow_outside_root, strict=strict, clip=clip, mode=mode)
+
+
+def _import(session: Session, path: Path, images: str | os.PathLike[str] | None, *, complete: bool, errors: str,
+            allow_outside_root: bool, strict: bool, clip: bool, mode: str) -> ImportReport:
     staged = Staged(STANDARD)
     src = open_coco(path, staged, _CHUNK)  # one pass: annotations staged as columns as they are read
     d = src.top

@@ -18,8 +18,8 @@ import pandas as pd
 from .._report import ImportReport
 from ..store._border import border_notes, empty_notes
 from ..store._media import set_status
-from ..store._prepare import COLUMNS, prepare_instances
-from ..store._repeats import TOLERANCE, write_with_mode
+from ..store._prepare import prepare_instances
+from ..store._repeats import TOLERANCE, ModeWriter
 from ..store._schema_load import load_state
 
 if TYPE_CHECKING:
@@ -92,30 +92,30 @@ def finish_import_chunks(con: Any, session: Session, chunks: Iterator[tuple[pd.D
                          errors: str, complete: bool, refused_note: str, mode: str, tolerance: float = TOLERANCE,
                          clip: bool = False, keep_outside: bool = False) -> None:
     """:func:`finish_import` of rows handed over in chunks (``(frame, names)``): each chunk is checked
-    on its own (so no more than a chunk's input is held), the checked rows are written in one insert
-    as ``mode`` says, with the same problems, notes and ids as one check of all rows.
+    and written on its own as ``mode`` says (:class:`~nblabel.store._repeats.ModeWriter`: so no more
+    than a chunk's input and rows are held), with the same problems, notes and ids as one check and
+    one write of all rows.
     ``bad_media`` is read once every chunk was taken (the producer may add to it).
     """
     state = load_state(con)
-    checked: list[pd.DataFrame] = []
+    writer = ModeWriter(con, mode=mode, run_id=None, media=sorted(set(media)), report=report, author=session.author,
+                        schema_version=state.version, noun=what, tolerance=tolerance)
     notes: list[list[str]] = []
     for df, names in chunks:
         sub = ImportReport(what)
-        checked.append(prepare_instances(con, state, df, report=sub, strict=strict, clip=clip,
-                                         keep_outside=keep_outside, noun=what,
-                                         keep_empty=True))  # a file's zero-area boxes: as pycocotools keeps them
+        checked = prepare_instances(con, state, df, report=sub, strict=strict, clip=clip, keep_outside=keep_outside,
+                                    noun=what, keep_empty=True)  # a file's zero-area boxes: as pycocotools keeps them
         bad_media |= translate_problems(sub, report, names, df)
         notes.append(sub.notes)
         del df, names
+        if errors != "raise" or not report.problems:  # errors="raise" keeps nothing once a row is refused
+            writer.write(checked)  # written now, so no more than a chunk of checked rows is held
+        del checked
     if notes:
         report.notes.extend(_merge_notes(notes, what, clip))
     if errors == "raise" and report.problems:
         report.raise_if_problems()  # rolls the whole import back
-    frame = (pd.concat(checked, ignore_index=True) if len(checked) > 1 else checked[0] if checked
-             else pd.DataFrame(columns=COLUMNS))
-    del checked
-    ids = write_with_mode(con, frame, mode=mode, run_id=None, media=sorted(set(media)), report=report,
-                          author=session.author, schema_version=state.version, noun=what, tolerance=tolerance)
+    ids = writer.finish()
     report.added, report.ids = len(ids), [int(i) for i in ids]
     report.skipped = len(report.problems) + int(report.extra.get("repeats", 0))
     report.extra["media_ids"] = sorted(set(media))

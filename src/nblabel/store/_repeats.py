@@ -33,8 +33,9 @@ import pandas as pd
 from .._report import ImportReport
 from ..errors import ValidationError, did_you_mean
 from ._instances import insert_rows, tombstone_many
+from ._lookup import next_id
 
-__all__ = ["DEFAULT_MODE", "MODES", "check_mode", "find_repeats", "write_with_mode"]
+__all__ = ["DEFAULT_MODE", "MODES", "ModeWriter", "check_mode", "find_repeats", "write_with_mode"]
 
 MODES = ("skip-existing", "replace", "append")
 DEFAULT_MODE = "skip-existing"
@@ -83,7 +84,7 @@ def _coco_ids(frame: pd.DataFrame) -> np.ndarray:
 # media id range first (a zone-map scan), the join keeps only the media actually given.
 _OLD = """old AS (SELECT instance_id, media_id, label_id, x0, y0, x1, y1, deleted{coco} FROM instances
                  WHERE superseded_at IS NULL AND run_id IS NOT DISTINCT FROM $run
-                   AND media_id BETWEEN $lo AND $hi)"""
+                   AND media_id BETWEEN $lo AND $hi AND instance_id < $below)"""
 _GEOM = """SELECT n.pos, o.instance_id, o.deleted FROM _nbl_import_rows n JOIN old o
            ON n.media_id = o.media_id AND n.label_id = o.label_id AND n.cell = floor(o.x0 / $cell)
            WHERE abs(n.x0 - o.x0) <= $tol AND abs(n.y0 - o.y0) <= $tol
@@ -91,14 +92,16 @@ _GEOM = """SELECT n.pos, o.instance_id, o.deleted FROM _nbl_import_rows n JOIN o
 _COCO = """SELECT n.pos, o.instance_id, o.deleted FROM _nbl_import_rows n JOIN old o
            ON n.media_id = o.media_id AND n.coco_id = o.coco_id"""
 _ANY = ("SELECT count(*) FROM (SELECT 1 FROM instances WHERE superseded_at IS NULL AND run_id IS NOT DISTINCT FROM ? "
-        "AND media_id BETWEEN ? AND ? LIMIT 1)")
+        "AND media_id BETWEEN ? AND ? AND instance_id < ? LIMIT 1)")
+_NO_LIMIT = 2**63 - 1
 
 
 def find_repeats(con: Any, frame: pd.DataFrame, run_id: int | None,
-                 tolerance: float = TOLERANCE) -> pd.DataFrame:
+                 tolerance: float = TOLERANCE, below: int | None = None) -> pd.DataFrame:
     """Rows of ``frame`` (checked rows, as :func:`~nblabel.store._prepare.prepare_instances` gives
     them) that repeat a stored instance of the same source: ``pos`` (row position), the stored
-    ``instance_id`` and whether it is ``deleted``.
+    ``instance_id`` and whether it is ``deleted``. ``below``: only instances with smaller ids count
+    (those stored before an import that writes in chunks began).
 
     Example:
         >>> import nblabel as nl, numpy as np, pandas as pd
@@ -115,7 +118,8 @@ def find_repeats(con: Any, frame: pd.DataFrame, run_id: int | None,
                              "deleted": np.zeros(0, bool)})
     media = frame["media_id"].to_numpy(np.int64)
     lo_id, hi_id = int(media.min()), int(media.max())
-    if not con.execute(_ANY, [run_id, lo_id, hi_id]).fetchall()[0][0]:
+    below = _NO_LIMIT if below is None else int(below)
+    if not con.execute(_ANY, [run_id, lo_id, hi_id, below]).fetchall()[0][0]:
         return find_repeats(con, frame.iloc[:0], run_id)  # nothing stored there: no repeat (the usual import)
     x0 = frame["x0"].to_numpy(float)
     tol = float(tolerance)
@@ -135,7 +139,8 @@ def find_repeats(con: Any, frame: pd.DataFrame, run_id: int | None,
            + " " + _GEOM + (" UNION ALL " + _COCO if has_coco else ""))
     con.register("_nbl_import_rows", rows)
     try:
-        pairs = con.execute(sql, {"run": run_id, "tol": tol, "cell": cell, "lo": lo_id, "hi": hi_id}).fetchnumpy()
+        pairs = con.execute(sql, {"run": run_id, "tol": tol, "cell": cell, "lo": lo_id, "hi": hi_id,
+                                  "below": below}).fetchnumpy()
     finally:
         con.unregister("_nbl_import_rows")
     pos, iid, deleted = (np.asarray(pairs[c]) for c in ("pos", "instance_id", "deleted"))
@@ -148,6 +153,91 @@ def find_repeats(con: Any, frame: pd.DataFrame, run_id: int | None,
 
 def _plural(n: int, noun: str) -> str:
     return f"{n:,} {noun}" if n != 1 or not noun.endswith("s") else f"1 {noun[:-1]}"
+
+
+def _any_coco(frame: pd.DataFrame) -> bool:
+    """Whether some row carries a COCO annotation id (stops at the first: a COCO import's first row)."""
+    if "extra" not in frame.columns or not frame["extra"].notna().any():
+        return False
+    for e in frame["extra"].to_list():
+        if isinstance(e, str) and e.startswith("{"):
+            e = json.loads(e)
+        if isinstance(e, dict) and e.get("coco_id") is not None:
+            return True
+    return False
+
+
+class ModeWriter:
+    """:func:`write_with_mode` for rows handed over in chunks inside one transaction.
+
+    Each chunk is checked for repeats against what was stored before the first (two rows of one
+    import that look alike are both written, as one write of all rows does) and inserted at once,
+    so no more than a chunk is held; the ids run on from chunk to chunk, and :meth:`finish` gives
+    the notes of one write of every row. ``media``: the media items the write touches
+    (``"replace"`` clears the source's instances on them when the writer is made).
+
+    Example:
+        >>> import nblabel as nl, numpy as np, pandas as pd
+        >>> p = nl.open(":memory:"); _ = p.add_images([np.zeros((40, 60, 3), np.uint8)])
+        >>> lid = p.schema.add_label("car"); rep = nl.ImportReport("x")
+        >>> rows = pd.DataFrame({"media_id": [1], "run_id": [None], "label_id": [lid], "kind": ["box"], "x0": [1.0],
+        ...                      "y0": [1.0], "x1": [5.0], "y1": [5.0], "points": [None], "attributes": [None],
+        ...                      "score": [np.nan], "track_id": [pd.NA], "area": [np.nan], "iscrowd": [False],
+        ...                      "extra": [None]})
+        >>> with p._session.store.transaction() as con:
+        ...     w = ModeWriter(con, mode="skip-existing", run_id=None, media=[1], report=rep, author="a",
+        ...                    schema_version=1)
+        ...     w.write(rows); w.write(rows)  # alike rows of one write: both go in
+        ...     w.finish().tolist()
+        [1, 2]
+    """
+
+    def __init__(self, con: Any, *, mode: str, run_id: int | None, media: list[int], report: ImportReport,
+                 author: str | None, schema_version: int, noun: str = "instances",
+                 tolerance: float = TOLERANCE) -> None:
+        self.con, self.mode, self.run_id, self.report = con, check_mode(mode), run_id, report
+        self.author, self.schema_version, self.noun, self.tolerance = author, schema_version, noun, tolerance
+        self.ids: list[np.ndarray] = []
+        self.rows = self.repeats = self.gone = self.replaced = 0
+        self.coco = False
+        self.touched = sorted({int(m) for m in media})
+        if self.mode == "replace":
+            self.replaced = tombstone_many(con, media=self.touched, run_id=run_id, author=author,
+                                           schema_version=schema_version)
+        self.below = next_id(con, "instances")  # every row of this write gets an id from here on
+
+    def write(self, frame: pd.DataFrame) -> None:
+        """Write one chunk of checked rows (see the class docstring)."""
+        self.rows += len(frame)
+        if self.mode == "skip-existing" and len(frame):
+            rep = find_repeats(self.con, frame, self.run_id, self.tolerance, below=self.below)
+            self.coco = self.coco or _any_coco(frame)  # the note's wording, as one write of every row gives it
+            if len(rep):
+                keep = np.ones(len(frame), dtype=bool)
+                keep[rep["pos"].to_numpy(np.int64)] = False
+                frame = frame[keep]
+                self.repeats += len(rep)
+                self.gone += int(rep["deleted"].sum())
+        self.ids.append(insert_rows(self.con, frame, author=self.author, schema_version=self.schema_version))
+
+    def finish(self) -> np.ndarray:
+        """Put the notes and ``report.extra`` of the whole write in the report; returns every new id in order."""
+        report, noun = self.report, self.noun
+        if self.mode == "replace":
+            report.extra["replaced"] = self.replaced
+            if self.replaced:
+                report.notes.append(f"replaced {_plural(self.replaced, noun)} on {len(self.touched):,} media item(s) "
+                                    "(deleted as new versions: proj.history(id) still has them)")
+        elif self.mode == "skip-existing" and self.rows:
+            if self.repeats:
+                why = ("same image and COCO annotation id, or same image, label and geometry" if self.coco
+                       else "same image, label and geometry")
+                deleted = (f"; {self.gone:,} of them were deleted in the project and stay deleted" if self.gone
+                           else "")
+                report.notes.append(f"skipped {_plural(self.repeats, noun)} already in the project ({why}){deleted}; "
+                                    "pass mode='append' to add them again")
+            report.extra["repeats"] = self.repeats
+        return np.concatenate(self.ids) if self.ids else np.zeros(0, dtype=np.int64)
 
 
 def write_with_mode(con: Any, frame: pd.DataFrame, *, mode: str, run_id: int | None, media: list[int] | None,
@@ -169,25 +259,8 @@ def write_with_mode(con: Any, frame: pd.DataFrame, *, mode: str, run_id: int | N
         >>> r.added, r.notes[0]
         (0, "skipped 1 instance already in the project (same image, label and geometry); pass mode='append' to add them again")
     """
-    mode = check_mode(mode)
-    if mode == "replace":
-        touched = sorted({int(m) for m in (media if media is not None else frame["media_id"].tolist())})
-        n = tombstone_many(con, media=touched, run_id=run_id, author=author, schema_version=schema_version)
-        report.extra["replaced"] = n
-        if n:
-            report.notes.append(f"replaced {_plural(n, noun)} on {len(touched):,} media item(s) "
-                                "(deleted as new versions: proj.history(id) still has them)")
-    elif mode == "skip-existing" and len(frame):
-        rep = find_repeats(con, frame, run_id, tolerance)
-        if len(rep):
-            why = ("same image and COCO annotation id, or same image, label and geometry"
-                   if any(c is not None for c in _coco_ids(frame)) else "same image, label and geometry")
-            keep = np.ones(len(frame), dtype=bool)
-            keep[rep["pos"].to_numpy(np.int64)] = False
-            frame = frame[keep]
-            n, gone = len(rep), int(rep["deleted"].sum())
-            deleted = f"; {gone:,} of them were deleted in the project and stay deleted" if gone else ""
-            report.notes.append(f"skipped {_plural(n, noun)} already in the project ({why}){deleted}; "
-                                "pass mode='append' to add them again")
-        report.extra["repeats"] = len(rep)
-    return insert_rows(con, frame, author=author, schema_version=schema_version)
+    touched = media if media is not None else frame["media_id"].astype(int).tolist()
+    writer = ModeWriter(con, mode=mode, run_id=run_id, media=touched, report=report, author=author,
+                        schema_version=schema_version, noun=noun, tolerance=tolerance)
+    writer.write(frame)
+    return writer.finish()
