@@ -113,7 +113,7 @@ def _import(session: Session, path: Path, images: str | os.PathLike[str] | None,
     report = ImportReport(f"COCO {path.name}")
     rows, failed = image_rows(d["images"], root, allow_outside_root, report, path)
     # probe the image files before the write transaction opens (the file lock is not held during file I/O)
-    probed = probe_images(session, pd.DataFrame(rows)) if rows else None
+    probed = probe_images(session, pd.DataFrame(rows), resolved_paths=True) if rows else None
     with session.store.transaction() as con:
         cats = categories(session, d["categories"], src.keypoint_categories, path)
         media, failed = write_images(con, probed, rows, failed, d["images"], report)

@@ -100,7 +100,13 @@ def _lookup(keys: dict[Any, int], vals: np.ndarray) -> np.ndarray:
     """``keys[v]`` for every value (-1 where missing); ``vals`` int64 or object ids."""
     if not keys or not len(vals):
         return np.full(len(vals), -1, dtype=np.int64)
-    at = pd.Index(list(keys), dtype=object).get_indexer(pd.Index(vals, dtype=object))
+    if vals.dtype == np.int64 and set(map(type, keys)) == {int}:  # the usual file: int64 hashing, no objects
+        try:
+            at = pd.Index(np.fromiter(keys, dtype=np.int64, count=len(keys))).get_indexer(pd.Index(vals))
+        except OverflowError:  # a key past int64 matches no int64 value: the general lookup says so
+            at = pd.Index(list(keys), dtype=object).get_indexer(pd.Index(vals, dtype=object))
+    else:
+        at = pd.Index(list(keys), dtype=object).get_indexer(pd.Index(vals, dtype=object))
     out = np.asarray(list(keys.values()), dtype=np.int64)[np.maximum(at, 0)]
     out[at < 0] = -1
     return out
@@ -110,12 +116,13 @@ def _first_uses(staged: Staged) -> tuple[list[np.ndarray], set[Any]]:
     """Per part, which staged rows repeat an earlier annotation id; and the ids whose first use is a
     staged row that slow rows repeat (the reference conversion must know them)."""
     pos = np.concatenate([p.pos for p in staged.parts] + [p.typed_pos for p in staged.parts])
-    aid = np.concatenate([p.aid.astype(object) for p in staged.parts] + [p.typed_aid.astype(object)
-                                                                         for p in staged.parts])
+    ids = [p.aid for p in staged.parts] + [p.typed_aid for p in staged.parts]
+    # int64 ids (the usual file) are compared as int64: no Python object per annotation
+    aid = np.concatenate(ids if all(a.dtype == np.int64 for a in ids) else [a.astype(object) for a in ids])
     fast = np.concatenate([np.ones(len(p.pos), bool) for p in staged.parts]
                           + [np.zeros(len(p.typed_pos), bool) for p in staged.parts])
     order = np.argsort(pos, kind="stable")
-    dup_sorted = pd.Index(aid[order], dtype=object).duplicated(keep="first")
+    dup_sorted = pd.Index(aid[order], dtype=aid.dtype).duplicated(keep="first")
     dup = np.empty(len(pos), dtype=bool)
     dup[order] = dup_sorted
     out, at = [], 0

@@ -73,8 +73,9 @@ def probe(path: str | os.PathLike[str], file_name: str | None = None) -> ImageIn
     return _probe(Path(path), file_name, None)
 
 
-def _probe(p: Path, file_name: str | None, uri: str | None) -> ImageInfo:
-    """:func:`probe` with the file's resolved path when the caller has it (``uri``)."""
+def _probe(p: str | Path, file_name: str | None, uri: str | None) -> ImageInfo:
+    """:func:`probe` with the file's resolved path when the caller has it (``uri``); ``p`` as a
+    string saves a ``Path`` per file of a batch."""
     try:
         with open(p, "rb") as f:
             data = f.read()
@@ -98,8 +99,8 @@ def _probe(p: Path, file_name: str | None, uri: str | None) -> ImageInfo:
         raise MediaError(f"{str(p)!r} is a truncated JPEG (no end-of-image marker); re-copy or re-encode it")
     if orientation in (5, 6, 7, 8):
         w, h = h, w
-    return ImageInfo(uri or str(p.resolve()), file_name or p.name, hashlib.sha256(data).hexdigest(), int(w), int(h),
-                     fmt, orientation, len(data))
+    return ImageInfo(uri or str(Path(p).resolve()), file_name or Path(p).name, hashlib.sha256(data).hexdigest(),
+                     int(w), int(h), fmt, orientation, len(data))
 
 
 def _pil_header(data: bytes) -> tuple[str, int, int, int]:
@@ -115,7 +116,7 @@ def _pil_header(data: bytes) -> tuple[str, int, int, int]:
     return fmt, int(w), int(h), orientation
 
 
-def _too_large(p: Path, data: bytes) -> str:
+def _too_large(p: str | Path, data: bytes) -> str:
     size = declared_size(data)
     what = f"declares {size[0]}×{size[1]} = {size[0] * size[1]:,} pixels" if size else "declares too many pixels"
     limit = 2 * (Image.MAX_IMAGE_PIXELS or 0)
@@ -325,14 +326,19 @@ def write_arrays(arrays: Sequence[Any], folder: Path) -> list[tuple[str, str]]:
     return out
 
 
-def probe_many(pairs: Sequence[tuple[str, str]], progress: bool | None = None) -> list[ImageInfo | MediaError]:
-    """Probe many files on a few threads (hashing releases the GIL); errors are returned, not raised."""
+def probe_many(pairs: Sequence[tuple[str, str]], progress: bool | None = None, *,
+               resolved_paths: bool = False) -> list[ImageInfo | MediaError]:
+    """Probe many files on a few threads (hashing releases the GIL); errors are returned, not raised.
+
+    ``resolved_paths``: the paths are already resolved (no link, absolute), as an importer that
+    checked them against its image root has them: they are stored as given.
+    """
 
     real_dirs: dict[str, str] = {}
 
     def one(pair: tuple[str, str]) -> ImageInfo | MediaError:
         try:
-            return _probe(Path(pair[0]), pair[1], resolved(pair[0], real_dirs))
+            return _probe(pair[0], pair[1], pair[0] if resolved_paths else resolved(pair[0], real_dirs))
         except MediaError as e:
             return e
 

@@ -34,8 +34,9 @@ class Probed:
 
 
 def probe_images(session: Session, source: Any, meta: dict[str, Any] | pd.DataFrame | None = None, *,
-                 progress: bool | None = None) -> Probed:
-    """Expand ``source`` (see ``Project.add_images``) and probe every image; nothing is written yet."""
+                 progress: bool | None = None, resolved_paths: bool = False) -> Probed:
+    """Expand ``source`` (see ``Project.add_images``) and probe every image; nothing is written yet.
+    ``resolved_paths``: the source's paths are resolved already (see :func:`._images.probe_many`)."""
     pairs, meta_rows, arrays, notes = expand_source(source)
     if isinstance(meta, pd.DataFrame):
         if pairs and arrays:
@@ -51,7 +52,7 @@ def probe_images(session: Session, source: Any, meta: dict[str, Any] | pd.DataFr
     report = ImportReport("images")
     report.notes.extend(notes)
     good: list[tuple[int, ImageInfo]] = []
-    for i, info in enumerate(probe_many(pairs, progress)):
+    for i, info in enumerate(probe_many(pairs, progress, resolved_paths=resolved_paths)):
         if isinstance(info, MediaError):
             report.add_problem(pairs[i][0], str(info))
             report.skipped += 1

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from .._report import ImportReport
 from ..errors import ValidationError, did_you_mean
@@ -21,6 +22,9 @@ from ._write_context import new_media_token
 __all__ = ["STATES", "insert_media", "media_info", "set_status", "status", "status_summary"]
 
 STATES = ("new", "in_progress", "skipped", "complete", "in_review")
+_MEDIA_COLUMNS = (("media_id", pa.int64()), ("uri", pa.string()), ("file_name", pa.string()), ("sha256", pa.string()),
+                  ("width", pa.int64()), ("height", pa.int64()), ("format", pa.string()), ("orientation", pa.int64()),
+                  ("bytes", pa.int64()), ("meta", pa.string()))
 
 
 def _jsonable(v: Any) -> Any:
@@ -76,9 +80,14 @@ def insert_media(con: Any, good: list[tuple[int, Any]], meta: Any, meta_rows: pd
         report.ids.append(mid)
     _note_identical(report, [names_of[s] for s in sorted(shared, key=lambda s: names_of[s])])
     if rows:
-        df = pd.DataFrame(rows, columns=["media_id", "uri", "file_name", "sha256", "width", "height",
-                                         "format", "orientation", "bytes", "meta"])
-        con.register("_nbl_new_media", df)
+        # Arrow columns, not an object DataFrame: DuckDB keeps the Python strings of a scanned object
+        # column alive until the commit (100k images: the uri/name/sha/meta strings twice over)
+        cols = list(zip(*rows, strict=True))
+        rows.clear()
+        table = pa.table({name: pa.array(list(col), type=typ) for (name, typ), col in zip(_MEDIA_COLUMNS, cols,
+                                                                                          strict=True)})
+        del cols
+        con.register("_nbl_new_media", table)
         try:
             con.execute("INSERT INTO media (media_id, uri, file_name, sha256, width, height, format, orientation, "
                         "bytes, meta, added_at) SELECT media_id, uri, file_name, sha256, width, height, format, "
@@ -86,7 +95,8 @@ def insert_media(con: Any, good: list[tuple[int, Any]], meta: Any, meta_rows: pd
         finally:
             con.unregister("_nbl_new_media")
         new_media_token(con)  # sizes cached for ids of a rolled-back insert must not outlive it
-    return len(rows)
+        return table.num_rows
+    return 0
 
 
 def _note_identical(report: ImportReport, groups: list[list[str]]) -> None:

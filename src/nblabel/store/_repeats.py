@@ -167,13 +167,18 @@ def _any_coco(frame: pd.DataFrame) -> bool:
     return False
 
 
+# DuckDB's row group: an insert of a whole one inside a transaction goes to the file at once, smaller
+# ones stay in memory until the commit (measured, 1M rows in 15k chunks: +64 MB held, 1.7x the time)
+WRITE_ROWS = 122_880
+
+
 class ModeWriter:
     """:func:`write_with_mode` for rows handed over in chunks inside one transaction.
 
-    Each chunk is checked for repeats against what was stored before the first (two rows of one
-    import that look alike are both written, as one write of all rows does) and inserted at once,
-    so no more than a chunk is held; the ids run on from chunk to chunk, and :meth:`finish` gives
-    the notes of one write of every row. ``media``: the media items the write touches
+    Rows are checked for repeats against what was stored before the first chunk (two rows of one
+    import that look alike are both written, as one write of all rows does) and inserted a row
+    group (:data:`WRITE_ROWS`) at a time, so no more than that is held; the ids run on, and
+    :meth:`finish` writes the rest and gives the notes of one write of every row. ``media``: the media items the write touches
     (``"replace"`` clears the source's instances on them when the writer is made).
 
     Example:
@@ -187,7 +192,7 @@ class ModeWriter:
         >>> with p._session.store.transaction() as con:
         ...     w = ModeWriter(con, mode="skip-existing", run_id=None, media=[1], report=rep, author="a",
         ...                    schema_version=1)
-        ...     w.write(rows); w.write(rows)  # alike rows of one write: both go in
+        ...     w.write(rows); w.write(rows)  # alike rows of one write: both go in (at finish)
         ...     w.finish().tolist()
         [1, 2]
     """
@@ -198,6 +203,7 @@ class ModeWriter:
         self.con, self.mode, self.run_id, self.report = con, check_mode(mode), run_id, report
         self.author, self.schema_version, self.noun, self.tolerance = author, schema_version, noun, tolerance
         self.ids: list[np.ndarray] = []
+        self.held: list[pd.DataFrame] = []  # chunks not yet written (less than a row group)
         self.rows = self.repeats = self.gone = self.replaced = 0
         self.coco = False
         self.touched = sorted({int(m) for m in media})
@@ -207,8 +213,18 @@ class ModeWriter:
         self.below = next_id(con, "instances")  # every row of this write gets an id from here on
 
     def write(self, frame: pd.DataFrame) -> None:
-        """Write one chunk of checked rows (see the class docstring)."""
+        """Write one chunk of checked rows (see the class docstring): held until a row group's worth
+        (:data:`WRITE_ROWS`) is there, then written together."""
         self.rows += len(frame)
+        self.held.append(frame)
+        if sum(map(len, self.held)) >= WRITE_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self.held:
+            return
+        frame = pd.concat(self.held, ignore_index=True) if len(self.held) > 1 else self.held[0]
+        self.held = []
         if self.mode == "skip-existing" and len(frame):
             rep = find_repeats(self.con, frame, self.run_id, self.tolerance, below=self.below)
             self.coco = self.coco or _any_coco(frame)  # the note's wording, as one write of every row gives it
@@ -222,6 +238,7 @@ class ModeWriter:
 
     def finish(self) -> np.ndarray:
         """Put the notes and ``report.extra`` of the whole write in the report; returns every new id in order."""
+        self._flush()
         report, noun = self.report, self.noun
         if self.mode == "replace":
             report.extra["replaced"] = self.replaced
