@@ -134,6 +134,7 @@ def test_an_import_through_fast_stretches_equals_the_reference_conversion(tmp_pa
     out = []
     for how in ("fast", "columns", "reference"):
         monkeypatch.setattr(_coco, "_CHUNK", 16)
+        monkeypatch.setattr(_coco, "_FRAME", 16)  # frames to the checks, as small
         monkeypatch.setattr("nblabel.io._coco_staged.AVAILABLE", how == "fast")
         if how == "reference":  # no id has a type the stager takes: every row goes one by one
             monkeypatch.setattr("nblabel.io._coco_columns._IDS", set())
@@ -162,6 +163,7 @@ def test_a_second_import_skips_every_repeat_across_written_chunks(tmp_path: Path
     js = tmp_path / "c.json"
     js.write_text(json.dumps(doc))
     monkeypatch.setattr(_coco, "_CHUNK", 16)
+    monkeypatch.setattr(_coco, "_FRAME", 16)  # frames to the checks, as small
     monkeypatch.setattr("nblabel.store._repeats.WRITE_ROWS", 40)
     p = nl.open(tmp_path / "p.duckdb")
     first = p.import_coco(js, images=tmp_path / "img")

@@ -83,6 +83,7 @@ def test_chunked_streaming_import_stores_what_the_file_says(tmp_path: Path, monk
     for chunk in (1, 16, 10_000):
         p = nl.open(tmp_path / f"p{chunk}.duckdb")
         monkeypatch.setattr(_coco, "_CHUNK", chunk)
+        monkeypatch.setattr(_coco, "_FRAME", chunk)  # frames to the checks, as small
         reports.append(p.import_coco(js, images=tmp_path / "img"))
         rows.append(_instances(p))
     assert rows[0] == rows[1] == rows[2]
@@ -170,6 +171,7 @@ def test_staged_columns_give_what_the_one_by_one_conversion_gives(tmp_path: Path
     for staged in (True, False):
         for chunk in (3, 10_000):
             monkeypatch.setattr(_coco, "_CHUNK", chunk)
+            monkeypatch.setattr(_coco, "_FRAME", chunk)  # frames to the checks, as small
             if not staged:  # no id has a type the stager takes: every row goes through the reference
                 monkeypatch.setattr("nblabel.io._coco_columns._IDS", set())
             p = nl.open(tmp_path / f"p{staged}{chunk}.duckdb")

@@ -156,7 +156,8 @@ def _part_frame(p: StagedPart, good: np.ndarray, mids: np.ndarray, lids: np.ndar
 def resolve(staged: Staged, media: dict[Any, int], failed: dict[Any, str], cats: dict[int, int],
             reference: Reference, problems: list[tuple[int, str, str]], bad_images: list[Any],
             chunk: int) -> Iterator[tuple[pd.DataFrame, Names]]:
-    """Instance frames of the staged annotations in file order, about ``chunk`` rows at a time.
+    """Instance frames of the staged annotations in file order, about ``chunk`` rows at a time (a
+    polygon's points count as rows too: they are Python lists in the frame and its checks).
 
     ``media``/``cats``: COCO image/category id -> media/label id; ``failed``: why a COCO image was
     not imported. Problems are appended to ``problems`` as ``(place in the file, item, reason)``
@@ -196,6 +197,7 @@ def resolve(staged: Staged, media: dict[Any, int], failed: dict[Any, str], cats:
     for n, (p, (good, mids, lids)) in enumerate(zip(staged.parts, resolved, strict=True)):
         last = n == len(staged.parts) - 1
         hi = None if last else staged.starts[n + 1]
+        points = int(p.ring_len.sum()) // 2  # a polygon's points are Python lists in the frame: they count
         df = _part_frame(p, good, mids, lids)
         pos = p.pos[good]
         aid, iid = p.aid[good].tolist(), p.iid[good].tolist()
@@ -214,7 +216,7 @@ def resolve(staged: Staged, media: dict[Any, int], failed: dict[Any, str], cats:
             s_aid, s_iid = [v for v, k in zip(s_aid, keep, strict=True) if k], [v for v, k in zip(s_iid, keep, strict=True) if k]
         out.append(df)
         names.append(Names(aid, iid))
-        rows += len(df)
+        rows += len(df) + points
         if rows >= chunk or last:
             both = Names([a for nm in names for a in nm.aid], [i for nm in names for i in nm.iid])
             yield (pd.concat(out, ignore_index=True) if len(out) > 1 else out[0]), both
