@@ -96,20 +96,34 @@ def _py(v: Any) -> Any:
     return v.item() if isinstance(v, np.generic) else v
 
 
-def _lookup(keys: dict[Any, int], vals: np.ndarray) -> np.ndarray:
-    """``keys[v]`` for every value (-1 where missing); ``vals`` int64 or object ids."""
-    if not keys or not len(vals):
-        return np.full(len(vals), -1, dtype=np.int64)
-    if vals.dtype == np.int64 and set(map(type, keys)) == {int}:  # the usual file: int64 hashing, no objects
-        try:
-            at = pd.Index(np.fromiter(keys, dtype=np.int64, count=len(keys))).get_indexer(pd.Index(vals))
-        except OverflowError:  # a key past int64 matches no int64 value: the general lookup says so
-            at = pd.Index(list(keys), dtype=object).get_indexer(pd.Index(vals, dtype=object))
-    else:
-        at = pd.Index(list(keys), dtype=object).get_indexer(pd.Index(vals, dtype=object))
-    out = np.asarray(list(keys.values()), dtype=np.int64)[np.maximum(at, 0)]
-    out[at < 0] = -1
-    return out
+class _Lookup:
+    """``keys[v]`` for arrays of ids (-1 where missing), the keys indexed once for every part.
+
+    Example:
+        >>> _Lookup({3: 10, 5: 11})(np.array([5, 4, 3])).tolist()
+        [11, -1, 10]
+    """
+
+    def __init__(self, keys: dict[Any, int]) -> None:
+        self.values = np.asarray(list(keys.values()), dtype=np.int64)
+        self.objects = pd.Index(list(keys), dtype=object)
+        self.ints: pd.Index | None = None
+        if keys and set(map(type, keys)) == {int}:  # the usual file: int64 hashing, no object per id
+            try:
+                self.ints = pd.Index(np.fromiter(keys, dtype=np.int64, count=len(keys)))
+            except OverflowError:  # a key past int64: the general lookup
+                self.ints = None
+
+    def __call__(self, vals: np.ndarray) -> np.ndarray:
+        if not len(self.values) or not len(vals):
+            return np.full(len(vals), -1, dtype=np.int64)
+        if self.ints is not None and vals.dtype == np.int64:
+            at = self.ints.get_indexer(pd.Index(vals))
+        else:
+            at = self.objects.get_indexer(pd.Index(vals, dtype=object))
+        out = self.values[np.maximum(at, 0)]
+        out[at < 0] = -1
+        return out
 
 
 def _first_uses(staged: Staged) -> tuple[list[np.ndarray], set[Any]]:
@@ -173,8 +187,9 @@ def resolve(staged: Staged, media: dict[Any, int], failed: dict[Any, str], cats:
     del slow
     bad_images += s_images
     resolved = []
+    media_of, label_of = _Lookup(media), _Lookup(cats)
     for p, dup in zip(staged.parts, dups, strict=True):
-        mids, lids = _lookup(media, p.iid), _lookup(cats, p.cid)
+        mids, lids = media_of(p.iid), label_of(p.cid)
         no_media, no_cat = ~dup & (mids < 0), ~dup & (mids >= 0) & (lids < 0)
         for i in np.flatnonzero(dup | no_media | no_cat).tolist():
             aid, iid, k = _py(p.aid[i]), _py(p.iid[i]), int(p.pos[i])
