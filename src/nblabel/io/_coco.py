@@ -34,8 +34,8 @@ from ._coco_export import _assign_ids as _assign_ids  # re-exported (the Label S
 from ._coco_export import export_coco, rle_area
 from ._coco_images import categories, image_rows, write_images
 from ._coco_reference import STANDARD, annotation_rows
+from ._coco_source import open_coco, read_json
 from ._coco_staged import Names, Staged, resolve
-from ._coco_stream import open_coco, read_json
 from ._gc_pause import gc_paused
 from ._import_tail import finish_import_chunks
 from ._ingest import probe_images

@@ -12,9 +12,11 @@ are the same as reading it whole; a value nested too deeply raises :class:`Recur
 :func:`read_head` walks the whole file once (so a malformed file is refused before any image is
 read) and keeps ``images`` and ``categories`` (small next to the annotations) with the type of every
 top-level value; the import hands it a stager that turns the annotations into compact columns as
-they go by (:mod:`._coco_staged`), so the file is read once. :func:`iter_annotations` walks it
-again and hands out the annotations of the last ``annotations`` key in chunks (for other readers). A file whose top level is not an object
-is left to the caller (it reads it whole to say what it holds).
+they go by (:mod:`._coco_staged`), so the file is read once. The annotations list is offered to the
+stager in stretches of about a megabyte of text, cut at item borders, for a C-level decode
+(:mod:`._coco_fast`); a stretch it refuses is decoded here item by item, as above.
+:func:`iter_annotations` walks the file again and hands out the annotations of the last
+``annotations`` key in chunks (for other readers). :mod:`._coco_source` opens a file for import.
 """
 
 from __future__ import annotations
@@ -27,9 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from ..errors import FormatError
-
-__all__ = ["CocoHead", "CocoSource", "iter_annotations", "open_coco", "read_head", "read_json"]
+__all__ = ["CocoHead", "iter_annotations", "read_head", "starts_with_object"]
 
 _BLOCK = 1 << 22  # 4 MiB of text per read
 _WINDOW = 1 << 20  # characters of annotations offered to the C-level decode at a time (:mod:`._coco_fast`)
@@ -353,90 +353,3 @@ def iter_annotations(path: Path, n_keys: int, chunk: int) -> Iterator[list[Any]]
             if out:
                 yield out
             return  # the rest of the file was checked by read_head
-
-
-def _not_json(what: str, p: Path, e: Exception) -> FormatError:
-    if isinstance(e, RecursionError):
-        return FormatError(f"{what} {str(p)!r} nests lists/objects too deeply to read (thousands of levels); "
-                           "a COCO file needs only a few: fix or re-export the file")
-    return FormatError(f"{what} {str(p)!r} is not valid JSON ({e}); fix or re-export the file")
-
-
-def read_json(path: str | Path, what: str = "COCO file") -> Any:
-    """Read a JSON file whole; a missing or malformed file is a :class:`FormatError` naming it.
-
-    Example:
-        >>> import tempfile, os, pathlib
-        >>> p = os.path.join(tempfile.mkdtemp(), "x.json"); _ = pathlib.Path(p).write_text("{]")
-        >>> read_json(p)  # doctest: +ELLIPSIS
-        Traceback (most recent call last):
-        ...
-        nblabel.errors.FormatError: COCO file '...x.json' is not valid JSON (...
-    """
-    p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise FormatError(f"{what} {str(p)!r} does not exist; check the path") from None
-    except OSError as e:
-        raise FormatError(f"{what} {str(p)!r} cannot be read: {e}") from None
-    try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
-        raise _not_json(what, p, e) from None
-
-
-@dataclass
-class CocoSource:
-    """A COCO file opened for import: its top level (the annotations list left empty when streamed),
-    the categories whose annotations carry keypoints, and the annotations in chunks."""
-
-    path: Path
-    top: Any
-    keypoint_categories: set[Any]
-    n_annotation_keys: int  # 0: ``top`` was read whole and holds the annotations itself
-
-    def annotations(self, chunk: int) -> Iterator[list[Any]]:
-        """The annotations, ``chunk`` at a time (read again from the file when streamed)."""
-        if not self.n_annotation_keys:
-            anns = self.top["annotations"]
-            for i in range(0, len(anns), chunk):
-                yield anns[i:i + chunk]
-            return
-        try:
-            yield from iter_annotations(self.path, self.n_annotation_keys, chunk)
-        except OSError as e:
-            raise FormatError(f"COCO file {str(self.path)!r} cannot be read: {e}") from None
-        except (json.JSONDecodeError, UnicodeError, RecursionError) as e:  # changed since it was first read
-            raise _not_json("COCO file", self.path, e) from None
-
-
-def open_coco(path: Path, staged: Any = None, chunk: int = 10_000) -> CocoSource:
-    """Check a COCO file's JSON and read all but its annotations (see the module docstring);
-    ``staged`` gets the annotations as they are read (see :func:`read_head`).
-
-    A file whose top level is not an object is read whole: it is refused anyway, with what it holds.
-
-    Example:
-        >>> import tempfile, pathlib
-        >>> p = pathlib.Path(tempfile.mkdtemp()) / "c.json"
-        >>> _ = p.write_text('{"images": [], "annotations": [{"id": 1}, {"id": 2}], "categories": []}')
-        >>> src = open_coco(p); src.top, list(src.annotations(1))
-        ({'images': [], 'annotations': [], 'categories': []}, [[{'id': 1}], [{'id': 2}]])
-    """
-    try:
-        streamed = starts_with_object(path)
-    except OSError:
-        streamed = False  # read_json words the problem
-    if not streamed:
-        d = read_json(path)
-        kps = ({a.get("category_id") for a in d["annotations"] if isinstance(a, dict) and a.get("keypoints")}
-               if isinstance(d, dict) and isinstance(d.get("annotations"), list) else set())
-        return CocoSource(path, d, kps, 0)
-    try:
-        head = read_head(path, staged, chunk)
-    except OSError as e:
-        raise FormatError(f"COCO file {str(path)!r} cannot be read: {e}") from None
-    except (json.JSONDecodeError, UnicodeError, RecursionError) as e:
-        raise _not_json("COCO file", path, e) from None
-    return CocoSource(path, head.top, head.keypoint_categories, head.n_annotation_keys)

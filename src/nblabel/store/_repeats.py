@@ -170,6 +170,7 @@ def _any_coco(frame: pd.DataFrame) -> bool:
 # DuckDB's row group: an insert of a whole one inside a transaction goes to the file at once, smaller
 # ones stay in memory until the commit (measured, 1M rows in 15k chunks: +64 MB held, 1.7x the time)
 WRITE_ROWS = 122_880
+WRITE_TEXT = 4 << 20  # ...or once the held rows' points JSON has this many characters (polygons are big rows)
 
 
 class ModeWriter:
@@ -204,6 +205,7 @@ class ModeWriter:
         self.author, self.schema_version, self.noun, self.tolerance = author, schema_version, noun, tolerance
         self.ids: list[np.ndarray] = []
         self.held: list[pd.DataFrame] = []  # chunks not yet written (less than a row group)
+        self.held_rows = self.held_text = 0
         self.rows = self.repeats = self.gone = self.replaced = 0
         self.coco = False
         self.touched = sorted({int(m) for m in media})
@@ -214,17 +216,20 @@ class ModeWriter:
 
     def write(self, frame: pd.DataFrame) -> None:
         """Write one chunk of checked rows (see the class docstring): held until a row group's worth
-        (:data:`WRITE_ROWS`) is there, then written together."""
+        (:data:`WRITE_ROWS`, or :data:`WRITE_TEXT` characters of points) is there, then written together."""
         self.rows += len(frame)
         self.held.append(frame)
-        if sum(map(len, self.held)) >= WRITE_ROWS:
+        self.held_rows += len(frame)
+        if "points" in frame.columns and frame["points"].notna().any():
+            self.held_text += sum(len(v) for v in frame["points"].to_list() if isinstance(v, str))
+        if self.held_rows >= WRITE_ROWS or self.held_text >= WRITE_TEXT:
             self._flush()
 
     def _flush(self) -> None:
         if not self.held:
             return
         frame = pd.concat(self.held, ignore_index=True) if len(self.held) > 1 else self.held[0]
-        self.held = []
+        self.held, self.held_rows, self.held_text = [], 0, 0
         if self.mode == "skip-existing" and len(frame):
             rep = find_repeats(self.con, frame, self.run_id, self.tolerance, below=self.below)
             self.coco = self.coco or _any_coco(frame)  # the note's wording, as one write of every row gives it
