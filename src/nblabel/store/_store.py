@@ -42,6 +42,7 @@ from ._ddl import DDL, FORMAT_VERSION, MIGRATIONS
 from ._file_check import check_marker, check_objects, is_empty, recreate_views, shadow_views
 from ._file_errors import file_error
 from ._lock import FileLock
+from ._one_write import OneWrite, fast_cursor
 
 __all__ = ["Store"]
 
@@ -124,6 +125,7 @@ class Store:
         self._watching = False  # a linger thread is running (set and cleared under _rlock)
         self._lock: FileLock | None = None
         self._mem: duckdb.DuckDBPyConnection | None = None  # the DuckDB instance the file attaches to
+        self._fast: duckdb.DuckDBPyConnection | None = None  # one_write's cursor (see _one_write)
         # Facts valid while this store holds the file (next ids, the loaded schema...): nobody else
         # can write meanwhile. Emptied whenever the file is taken anew and after a rollback.
         self.turn_cache: dict[str, object] = {}
@@ -206,7 +208,7 @@ class Store:
                         else "PRAGMA disable_checkpoint_on_shutdown")
             con.execute(f"DETACH {_ALIAS}")
         except duckdb.Error:  # whatever went wrong, closing the instance closes the file for sure
-            self._mem = None
+            self._mem = self._fast = None
             con.close()
 
     def hold(self) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConnection]:
@@ -388,6 +390,47 @@ class Store:
         """
         return self._transaction(read=True)
 
+    def one_write(self) -> contextlib.AbstractContextManager[OneWrite]:
+        """Run a block whose only write is one statement, without BEGIN/COMMIT (see :mod:`._one_write`).
+
+        Reads go through ``.con``, the write through ``.write``; inside an open transaction both are
+        its connection. A block with two writes must use :meth:`transaction`.
+
+        Example:
+            >>> s = Store(":memory:")
+            >>> with s.one_write() as w:
+            ...     _ = w.write.execute("INSERT INTO meta VALUES ('k', 'v')")
+        """
+        return self._one_write()
+
+    @contextlib.contextmanager
+    def _one_write(self) -> Iterator[OneWrite]:
+        with self._hold(read=False) as con:
+            if self._in_tx:  # join the open transaction, the write included
+                with self._transaction(read=False) as joined:
+                    yield OneWrite(joined, joined)
+                return
+            if self._fast is None:
+                self._fast = fast_cursor(con, None if self.memory else _ALIAS)
+            self._writes += 1
+            try:
+                yield OneWrite(con, self._fast)
+            except BaseException as e:
+                self.turn_cache.clear()
+                mapped = self._refusal(e)
+                if mapped is not None:
+                    raise mapped from e
+                raise
+
+    def _refusal(self, e: BaseException) -> StoreError | None:
+        """The nblabel error for a DuckDB error of a write (read-only file, full disk, damage), else None."""
+        if not isinstance(e, duckdb.Error):
+            return None
+        if self.read_only and "read-only" in str(e):
+            return StoreError(f"project {str(self.path)!r} is open read-only, so it cannot be changed; "
+                              "copy the file to a writable folder and open the copy")
+        return file_error(e, self.path)
+
     @contextlib.contextmanager
     def _transaction(self, *, read: bool) -> Iterator[duckdb.DuckDBPyConnection]:
         with self._hold(read=read) as con:
@@ -405,13 +448,8 @@ class Store:
                 self.turn_cache.clear()
                 with contextlib.suppress(duckdb.Error):  # a failed write may have ended the transaction
                     con.execute("ROLLBACK")
-                if self.read_only and isinstance(e, duckdb.Error) and "read-only" in str(e):
-                    raise StoreError(
-                        f"project {str(self.path)!r} is open read-only, so it cannot be changed; "
-                        "copy the file to a writable folder and open the copy"
-                    ) from e
-                mapped = file_error(e, self.path) if isinstance(e, duckdb.Error) else None
-                if mapped is not None:  # a full disk, a damaged file: rolled back, nothing half-written
+                mapped = self._refusal(e)
+                if mapped is not None:  # read-only, a full disk, a damaged file: rolled back, nothing half-written
                     raise mapped from e
                 raise
             else:
@@ -486,13 +524,13 @@ class Store:
             if self.memory:
                 if self._con is not None:
                     self._con.close()
-                    self._con = None
+                    self._con = self._fast = None
             elif self._holds == 0:
                 if self._con is not None:
                     self._let_go()
                 if self._lock is not None:
                     self._lock.close()
-                mem, self._mem = self._mem, None
+                mem, self._mem, self._fast = self._mem, None, None
                 if mem is not None:
                     mem.close()
 
