@@ -108,6 +108,11 @@ class Store:
     # checkpointing (~3 fsyncs, 10-30 ms here): replaying costs ~0.2 ms per small transaction on
     # attach, so a few turns' writes are cheaper to replay than to checkpoint. docs/concurrency.md
     handoff_wal = 16384
+    # DuckDB splits work by row group (122,880 rows): a project file smaller than this has a few per
+    # table at most, so DuckDB's worker threads have little to share and each statement pays for waking
+    # them (futex hand-offs: under load a one-row write waited 2x its CPU time). Such a file runs on one
+    # thread; a larger one on DuckDB's default (all cores). Decided on every attach. docs/concurrency.md
+    parallel_from = 32 << 20
 
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = 120.0, linger: float = 0.5,
                  read_only: bool | None = None) -> None:
@@ -126,6 +131,7 @@ class Store:
         self._lock: FileLock | None = None
         self._mem: duckdb.DuckDBPyConnection | None = None  # the DuckDB instance the file attaches to
         self._fast: duckdb.DuckDBPyConnection | None = None  # one_write's cursor (see _one_write)
+        self._threads: tuple[int, int] | None = None  # (DuckDB's default, the current) thread count
         # Facts valid while this store holds the file (next ids, the loaded schema...): nobody else
         # can write meanwhile. Emptied whenever the file is taken anew and after a rollback.
         self.turn_cache: dict[str, object] = {}
@@ -187,6 +193,7 @@ class Store:
                 con.execute(f"USE {_ALIAS}")
                 if self.read_only:  # the file's views cannot be recreated: ours hide them
                     shadow_views(con, strict=False)
+                self._fit_threads(con)
                 return con
             except duckdb.IOException as e:  # held by a process that does not use our lock file
                 if not _held_elsewhere(e) or time.monotonic() > deadline:
@@ -194,6 +201,21 @@ class Store:
                 time.sleep(0.01)
             except duckdb.Error as e:  # e.g. a damaged header
                 raise file_error(e, self.path) or StoreError(f"cannot open project {str(self.path)!r}: {e}") from e
+
+    def _fit_threads(self, con: duckdb.DuckDBPyConnection) -> None:
+        """One DuckDB thread for a small project file, DuckDB's default for a large one (see ``parallel_from``)."""
+        if self._threads is None:
+            default = int(con.execute("SELECT current_setting('threads')").fetchall()[0][0])
+            self._threads = (default, default)
+        default, current = self._threads
+        try:
+            size = os.path.getsize(self.path) if self.path is not None else 0
+        except OSError:
+            size = 0
+        want = 1 if size < self.parallel_from else default
+        if want != current:
+            con.execute(f"SET threads = {int(want)}")
+            self._threads = (default, want)
 
     def _detach(self, *, checkpoint: bool = True) -> None:
         """Close the file but keep the instance. ``checkpoint``: DuckDB folds what is left in the WAL
@@ -208,7 +230,7 @@ class Store:
                         else "PRAGMA disable_checkpoint_on_shutdown")
             con.execute(f"DETACH {_ALIAS}")
         except duckdb.Error:  # whatever went wrong, closing the instance closes the file for sure
-            self._mem = self._fast = None
+            self._mem = self._fast = self._threads = None
             con.close()
 
     def hold(self) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConnection]:
@@ -530,7 +552,7 @@ class Store:
                     self._let_go()
                 if self._lock is not None:
                     self._lock.close()
-                mem, self._mem, self._fast = self._mem, None, None
+                mem, self._mem, self._fast, self._threads = self._mem, None, None, None
                 if mem is not None:
                     mem.close()
 
