@@ -25,20 +25,19 @@ frames: at 100k it takes ~20 s to build and seconds per frame.
 from __future__ import annotations
 
 import argparse
-import functools
-import http.server
 import shutil
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
-from typing import Any, ClassVar
 
 import numpy as np
 import pyarrow as pa
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests_browser"))
+from folder_server import serve_folder  # noqa: E402 - the browser tests' static-folder server, shared
+
 HARNESS = ROOT / "tests_browser" / "harness" / "gallery.html"
 BUNDLE = ROOT / "src" / "nblabel" / "static" / "gallery.js"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -169,20 +168,11 @@ def main(argv: list[str] | None = None) -> int:
     (root / "items.arrow").write_bytes(items)
     (root / "boxes.arrow").write_bytes(boxes)
 
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        extensions_map: ClassVar[dict[str, str]] = {**http.server.SimpleHTTPRequestHandler.extensions_map,
-                                                    ".js": "text/javascript"}
-
-        def log_message(self, *a: Any) -> None:
-            pass
-
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(root)))
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{srv.server_address[1]}/gallery.html"
     print(f"gallery scroll benchmark: {args.items:,} items ({len(items) / 1e6:.1f} MB items + "
           f"{len(boxes) / 1e6:.1f} MB boxes as Arrow IPC), {args.frames} frames per mode")
     try:
-        with sync_playwright() as p:
+        with serve_folder(root) as server, sync_playwright() as p:
+            url = f"{server}/gallery.html"
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1100, "height": 900})
             page.goto(url)
@@ -224,8 +214,6 @@ def main(argv: list[str] | None = None) -> int:
                 print(fmt(f"{mode} ({step} px/frame) frame", base[mode]))
             browser.close()
     finally:
-        srv.shutdown()
-        srv.server_close()
         shutil.rmtree(root, ignore_errors=True)
     print("summary (p95 frame, goal <= 20 ms):")
     for mode in results:

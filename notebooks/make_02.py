@@ -7,10 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import nbformat
-
-MD = nbformat.v4.new_markdown_cell
-CODE = nbformat.v4.new_code_cell
+from _nbmake import CODE, MD, write
 
 CELLS = [
     MD("""# 02 · Labeling images in the notebook
@@ -97,12 +94,10 @@ proj.status_summary()"""),
 ]
 
 
-def build(path: Path) -> None:
-    nb = nbformat.v4.new_notebook(cells=CELLS)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.metadata["language_info"] = {"name": "python"}
-    nbformat.write(nb, path)
+def main() -> None:
+    out = write(CELLS, Path(__file__).resolve().with_name("02_labeling.ipynb"), language_info=True)
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":
-    build(Path(__file__).resolve().parent / "02_labeling.ipynb")
+    main()

@@ -7,10 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import nbformat
-
-MD = nbformat.v4.new_markdown_cell
-CODE = nbformat.v4.new_code_cell
+from _nbmake import CODE, MD, write
 
 CELLS = [
     MD("""# 03 · Debugging a model run against the ground truth
@@ -203,11 +200,7 @@ cmp.overall"""),
 
 
 def main() -> None:
-    nb = nbformat.v4.new_notebook()
-    nb.cells = CELLS
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    out = Path(__file__).with_name("03_debug_model_runs.ipynb")
-    nbformat.write(nb, out)
+    out = write(CELLS, Path(__file__).resolve().with_name("03_debug_model_runs.ipynb"))
     print(f"wrote {out}")
 
 

@@ -7,10 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import nbformat
-
-MD = nbformat.v4.new_markdown_cell
-CODE = nbformat.v4.new_code_cell
+from _nbmake import CODE, MD, write
 
 CELLS = [
     MD("""# 04 · What to label next
@@ -126,11 +123,7 @@ quota.reasons.merge(names)[["rank", "file_name", "quota", "why"]]"""),
 
 
 def main() -> None:
-    nb = nbformat.v4.new_notebook()
-    nb.cells = CELLS
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    out = Path(__file__).with_name("04_what_to_label.ipynb")
-    nbformat.write(nb, out)
+    out = write(CELLS, Path(__file__).resolve().with_name("04_what_to_label.ipynb"))
     print(f"wrote {out}")
 
 

@@ -7,10 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import nbformat
-
-MD = nbformat.v4.new_markdown_cell
-CODE = nbformat.v4.new_code_cell
+from _nbmake import CODE, MD, write
 
 CELLS = [
     MD("""# 05 · Train/val/test splits that stay put and never leak
@@ -131,11 +128,7 @@ print(len(json.loads(train_json.read_text())["images"]), "train images in COCO;"
 
 
 def main() -> None:
-    nb = nbformat.v4.new_notebook()
-    nb.cells = CELLS
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    out = Path(__file__).with_name("05_splits.ipynb")
-    nbformat.write(nb, out)
+    out = write(CELLS, Path(__file__).resolve().with_name("05_splits.ipynb"))
     print(f"wrote {out}")
 
 

@@ -7,10 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import nbformat
-
-MD = nbformat.v4.new_markdown_cell
-CODE = nbformat.v4.new_code_cell
+from _nbmake import CODE, MD, write
 
 CELLS = [
     MD("""# 06 · Label Studio, CVAT, Ultralytics, PyTorch and FiftyOne
@@ -135,11 +132,7 @@ except Exception as e:  # not installed, or no MongoDB server for it
 
 
 def main() -> None:
-    nb = nbformat.v4.new_notebook()
-    nb.cells = CELLS
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    out = Path(__file__).with_name("06_interop.ipynb")
-    nbformat.write(nb, out)
+    out = write(CELLS, Path(__file__).resolve().with_name("06_interop.ipynb"))
     print(f"wrote {out}")
 
 

@@ -1,4 +1,9 @@
-"""Shared fixtures: small projects built from generated images (tests never read ../shared)."""
+"""Shared fixtures: small projects built from generated images, and the coco21 project (tests never read ../shared).
+
+``coco_file`` is a closed project file with tests/data/coco21 imported (once per session); a module
+that needs more in it overrides ``coco_file`` at module scope, building on ``coco21_file``
+(``copy_project`` then its additions). ``coco_proj`` is a fresh, open copy of ``coco_file`` per test.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,7 @@ import pytest
 from PIL import Image
 
 import nblabel as nl
-
-DATA = Path(__file__).parent / "data"
+from tests._fixtures import AUTHOR, copy_project, import_coco21
 
 
 @pytest.fixture
@@ -36,3 +40,21 @@ def proj(tmp_path: Path, image_dir: Path) -> nl.Project:
     p.schema.add_attribute("occluded", kind="bool", labels=["car"])
     p.schema.add_keypoints("person", points=["head", "l_hand", "r_hand"], skeleton=[(0, 1), (0, 2)])
     return p
+
+
+@pytest.fixture(scope="session")
+def coco21_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A closed project file with coco21 imported, made once per session: copy it, never open it for writing."""
+    return import_coco21(tmp_path_factory.mktemp("coco21") / "coco.duckdb")
+
+
+@pytest.fixture(scope="module")
+def coco_file(coco21_file: Path) -> Path:
+    """The project file ``coco_proj`` copies (modules override this to add to coco21)."""
+    return coco21_file
+
+
+@pytest.fixture
+def coco_proj(coco_file: Path, tmp_path: Path) -> nl.Project:
+    """A fresh copy of ``coco_file``, open for writing."""
+    return nl.open(copy_project(coco_file, tmp_path), author=AUTHOR)

@@ -14,13 +14,7 @@ from PIL import Image
 
 import nblabel as nl
 from nblabel.errors import FormatError, MediaError, NotFoundError, ValidationError
-
-
-def _stored(p: nl.Project) -> tuple:
-    """Row counts and content hashes of the stored tables: equal before and after a refused call."""
-    with p.store.read() as con:
-        return tuple(con.execute(f"SELECT count(*), sum(hash(t)) FROM {t} AS t").fetchall()[0]
-                     for t in ("media", "instances", "labels", "status", "runs"))
+from tests._fixtures import table_state
 
 
 def _yolo_tree(tmp_path: Path, labels: dict[str, str]) -> tuple[Path, Path]:
@@ -168,10 +162,10 @@ def test_deeply_nested_coco_is_a_format_error_naming_the_file(tmp_path: Path) ->
     f = tmp_path / "deep.json"
     f.write_text("[" * 200_000 + "]" * 200_000)
     p = nl.open(":memory:")
-    before = _stored(p)
+    before = table_state(p)
     with pytest.raises(FormatError, match=r"deep.json' nests lists/objects too deeply"):
         p.import_coco(f, tmp_path)
-    assert _stored(p) == before
+    assert table_state(p) == before
 
 
 def test_duplicate_coco_image_id_names_both_files(tmp_path: Path) -> None:
@@ -205,11 +199,11 @@ def test_add_instance_bad_arguments_are_validation_errors(kwargs: dict, match: s
     p = nl.open(":memory:")
     p.add_images([np.zeros((40, 60, 3), np.uint8)])
     p.schema.add_label("car", spatial=["box", "point"])
-    before = _stored(p)
+    before = table_state(p)
     media = kwargs.pop("media", 1)
     with pytest.raises(ValidationError, match=match):
         p.add_instance(media, "car", **kwargs)
-    assert _stored(p) == before
+    assert table_state(p) == before
     # the good forms still work
     assert p.add_instance(np.int64(1), "car", box=[1, 2, 3, 4]) == 1
     assert p.add_instance([1], "car", point=[3, 4]) == 2

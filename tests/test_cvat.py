@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -13,15 +12,14 @@ from PIL import Image
 import nblabel as nl
 from nblabel.errors import FormatError
 from nblabel.geometry import rle_decode
-
-COCO21 = Path(__file__).parent / "data" / "coco21"
+from tests._fixtures import COCO21, copy_project, table_state
 
 
 @pytest.fixture(scope="module")
-def coco_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    f = tmp_path_factory.mktemp("coco") / "coco.duckdb"
+def coco_file(coco21_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """coco21 with attribute groups of every kind, set on some instances."""
+    f = copy_project(coco21_file, tmp_path_factory.mktemp("coco"))
     p = nl.open(f)
-    assert p.import_coco(COCO21 / "instances.json", images=COCO21 / "images").ok
     p.schema.add_attribute("pose", kind="select", options=["front", "side"], labels=["person"])
     p.schema.add_attribute("parked", kind="bool", labels=["motorcycle", "bench"])
     p.schema.add_attribute("note", kind="text")
@@ -39,14 +37,6 @@ def coco_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
             p.update_instance(int(iid), attributes=attrs)
     p.close()
     return f
-
-
-@pytest.fixture
-def coco_proj(coco_file: Path, tmp_path: Path) -> nl.Project:
-    for f in coco_file.parent.glob("coco.duckdb*"):
-        if not f.name.endswith(".lock"):
-            shutil.copy(f, tmp_path / f.name)
-    return nl.open(tmp_path / "coco.duckdb")
 
 
 def _instances(p: nl.Project) -> list[dict]:
@@ -176,13 +166,6 @@ def test_rotated_box_becomes_polygon_and_groups_merge(tmp_path: Path) -> None:
 
 # -- bad files ---------------------------------------------------------------------------------
 
-def _project_state(p: nl.Project) -> tuple:
-    with p.store.read() as con:
-        tables = [con.execute(f"SELECT count(*), sum(hash(t)) FROM {t} AS t").fetchall()[0]
-                  for t in ("media", "instances", "labels", "attribute_groups", "status")]
-    return (*tables, p.schema.version)
-
-
 def _doc(images: str, meta: str = "<label><name>car</name></label>") -> str:
     return (f'<annotations><version>1.1</version><meta><task><labels>{meta}</labels></task></meta>\n'
             f"{images}\n</annotations>")
@@ -203,7 +186,7 @@ def test_malformed_xml_names_file_and_line(tmp_path: Path, imgs: Path) -> None:
     f.write_text('<annotations>\n<image id="0" name="a.png" width="100" height="50">\n<box label="car"\n'
                  "</annotations>")
     p = nl.open(":memory:")
-    before = _project_state(p)
+    before = table_state(p)
     with pytest.raises(FormatError, match=r"annotations.xml' is not well-formed XML at line 4"):
         p.import_cvat(f, images=imgs)
     f.write_text("<annotation/>")
@@ -211,7 +194,7 @@ def test_malformed_xml_names_file_and_line(tmp_path: Path, imgs: Path) -> None:
         p.import_cvat(f, images=imgs)
     with pytest.raises(FormatError, match="does not exist"):
         p.import_cvat(tmp_path / "nope.xml", images=imgs)
-    assert _project_state(p) == before
+    assert table_state(p) == before
 
 
 @pytest.mark.parametrize("decl", [
@@ -224,10 +207,10 @@ def test_entities_and_dtds_refused(tmp_path: Path, imgs: Path, decl: str) -> Non
     f.write_text(f'<?xml version="1.0"?>\n{decl}\n' + _doc('<image id="0" name="a.png" width="100" height="50">'
                                                            '<box label="car" xtl="1" ytl="1" xbr="5" ybr="5"/></image>'))
     p = nl.open(":memory:")
-    before = _project_state(p)
+    before = table_state(p)
     with pytest.raises(FormatError, match="DOCTYPE/ENTITY declaration"):
         p.import_cvat(f, images=imgs)
-    assert _project_state(p) == before
+    assert table_state(p) == before
 
 
 def test_bad_shapes_reported_with_lines(tmp_path: Path, imgs: Path) -> None:
@@ -262,10 +245,10 @@ def test_bad_shapes_reported_with_lines(tmp_path: Path, imgs: Path) -> None:
     assert p.status("b.png")["state"] == "complete" and p.status("a.png")["state"] != "complete"
     # errors="raise": the same file refuses everything, nothing stored changes
     q = nl.open(tmp_path / "q.duckdb")
-    before = _project_state(q)
+    before = table_state(q)
     with pytest.raises(FormatError):
         q.import_cvat(f, images=imgs, errors="raise")
-    assert _project_state(q) == before
+    assert table_state(q) == before
 
 
 def test_size_mismatch_and_outside_root_allowed(tmp_path: Path, imgs: Path) -> None:

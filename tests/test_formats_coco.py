@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -14,8 +13,8 @@ from PIL import Image
 import nblabel as nl
 from nblabel.errors import FormatError
 from nblabel.io._coco import rle_area
+from tests._fixtures import COCO21
 
-COCO21 = Path(__file__).parent / "data" / "coco21"
 GT = COCO21 / "instances.json"
 IMAGES = COCO21 / "images"
 
@@ -23,23 +22,6 @@ IMAGES = COCO21 / "images"
 @pytest.fixture(scope="module")
 def source() -> dict:
     return json.loads(GT.read_text())
-
-
-@pytest.fixture(scope="module")
-def imported(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    f = tmp_path_factory.mktemp("coco") / "coco.duckdb"
-    r = nl.open(f, author="tester").import_coco(GT, images=IMAGES)
-    assert r.ok, r.summary()
-    return f
-
-
-@pytest.fixture
-def coco_proj(imported: Path, tmp_path: Path) -> nl.Project:
-    """A fresh copy of the project with coco21 imported (imported once per module)."""
-    for f in imported.parent.glob("coco.duckdb*"):  # the file and its write-ahead log
-        if not f.name.endswith(".lock"):
-            shutil.copy(f, tmp_path / f.name)
-    return nl.open(tmp_path / "coco.duckdb", author="tester")
 
 
 def _current(p: nl.Project):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -13,24 +12,7 @@ from PIL import Image
 
 import nblabel as nl
 from nblabel.errors import FormatError
-
-COCO21 = Path(__file__).parent / "data" / "coco21"
-
-
-@pytest.fixture(scope="module")
-def coco_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    f = tmp_path_factory.mktemp("coco") / "coco.duckdb"
-    r = nl.open(f).import_coco(COCO21 / "instances.json", images=COCO21 / "images")
-    assert r.ok
-    return f
-
-
-@pytest.fixture
-def coco_proj(coco_file: Path, tmp_path: Path) -> nl.Project:
-    for f in coco_file.parent.glob("coco.duckdb*"):
-        if not f.name.endswith(".lock"):
-            shutil.copy(f, tmp_path / f.name)
-    return nl.open(tmp_path / "coco.duckdb")
+from tests._fixtures import COCO21, table_state
 
 
 def _boxes(p: nl.Project) -> np.ndarray:
@@ -39,12 +21,6 @@ def _boxes(p: nl.Project) -> np.ndarray:
         df = con.execute("SELECT m.file_name, l.name, i.x0, i.y0, i.x1, i.y1 FROM current_instances i "
                          "JOIN media m USING (media_id) JOIN labels l USING (label_id) WHERE i.run_id IS NULL").df()
     return df.sort_values(["file_name", "name", "x0", "y0", "x1"]).reset_index(drop=True)
-
-
-def _table_counts(p: nl.Project) -> tuple:
-    with p.store.read() as con:
-        return tuple(con.execute(f"SELECT count(*), sum(hash(t)) FROM {t} AS t").fetchall()[0]
-                     for t in ("media", "instances", "labels", "status", "keypoint_templates"))
 
 
 def test_yolo_detect_round_trip_coco21(coco_proj: nl.Project, tmp_path: Path) -> None:
@@ -155,10 +131,10 @@ def test_yolo_bad_line_reported_good_lines_in(tmp_path: Path, line: str, reason:
     assert p.status("b.jpg")["state"] == "new"  # its refused line means it is not fully labeled
     assert p.status("c.jpg")["state"] == "complete"  # no label file: background
     q = nl.open(tmp_path / "q.duckdb")
-    before = _table_counts(q)
+    before = table_state(q)
     with pytest.raises(FormatError, match=r"b\.txt:2"):
         q.import_yolo(labels, images=imgs, names=["car", "person"], errors="raise")
-    assert _table_counts(q) == before
+    assert table_state(q) == before
 
 
 def test_yolo_label_without_image_and_bad_names(tmp_path: Path) -> None:
@@ -229,7 +205,7 @@ def test_voc_bad_objects_and_files(tmp_path: Path) -> None:
     assert p.status("c.png")["state"] == "complete"
     assert p.status("a.png")["state"] == "new"
     q = nl.open(tmp_path / "q.duckdb")
-    before = _table_counts(q)
+    before = table_state(q)
     with pytest.raises(FormatError, match="DOCTYPE"):
         q.import_voc(d, images=imgs, errors="raise")
-    assert _table_counts(q) == before
+    assert table_state(q) == before

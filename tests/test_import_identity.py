@@ -20,15 +20,7 @@ from PIL import Image
 
 import nblabel as nl
 from nblabel.errors import FormatError, ValidationError
-
-COCO21 = Path(__file__).parent / "data" / "coco21"
-
-
-def _table_state(p: nl.Project) -> tuple:
-    """Row count and content hash of every table an import writes."""
-    with p.store.read() as con:
-        return tuple(con.execute(f"SELECT count(*), sum(hash(t)) FROM {t} AS t").fetchall()[0]
-                     for t in ("media", "instances", "labels", "status", "runs"))
+from tests._fixtures import COCO21, table_state
 
 
 def _repr_instances(p: nl.Project) -> int:
@@ -65,12 +57,12 @@ def test_add_instances_reports_each_row_with_an_unknown_media_id_and_keeps_the_g
 
 
 def test_add_instances_unknown_media_refused_by_default_and_by_strict(two_images: nl.Project) -> None:
-    before = _table_state(two_images)
+    before = table_state(two_images)
     with pytest.raises(FormatError, match="unknown media 99"):
         two_images.add_instances(_rows([1, 99]))  # errors="raise" (the default)
     with pytest.raises(ValidationError, match=r"strict=True refuses the whole batch.*unknown media 99"):
         two_images.add_instances(_rows([1, 99]), errors="report", strict=True)
-    assert _table_state(two_images) == before
+    assert table_state(two_images) == before
 
 
 def test_add_predictions_refuses_unknown_media_ids(two_images: nl.Project) -> None:
@@ -79,10 +71,10 @@ def test_add_predictions_refuses_unknown_media_ids(two_images: nl.Project) -> No
     assert (r.added, len(r.problems)) == (1, 1)
     assert "unknown media 42" in r.problems[0].reason
     assert run.predictions().count() == 1
-    before = _table_state(two_images)
+    before = table_state(two_images)
     with pytest.raises(ValidationError, match="unknown media 42"):
         run.add_predictions(_rows([1, 42], [30.0, 30.0]), strict=True)
-    assert _table_state(two_images) == before
+    assert table_state(two_images) == before
     # the project's repr counts what proj.instances() counts: ground truth, predictions apart
     two_images.add_instances(_rows([1]))
     assert _repr_instances(two_images) == two_images.instances().count() == 1
@@ -173,22 +165,6 @@ def test_a_format_2_file_is_migrated_so_identical_files_can_be_added(tmp_path: P
 
 
 # -- 3. repeated imports -----------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def coco_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    f = tmp_path_factory.mktemp("coco") / "coco.duckdb"
-    r = nl.open(f).import_coco(COCO21 / "instances.json", images=COCO21 / "images")
-    assert r.ok and r.added == 102
-    return f
-
-
-@pytest.fixture
-def coco_proj(coco_file: Path, tmp_path: Path) -> nl.Project:
-    for f in coco_file.parent.glob("coco.duckdb*"):
-        if not f.name.endswith(".lock"):
-            shutil.copy(f, tmp_path / f.name)
-    return nl.open(tmp_path / "coco.duckdb")
-
 
 def test_importing_the_same_coco_file_twice_adds_nothing_and_says_so(coco_proj: nl.Project) -> None:
     before = coco_proj.instances().count()
@@ -291,7 +267,7 @@ def test_predictions_repeat_within_their_run_only(two_images: nl.Project) -> Non
 def test_an_unknown_mode_is_refused_before_anything_changes(two_images: nl.Project, tmp_path: Path) -> None:
     d = _identical_coco(tmp_path)
     run = two_images.add_run("m")
-    before = _table_state(two_images)
+    before = table_state(two_images)
     calls = [lambda: two_images.add_instances(_rows([1]), mode="skip"),
              lambda: run.add_predictions(_rows([1]), mode="overwrite"),
              lambda: two_images.import_coco(d / "gt.json", images=d, mode="skip_existing"),
@@ -300,4 +276,4 @@ def test_an_unknown_mode_is_refused_before_anything_changes(two_images: nl.Proje
     for call in calls:
         with pytest.raises(ValidationError, match="'skip-existing'.*'replace'.*'append'"):
             call()
-    assert _table_state(two_images) == before
+    assert table_state(two_images) == before

@@ -17,17 +17,14 @@ import nblabel as nl
 from nblabel.errors import FormatError, ValidationError
 from nblabel.geometry import rle_decode
 from nblabel.io._label_studio_config import read_config
-
-COCO21 = Path(__file__).parent / "data" / "coco21"
-IMAGES = COCO21 / "images"
+from tests._fixtures import COCO21, COCO21_IMAGES, copy_project, table_state
 
 
 @pytest.fixture(scope="module")
-def coco_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def coco_file(coco21_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """coco21 ground truth, a run with scores, and extra instances of every kind with attributes of every kind."""
-    f = tmp_path_factory.mktemp("coco") / "coco.duckdb"
+    f = copy_project(coco21_file, tmp_path_factory.mktemp("coco"))
     p = nl.open(f, author="tester")
-    assert p.import_coco(COCO21 / "instances.json", images=IMAGES).ok
     gt = p.instances().df()
     boxes = gt[gt["kind"] == "polygon"].head(40)
     preds = boxes[["media_id", "label_id", "x0", "y0", "x1", "y1"]].copy()
@@ -58,14 +55,6 @@ def coco_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return f
 
 
-@pytest.fixture
-def coco_proj(coco_file: Path, tmp_path: Path) -> nl.Project:
-    for f in coco_file.parent.glob("coco.duckdb*"):
-        if not f.name.endswith(".lock"):
-            shutil.copy(f, tmp_path / f.name)
-    return nl.open(tmp_path / "coco.duckdb", author="tester")
-
-
 def _export(p: nl.Project, path: Path, **kw):
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter("always")
@@ -87,19 +76,13 @@ def _flat(v) -> np.ndarray:
     return np.array([c for x in v for c in _flat(x)] if isinstance(v, list) else [v], dtype=float)
 
 
-def _table_hashes(p: nl.Project) -> tuple:
-    with p.store.read() as con:
-        return tuple(con.execute(f"SELECT count(*), sum(hash(t)) FROM {t} AS t").fetchall()[0]
-                     for t in ("media", "instances", "labels", "status", "runs", "attribute_groups"))
-
-
 def test_round_trip_coco21_every_instance_attribute_and_score(coco_proj: nl.Project, tmp_path: Path) -> None:
-    info, warned = _export(coco_proj, tmp_path / "ls" / "tasks.json", image_root=IMAGES)
+    info, warned = _export(coco_proj, tmp_path / "ls" / "tasks.json", image_root=COCO21_IMAGES)
     assert info.n_media == 21 and info.config == tmp_path / "ls" / "tasks.xml"
     assert info.n_predictions == 40
     assert not warned  # every kind of instance here has a Label Studio region (the crowd RLE: a brush)
     q = nl.open(tmp_path / "q.duckdb")
-    r = q.import_label_studio(info.path, images=IMAGES)
+    r = q.import_label_studio(info.path, images=COCO21_IMAGES)
     assert r.ok, r.summary()
     assert r.extra["predictions"] == {"detr@800": 40}
     a, b = _instances(coco_proj), _instances(q)
@@ -127,7 +110,7 @@ def test_round_trip_coco21_every_instance_attribute_and_score(coco_proj: nl.Proj
     np.testing.assert_allclose(pb[["x0", "y0", "x1", "y1"]].to_numpy(float),
                                pa[["x0", "y0", "x1", "y1"]].to_numpy(float), atol=1e-3)
     assert q.status_summary()[["state", "count"]].values.tolist() == [["complete", 21]]
-    again = q.import_label_studio(info.path, images=IMAGES)  # a repeat adds nothing (mode="skip-existing")
+    again = q.import_label_studio(info.path, images=COCO21_IMAGES)  # a repeat adds nothing (mode="skip-existing")
     assert again.added == 0 and again.ok
 
 
@@ -149,7 +132,7 @@ def test_config_declares_every_control(coco_proj: nl.Project, tmp_path: Path) ->
 
 def test_percent_coordinates_and_image_references(tmp_path: Path) -> None:
     p = nl.open(tmp_path / "p.duckdb")
-    p.add_images(IMAGES / "000000000030.jpg")
+    p.add_images(COCO21_IMAGES / "000000000030.jpg")
     p.schema.add_label("vase")
     p.add_instance(1, "vase", box=[64, 42.8, 320, 214])
     p.complete(1)
@@ -160,7 +143,7 @@ def test_percent_coordinates_and_image_references(tmp_path: Path) -> None:
     assert (res["original_width"], res["original_height"]) == (640, 428)
     assert [round(res["value"][k], 9) for k in ("x", "y", "width", "height", "rotation")] == [10, 10, 40, 40, 0]
     info, _ = _export(p, tmp_path / "b.json", url_prefix=None)
-    assert json.loads(info.path.read_text())[0]["data"]["image"] == str((IMAGES / "000000000030.jpg").resolve())
+    assert json.loads(info.path.read_text())[0]["data"]["image"] == str((COCO21_IMAGES / "000000000030.jpg").resolve())
     with pytest.raises(ValidationError, match="not under image_root"):
         p.export_label_studio(tmp_path / "c.json", image_root=tmp_path)
     with pytest.raises(ValidationError, match="ends in .xml"):
@@ -169,7 +152,7 @@ def test_percent_coordinates_and_image_references(tmp_path: Path) -> None:
 
 def test_incomplete_media_are_tasks_without_annotation(tmp_path: Path) -> None:
     p = nl.open(tmp_path / "p.duckdb")
-    p.add_images(IMAGES)
+    p.add_images(COCO21_IMAGES)
     p.schema.add_label("cat")
     p.add_instance(2, "cat", box=[1, 1, 20, 20])
     p.complete(1)
@@ -201,7 +184,7 @@ def _rect(rid: str, label: str, x=10.0, y=10.0, w=20.0, h=20.0, rotation=0.0, **
 def test_rotated_rectangle_becomes_polygon_with_a_note(tmp_path: Path) -> None:
     p = nl.open(tmp_path / "p.duckdb")
     r = p.import_label_studio(_ls_file(tmp_path, [_rect("a", "car", x=50, y=10, w=10, h=20, rotation=90)]),
-                              images=IMAGES)
+                              images=COCO21_IMAGES)
     assert r.ok and r.added == 1
     assert any("1 rotated rectangle(s) were stored as 4-point polygons" in n for n in r.notes)
     inst = p.instances().df().iloc[0]
@@ -215,7 +198,7 @@ def test_predictions_become_runs_with_scores(tmp_path: Path) -> None:
     pred = {"model_version": "yolo-v8", "score": 0.5,
             "result": [_rect("p1", "car", score=0.9), _rect("p2", "car", x=50)]}
     p = nl.open(tmp_path / "p.duckdb")
-    r = p.import_label_studio(_ls_file(tmp_path, [], predictions=[pred]), images=IMAGES)
+    r = p.import_label_studio(_ls_file(tmp_path, [], predictions=[pred]), images=COCO21_IMAGES)
     assert r.ok and r.extra["predictions"] == {"yolo-v8": 2}
     df = p.instances(run="yolo-v8").df().sort_values("x0")
     assert df["score"].tolist() == [0.9, 0.5]  # a result's own score, else the prediction's
@@ -229,7 +212,7 @@ def test_upload_and_url_references_resolve_under_the_root(tmp_path: Path) -> Non
         f = tmp_path / f"e{k}.json"
         box = {k: v for k, v in _rect("a", "car").items() if not k.startswith("original_")}  # sizes differ
         f.write_text(json.dumps([{"data": {"image": ref}, "annotations": [{"result": [box]}]}]))
-        assert p.import_label_studio(f, images=IMAGES).ok
+        assert p.import_label_studio(f, images=COCO21_IMAGES).ok
     assert sorted(p.media().df()["file_name"]) == ["000000000030.jpg", "000000000072.jpg", "000000000073.jpg"]
 
 
@@ -237,17 +220,17 @@ def test_malformed_json_names_file_and_position(tmp_path: Path) -> None:
     f = tmp_path / "bad.json"
     f.write_text('[{"data": {"image": "a.jpg"},\n  "annotations": [}]')
     with pytest.raises(FormatError, match=r"bad\.json.*not valid JSON.*line 2 column 19"):
-        nl.open(":memory:").import_label_studio(f, images=IMAGES)
+        nl.open(":memory:").import_label_studio(f, images=COCO21_IMAGES)
     f.write_text('{"tasks": 1}')
     with pytest.raises(FormatError, match="must hold a list of tasks|is not an image reference"):
-        nl.open(":memory:").import_label_studio(f, images=IMAGES, errors="raise")
+        nl.open(":memory:").import_label_studio(f, images=COCO21_IMAGES, errors="raise")
 
 
 def test_bad_rows_reported_by_task_and_region_nothing_stored_on_raise(coco_proj: nl.Project, tmp_path: Path) -> None:
     (tmp_path / "imgs").mkdir()
     outside = tmp_path / "secret.jpg"
-    shutil.copy(IMAGES / "000000000030.jpg", outside)
-    shutil.copy(IMAGES / "000000000030.jpg", tmp_path / "imgs" / "000000000030.jpg")
+    shutil.copy(COCO21_IMAGES / "000000000030.jpg", outside)
+    shutil.copy(COCO21_IMAGES / "000000000030.jpg", tmp_path / "imgs" / "000000000030.jpg")
     tasks = [
         {"id": 1, "data": {"image": "/data/local-files/?d=000000000030.jpg"}, "annotations": [{"result": [
             _rect("ok", "car"), _rect("two", "car", value=None),
@@ -264,10 +247,10 @@ def test_bad_rows_reported_by_task_and_region_nothing_stored_on_raise(coco_proj:
     ]
     f = tmp_path / "export.json"
     f.write_text(json.dumps(tasks))
-    before = _table_hashes(coco_proj)
+    before = table_state(coco_proj)
     with pytest.raises(FormatError) as e:
         coco_proj.import_label_studio(f, images=tmp_path / "imgs", errors="raise")
-    assert _table_hashes(coco_proj) == before
+    assert table_state(coco_proj) == before
     msg = str(e.value)
     assert "export.json" in msg
     r = nl.open(tmp_path / "q.duckdb").import_label_studio(f, images=tmp_path / "imgs")
@@ -288,19 +271,19 @@ def test_unknown_labels_refused_by_config_or_new_labels_false(coco_proj: nl.Proj
     cfg = tmp_path / "export.xml"
     cfg.write_text('<View><Image name="image" value="$image"/><RectangleLabels name="label" toName="image">'
                    '<Label value="car"/></RectangleLabels></View>')
-    before = _table_hashes(coco_proj)
-    r = coco_proj.import_label_studio(f, images=IMAGES, mode="append")  # the .xml beside the JSON is read
+    before = table_state(coco_proj)
+    r = coco_proj.import_label_studio(f, images=COCO21_IMAGES, mode="append")  # the .xml beside the JSON is read
     assert r.added == 1
     assert "label 'unicorn' is not declared by control 'label'" in r.problems[0].reason
     assert "unicorn" not in coco_proj.schema.state().label_ids_by_name()
     cfg.unlink()
     with pytest.raises(FormatError, match="unicorn.*new_labels=False"):
-        coco_proj.import_label_studio(f, images=IMAGES, new_labels=False, errors="raise")
-    assert _table_hashes(coco_proj)[1:] != before[1:] or True  # the first import wrote; the refused one did not:
-    after_first = _table_hashes(coco_proj)
+        coco_proj.import_label_studio(f, images=COCO21_IMAGES, new_labels=False, errors="raise")
+    assert table_state(coco_proj)[1:] != before[1:] or True  # the first import wrote; the refused one did not:
+    after_first = table_state(coco_proj)
     with pytest.raises(FormatError):
-        coco_proj.import_label_studio(f, images=IMAGES, new_labels=False, errors="raise")
-    assert _table_hashes(coco_proj) == after_first
+        coco_proj.import_label_studio(f, images=COCO21_IMAGES, new_labels=False, errors="raise")
+    assert table_state(coco_proj) == after_first
 
 
 def test_config_with_entities_or_bad_xml_is_refused(tmp_path: Path) -> None:
@@ -308,16 +291,16 @@ def test_config_with_entities_or_bad_xml_is_refused(tmp_path: Path) -> None:
     cfg = tmp_path / "c.xml"
     cfg.write_text('<!DOCTYPE x [<!ENTITY a "aaaa">]><View>&a;</View>')
     with pytest.raises(FormatError, match="DOCTYPE/ENTITY"):
-        nl.open(":memory:").import_label_studio(f, images=IMAGES, config=cfg)
+        nl.open(":memory:").import_label_studio(f, images=COCO21_IMAGES, config=cfg)
     cfg.write_text("<View><Image></View>")
     with pytest.raises(FormatError, match="not well-formed XML"):
-        nl.open(":memory:").import_label_studio(f, images=IMAGES, config=cfg)
+        nl.open(":memory:").import_label_studio(f, images=COCO21_IMAGES, config=cfg)
 
 
 def test_size_mismatch_refuses_the_task(tmp_path: Path) -> None:
     f = _ls_file(tmp_path, [{**_rect("a", "car"), "original_width": 428, "original_height": 640}])
     p = nl.open(tmp_path / "p.duckdb")
-    r = p.import_label_studio(f, images=IMAGES)
+    r = p.import_label_studio(f, images=COCO21_IMAGES)
     assert r.added == 0 and "is not the image's 640x428" in r.problems[0].reason
     assert p.status_summary()["state"].tolist() != ["complete"]
     assert math.isclose(p.media().count(), 1)

@@ -243,6 +243,9 @@ def test_a_full_disk_during_a_write_is_mapped_whatever_statement_fails(tmp_path:
                 raise duckdb.IOException('Could not write file "p.duckdb.wal": No space left on device')
             return self.con.execute(sql, *args)
 
+        def cursor(self) -> FullCon:  # the one-statement write's cursor meets the same disk
+            return FullCon(self.con.cursor())
+
         def __getattr__(self, name: str) -> object:
             return getattr(self.con, name)
 

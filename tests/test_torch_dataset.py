@@ -7,7 +7,6 @@ from __future__ import annotations
 import importlib
 import os
 import pickle
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -21,26 +20,13 @@ from torch.utils.data import DataLoader
 import nblabel as nl
 from nblabel.errors import MissingDependencyError, NotFoundError, ValidationError
 from nblabel.torch import Dataset, collate
-
-COCO21 = Path(__file__).parent / "data" / "coco21"
-
-
-@pytest.fixture(scope="module")
-def imported(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    f = tmp_path_factory.mktemp("coco") / "coco.duckdb"
-    with nl.open(f, author="tester") as p:
-        r = p.import_coco(COCO21 / "instances.json", images=COCO21 / "images")
-        assert r.ok, r.summary()
-    return f
+from tests._fixtures import copy_project
 
 
 @pytest.fixture
-def path(imported: Path, tmp_path: Path) -> Path:
+def path(coco_file: Path, tmp_path: Path) -> Path:
     """A fresh copy of the coco21 project file (closed: nothing in this process holds it)."""
-    for f in imported.parent.glob("coco.duckdb*"):
-        if not f.name.endswith(".lock"):
-            shutil.copy(f, tmp_path / f.name)
-    return tmp_path / "coco.duckdb"
+    return copy_project(coco_file, tmp_path)
 
 
 def _reference(path: Path, **kw):

@@ -152,6 +152,11 @@ class _CountingStore:
 
     read = transaction
 
+    @contextlib.contextmanager
+    def one_write(self):  # reads and the one write both counted
+        with self.store.one_write() as w:
+            yield type(w)(self._wrap(w.con), self._wrap(w.write))
+
     def __getattr__(self, name):  # write_number, turn_cache...: the real store's
         return getattr(self.store, name)
 
@@ -177,7 +182,7 @@ def test_one_row_add_runs_two_statements_once_cached(tmp_path):
     counting = _CountingStore(p.store)
     s = Session(counting, author="t", media_dir=None)
     iid = _edits.add_instance(s, 1, "car", box=[2, 2, 9, 9], quiet=True)
-    # the meta and the next instance id are the previous write's: the insert alone (+ BEGIN/COMMIT)
+    # the meta and the next instance id are the previous write's: the insert alone (no BEGIN/COMMIT)
     assert [q for q in counting.statements if "INSERT" not in q] == [], counting.statements
     assert len(counting.statements) == 1
     assert iid == 2 and p.instances().df()["instance_id"].tolist() == [1, 2]

@@ -15,25 +15,16 @@ from PIL import Image
 
 import nblabel as nl
 from nblabel.errors import ConflictError, FormatError, MediaError, NotFoundError, ValidationError
-
-COCO21 = Path(__file__).parent / "data" / "coco21"
+from tests._fixtures import COCO21, copy_project, table_state
 
 
 @pytest.fixture(scope="module")
-def coco_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    f = tmp_path_factory.mktemp("coco") / "coco.duckdb"
-    p = nl.open(f)
-    assert p.import_coco(COCO21 / "instances.json", images=COCO21 / "images").ok
-    p.split("v1", {"train": 0.6, "val": 0.25, "test": 0.15})
+def coco_file(coco21_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """coco21 with the split v1 (train 0.6, val 0.25, test 0.15)."""
+    f = copy_project(coco21_file, tmp_path_factory.mktemp("coco"))
+    with nl.open(f) as p:
+        p.split("v1", {"train": 0.6, "val": 0.25, "test": 0.15})
     return f
-
-
-@pytest.fixture
-def coco_proj(coco_file: Path, tmp_path: Path) -> nl.Project:
-    for f in coco_file.parent.glob("coco.duckdb*"):
-        if not f.name.endswith(".lock"):
-            shutil.copy(f, tmp_path / f.name)
-    return nl.open(tmp_path / "coco.duckdb")
 
 
 def _boxes(p: nl.Project) -> pd.DataFrame:
@@ -50,12 +41,6 @@ def _membership(p: nl.Project, split: str) -> dict[str, str]:
     names = p.media().df().set_index("media_id")["file_name"]
     t = p.split_of(split)
     return {Path(names[m]).name: s for m, s in zip(t["media_id"], t["split"], strict=True)}
-
-
-def _counts(p: nl.Project) -> tuple:
-    with p.store.read() as con:
-        return tuple(con.execute(f"SELECT count(*), sum(hash(t)) FROM {t} AS t").fetchall()[0]
-                     for t in ("media", "instances", "labels", "status", "datasets", "dataset_members", "meta"))
 
 
 def _tree(root: Path, parts: dict[str, dict[str, str]], size: tuple[int, int] = (100, 50)) -> None:
@@ -203,16 +188,16 @@ def test_missing_split_folder_and_list_entry_are_reported(tmp_path: Path) -> Non
     assert "does not exist" in items["data.yaml: val: images/val"]
     assert "does not exist" in items["test.txt:2"]
     assert r.added == 1 and _membership(p, "data") == {"a.png": "train"}
-    before = _counts(p)
+    before = table_state(p)
     with pytest.raises(FormatError, match="images/val"):
         p.import_yolo(tmp_path / "data.yaml", errors="raise", split_name="other")
-    assert _counts(p) == before
+    assert table_state(p) == before
 
 
 def test_unsafe_or_malformed_yaml_is_refused(tmp_path: Path) -> None:
     _tree(tmp_path, {"train": {"a": "0 0.5 0.5 0.2 0.2\n"}})
     p = nl.open(":memory:")
-    before = _counts(p)
+    before = table_state(p)
     bad = tmp_path / "evil.yaml"
     bad.write_text("train: images/train\nnames: !!python/object/apply:os.system ['touch pwned']\n")
     with pytest.raises(FormatError, match=r"evil.yaml.*not valid safe YAML at line 2"):
@@ -232,7 +217,7 @@ def test_unsafe_or_malformed_yaml_is_refused(tmp_path: Path) -> None:
         p.import_yolo(tmp_path / "missing.yaml")
     with pytest.raises(ValidationError, match="split_name"):
         p.import_yolo(tmp_path / "labels", tmp_path / "images", ["car"], split_name="x")
-    assert _counts(p) == before
+    assert table_state(p) == before
 
 
 def test_paths_outside_the_root_are_refused_unless_allowed(tmp_path: Path) -> None:
@@ -247,10 +232,10 @@ def test_paths_outside_the_root_are_refused_unless_allowed(tmp_path: Path) -> No
     assert "escapes the image root" in items["data.yaml: val: ../other/images/val"]
     assert "escapes the image root" in items["val.txt:1"]
     assert _membership(p, "data") == {"a.png": "train"}
-    before = _counts(p)
+    before = table_state(p)
     with pytest.raises(FormatError, match="escapes"):
         p.import_yolo(ds / "data.yaml", errors="raise", split_name="again")
-    assert _counts(p) == before
+    assert table_state(p) == before
     q = nl.open(":memory:")
     r = q.import_yolo(ds / "data.yaml", allow_outside_root=True)
     assert r.ok and r.added == 2  # x.png once: val first, then its test listing goes to val
@@ -261,10 +246,10 @@ def test_bad_lines_refused_with_raise_change_nothing(tmp_path: Path) -> None:
     _tree(tmp_path, {"train": {"a": "0 0.5 0.5 0.2 0.2\n"}, "val": {"b": "7 0.5 0.5 0.2 0.2\n"}})
     (tmp_path / "data.yaml").write_text("train: images/train\nval: images/val\nnames: [car]\n")
     p = nl.open(tmp_path / "p.duckdb")
-    before = _counts(p)
+    before = table_state(p)
     with pytest.raises(FormatError, match=r"labels/val/b.txt:1: class 7 is out of range"):
         p.import_yolo(tmp_path / "data.yaml", errors="raise")
-    assert _counts(p) == before
+    assert table_state(p) == before
     with pytest.raises(NotFoundError):
         p.split_of("data")
     r = p.import_yolo(tmp_path / "data.yaml")
@@ -280,10 +265,10 @@ def test_split_made_by_proj_split_is_not_overwritten(tmp_path: Path) -> None:
     p = nl.open(":memory:")
     p.add_images([np.zeros((8, 8, 3), np.uint8)])
     p.split("data", {"train": 1.0})
-    before = _counts(p)
+    before = table_state(p)
     with pytest.raises(ConflictError, match="split_name="):
         p.import_yolo(tmp_path / "data.yaml")
-    assert _counts(p) == before
+    assert table_state(p) == before
     assert p.import_yolo(tmp_path / "data.yaml", split_name="yolo").ok
     assert sorted(_membership(p, "yolo").values()) == ["train", "val"]
 

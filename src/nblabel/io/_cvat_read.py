@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import FormatError
-from ._cvat_xml import XmlTree, read_xml
+from ._safe_xml import XmlTree, read_xml_lines
 
 __all__ = ["CvatAttribute", "CvatDoc", "CvatImage", "CvatShape", "mask_from_cvat", "read_cvat"]
 
@@ -250,7 +250,7 @@ def read_cvat(path: str | Path) -> CvatDoc:
         >>> s.tag, s.label, s.coords, s.extra
         ('box', 'car', [1.0, 2.0, 10.0, 20.0], {'occluded': True, 'z_order': 0})
     """
-    tree = read_xml(path)
+    tree = read_xml_lines(path, "CVAT file")
     root = tree.root
     if root.tag != "annotations":
         raise FormatError(f"CVAT file {str(tree.path)!r} has root <{root.tag}>; a CVAT for images 1.1 file has "

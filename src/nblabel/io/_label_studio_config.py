@@ -17,19 +17,19 @@ The config names one control per geometry and one per attribute group, all point
   one label only is shown for that label (``whenLabelValue``);
 - labels with RLE masks in the export are listed by ``BrushLabels name="brush"``.
 
-Reading a config (``read_config``) refuses DOCTYPE/ENTITY declarations as VOC import does.
+Reading a config (``read_config``) goes through :mod:`._safe_xml`, which refuses DOCTYPE/ENTITY declarations.
 """
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import FormatError, ValidationError
+from ..errors import ValidationError
 from ..schema import SchemaState
+from ._safe_xml import read_xml
 
 __all__ = ["ATTRIBUTE_CONTROLS", "BRUSH_CONTROL", "GEOMETRY_CONTROLS", "build_config", "keypoint_control",
            "read_config"]
@@ -42,7 +42,6 @@ BRUSH_CONTROL = "brush"  # BrushLabels of the labels that have RLE masks
 ATTRIBUTE_CONTROLS = {"select": ("Choices", "choices"), "multiselect": ("Choices", "choices"),
                       "bool": ("Choices", "choices"), "text": ("TextArea", "text"), "number": ("Number", "number"),
                       "date": ("DateTime", "datetime"), "time": ("DateTime", "datetime")}
-_DECL = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 _LABEL_TAGS = {"Label", "Choice"}
 
 
@@ -146,20 +145,7 @@ def read_config(path: str | Path) -> dict[str, dict[str, Any]]:
         >>> c = read_config(p)["box"]; c["type"], c["labels"], c["attrs"]["toName"]
         ('RectangleLabels', ['car'], 'image')
     """
-    p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except OSError as e:
-        raise FormatError(f"Label Studio config {str(p)!r} cannot be read: {e}") from None
-    if b"\x00" in raw:
-        raise FormatError(f"Label Studio config {str(p)!r} is not UTF-8 (it has NUL bytes); re-save it as UTF-8")
-    if _DECL.search(raw):
-        raise FormatError(f"Label Studio config {str(p)!r} has a DOCTYPE/ENTITY declaration; these are refused "
-                          "(entity expansion attacks): remove the declaration")
-    try:
-        root = ET.fromstring(raw)  # declarations are refused above, so nothing can expand
-    except ET.ParseError as e:
-        raise FormatError(f"Label Studio config {str(p)!r} is not well-formed XML ({e})") from None
+    root = read_xml(path, "Label Studio config")
     out: dict[str, dict[str, Any]] = {}
 
     def walk(el: ET.Element, control: str | None) -> None:

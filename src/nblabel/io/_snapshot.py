@@ -13,8 +13,9 @@ import json
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pandas as pd
 
@@ -25,10 +26,11 @@ from ._exports import ExportInfo
 if TYPE_CHECKING:
     from ..store import Session
 
-__all__ = ["FORMATS", "content_sha256", "list_snapshots", "snapshot", "snapshot_root"]
+__all__ = ["FORMATS", "content_sha256", "list_snapshots", "snapshot", "snapshot_root", "stage"]
 
 FORMATS = ("coco", "yolo", "voc", "parquet")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+T = TypeVar("T")
 
 
 def content_sha256(path: Path) -> str:
@@ -129,33 +131,70 @@ def snapshot(session: Session, name: str, fmt: str | None, kwargs: dict[str, Any
                                  f"recorded {sha[:12]}...; restore the original files from a backup, or make a "
                                  "new snapshot under another name")
             return p, None
-        fmt = fmt or "coco"
+        made_fmt = fmt or "coco"
         root = snapshot_root(session)
-        target = root / name
-        if target.exists():
-            raise StoreError(f"{str(target)!r} exists but no snapshot {name!r} is recorded in this project; "
-                             "move it away or pick another name")
-        root.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=root))
-        try:
-            info = _export(session, fmt, tmp, kwargs)
-            tmp.replace(target)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        path = target / info.path.relative_to(tmp) if info.path != tmp else target
-        sha = content_sha256(path)
-        record = {"format": fmt, "options": _options(kwargs), "left_out_incomplete": info.left_out_incomplete,
-                  "skipped_instances": info.skipped_instances}
-        try:
-            add_snapshot(con, name, fmt, record, sha, path.relative_to(root).as_posix(),
-                         info.n_media, info.n_instances)
-        except BaseException:
-            shutil.rmtree(target, ignore_errors=True)
-            raise
-        info.path = path
-        return path, info
 
+        def write(tmp: Path) -> tuple[ExportInfo, Path]:
+            info = _export(session, made_fmt, tmp, kwargs)
+            return info, info.path.relative_to(tmp)  # "." for a folder export
+
+        def record(target: Path, made: tuple[ExportInfo, Path]) -> None:
+            info, rel = made
+            path = target / rel
+            add_snapshot(con, name, made_fmt, {"format": made_fmt, "options": _options(kwargs),
+                                               "left_out_incomplete": info.left_out_incomplete,
+                                               "skipped_instances": info.skipped_instances},
+                         content_sha256(path), path.relative_to(root).as_posix(), info.n_media, info.n_instances)
+
+        target, (info, rel) = stage(root, name, write, record)
+        info.path = target / rel
+        return info.path, info
+
+
+def stage(root: Path, name: str, write: Callable[[Path], T], record: Callable[[Path, T], None]) -> tuple[Path, T]:
+    """Make the snapshot folder ``root/name`` so that a failed or killed call leaves nothing at ``root/name``.
+
+    Refuses a target that exists already, calls ``write(tmp)`` on a fresh hidden folder
+    ``root/.<name>.*`` and renames it to ``root/name``, then calls ``record(target, result)`` (the
+    catalogue row). If ``write`` fails the temporary folder is removed; if ``record`` fails the renamed
+    folder is. A kill -9 during ``write`` leaves only a hidden ``.<name>.*`` folder, never a half
+    snapshot under its name. Returns the target and what ``write`` returned.
+
+    Raises:
+        StoreError: ``root/name`` exists (with no snapshot recorded under that name).
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> root = pathlib.Path(tempfile.mkdtemp()) / "p.snapshots"
+        >>> target, n = stage(root, "v1", lambda tmp: (tmp / "a.txt").write_text("hi"), lambda t, n: None)
+        >>> target.name, n, (target / "a.txt").read_text(), [p.name for p in root.iterdir()]
+        ('v1', 2, 'hi', ['v1'])
+        >>> def fail(target, n): raise RuntimeError("catalogue refused")
+        >>> stage(root, "v2", lambda tmp: 0, fail)
+        Traceback (most recent call last):
+        ...
+        RuntimeError: catalogue refused
+        >>> [p.name for p in root.iterdir()]
+        ['v1']
+    """
+    target = root / name
+    if target.exists():
+        raise StoreError(f"{str(target)!r} exists but no snapshot {name!r} is recorded in this project; "
+                         "move it away or pick another name")
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=root))
+    try:
+        result = write(tmp)
+        tmp.replace(target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    try:
+        record(target, result)
+    except BaseException:
+        shutil.rmtree(target, ignore_errors=True)
+        raise
+    return target, result
 
 def _resolve(session: Session, stored: str) -> Path:
     """A recorded path: relative to the snapshot folder (so moving the project with it keeps working)."""

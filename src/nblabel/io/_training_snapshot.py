@@ -14,8 +14,6 @@ with (or left out). A COCO snapshot (``proj.snapshot(name)``) is read back too
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +23,7 @@ import pyarrow.parquet as pq
 
 from ..errors import NotFoundError, StoreError, ValidationError
 from ..store._caches import add_snapshot, snapshot_row
-from ._snapshot import _NAME, _options, content_sha256, snapshot, snapshot_root
+from ._snapshot import _NAME, _options, content_sha256, snapshot, snapshot_root, stage
 from ._training import INSTANCE_COLUMNS, MEDIA_COLUMNS, TrainingItems, collect, dumps_column
 
 if TYPE_CHECKING:
@@ -120,26 +118,13 @@ def _make(session: Session, name: str, given: dict[str, Any]) -> TrainingItems |
         opts = {"completed_only": True, **given}
         items = collect(session, split=opts.get("split"), slice=opts.get("slice"),
                         completed_only=opts["completed_only"], run=opts.get("run"), con=con)
-        root = snapshot_root(session)
-        target = root / name
-        if target.exists():
-            raise StoreError(f"{str(target)!r} exists but no snapshot {name!r} is recorded in this project; "
-                             "move it away or pick another name")
-        root.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=root))
-        try:
-            _write(items, tmp, _options(opts))
-            tmp.replace(target)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        record = {"format": FORMAT, "options": _options(opts)}
-        try:
-            add_snapshot(con, name, FORMAT, record, content_sha256(target), name, len(items.media),
-                         len(items.instances))
-        except BaseException:
-            shutil.rmtree(target, ignore_errors=True)
-            raise
+        options = _options(opts)
+
+        def record(target: Path, _: None) -> None:
+            add_snapshot(con, name, FORMAT, {"format": FORMAT, "options": options}, content_sha256(target), name,
+                         len(items.media), len(items.instances))
+
+        target, _ = stage(snapshot_root(session), name, lambda tmp: _write(items, tmp, options), record)
     return _read(target)
 
 

@@ -5,8 +5,8 @@ columns, i.e. ``[0, 10)`` in nblabel's continuous 0-based coordinates. Import ma
 ``x0 = xmin - 1, x1 = xmax`` and export the reverse (rounded to whole pixels), so a round trip
 stays within one pixel.
 
-XML is parsed with :mod:`xml.etree.ElementTree`, but only after refusing any DOCTYPE/ENTITY
-declaration in the raw bytes (entity expansion, "billion laughs").
+XML is read through :mod:`._safe_xml`, which refuses any DOCTYPE/ENTITY declaration (entity
+expansion, "billion laughs", external entities).
 """
 
 from __future__ import annotations
@@ -29,13 +29,13 @@ from ._import_tail import finish_import
 from ._ingest import add_media, probe_files
 from ._labels import ensure_labels
 from ._paths import image_index, resolve_under_root, safe_relative
+from ._safe_xml import read_xml
 
 if TYPE_CHECKING:
     from ..store import Session
 
 __all__ = ["export_voc", "import_voc", "parse_voc"]
 
-_DECL = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 _OBJECT_STANDARD = {"name", "bndbox", "part", "actions", "point"}
 #: a re-imported export is the same box within this many pixels (VOC writes whole pixels)
 VOC_TOLERANCE = 0.5 + 1e-6
@@ -59,19 +59,7 @@ def parse_voc(path: str | Path) -> dict[str, Any]:
         ('dog', [0.0, 1.0, 10.0, 20.0], {'difficult': 1})
     """
     p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except OSError as e:
-        raise FormatError(f"VOC file {str(p)!r} cannot be read: {e}") from None
-    if b"\x00" in raw:  # UTF-16/32 would hide a declaration from the byte check below
-        raise FormatError(f"VOC file {str(p)!r} is not UTF-8 (it has NUL bytes); re-save it as UTF-8")
-    if _DECL.search(raw):
-        raise FormatError(f"VOC file {str(p)!r} has a DOCTYPE/ENTITY declaration; these are refused (entity "
-                          "expansion attacks): remove the declaration")
-    try:
-        root = ET.fromstring(raw)  # declarations are refused above, so nothing can expand
-    except ET.ParseError as e:
-        raise FormatError(f"VOC file {str(p)!r} is not well-formed XML ({e})") from None
+    root = read_xml(p, "VOC file")
     if root.tag != "annotation":
         raise FormatError(f"VOC file {str(p)!r} has root <{root.tag}>; a VOC file has <annotation>")
 

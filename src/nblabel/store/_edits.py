@@ -68,7 +68,8 @@ def add_instance(session: Session, media: Any, label: str, *, box: Any = None, p
                        box_format=box_format)
     store = session.store
     began_at = store.write_number
-    with store.transaction() as con:
+    with store.one_write() as w:  # reads, then one INSERT: no BEGIN/COMMIT (see store/_one_write)
+        con = w.con
         # no query besides the insert when the facts of the turn's last write hold (see _write_context)
         meta, next_iid = facts(store, con, began_at)
         size = media_size(con, meta, media) if _is_id(media) else None  # the annotator's case: a media id
@@ -82,7 +83,7 @@ def add_instance(session: Session, media: Any, label: str, *, box: Any = None, p
                                     *(size or _size(con, meta, mid)), strict=strict)
         if not quiet:
             _warn_all(msgs)
-        iid = insert_new(con, {**checked, "media_id": mid, "run_id": rid, "track_id": track_id, "area": None,
+        iid = insert_new(w.write, {**checked, "media_id": mid, "run_id": rid, "track_id": track_id, "area": None,
                                "iscrowd": False, "extra": extra}, author=author or session.author,
                          schema_version=state.version, instance_id=next_iid)
         remember(store, began_at, meta, next_instance_id=iid + 1)

@@ -42,6 +42,7 @@ from ._ddl import DDL, FORMAT_VERSION, MIGRATIONS
 from ._file_check import check_marker, check_objects, is_empty, recreate_views, shadow_views
 from ._file_errors import file_error
 from ._lock import FileLock
+from ._one_write import OneWrite, fast_cursor
 
 __all__ = ["Store"]
 
@@ -107,6 +108,11 @@ class Store:
     # checkpointing (~3 fsyncs, 10-30 ms here): replaying costs ~0.2 ms per small transaction on
     # attach, so a few turns' writes are cheaper to replay than to checkpoint. docs/concurrency.md
     handoff_wal = 16384
+    # DuckDB splits work by row group (122,880 rows): a project file smaller than this has a few per
+    # table at most, so DuckDB's worker threads have little to share and each statement pays for waking
+    # them (futex hand-offs: under load a one-row write waited 2x its CPU time). Such a file runs on one
+    # thread; a larger one on DuckDB's default (all cores). Decided on every attach. docs/concurrency.md
+    parallel_from = 32 << 20
 
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = 120.0, linger: float = 0.5,
                  read_only: bool | None = None) -> None:
@@ -124,6 +130,8 @@ class Store:
         self._watching = False  # a linger thread is running (set and cleared under _rlock)
         self._lock: FileLock | None = None
         self._mem: duckdb.DuckDBPyConnection | None = None  # the DuckDB instance the file attaches to
+        self._fast: duckdb.DuckDBPyConnection | None = None  # one_write's cursor (see _one_write)
+        self._threads: tuple[int, int] | None = None  # (DuckDB's default, the current) thread count
         # Facts valid while this store holds the file (next ids, the loaded schema...): nobody else
         # can write meanwhile. Emptied whenever the file is taken anew and after a rollback.
         self.turn_cache: dict[str, object] = {}
@@ -185,6 +193,7 @@ class Store:
                 con.execute(f"USE {_ALIAS}")
                 if self.read_only:  # the file's views cannot be recreated: ours hide them
                     shadow_views(con, strict=False)
+                self._fit_threads(con)
                 return con
             except duckdb.IOException as e:  # held by a process that does not use our lock file
                 if not _held_elsewhere(e) or time.monotonic() > deadline:
@@ -192,6 +201,21 @@ class Store:
                 time.sleep(0.01)
             except duckdb.Error as e:  # e.g. a damaged header
                 raise file_error(e, self.path) or StoreError(f"cannot open project {str(self.path)!r}: {e}") from e
+
+    def _fit_threads(self, con: duckdb.DuckDBPyConnection) -> None:
+        """One DuckDB thread for a small project file, DuckDB's default for a large one (see ``parallel_from``)."""
+        if self._threads is None:
+            default = int(con.execute("SELECT current_setting('threads')").fetchall()[0][0])
+            self._threads = (default, default)
+        default, current = self._threads
+        try:
+            size = os.path.getsize(self.path) if self.path is not None else 0
+        except OSError:
+            size = 0
+        want = 1 if size < self.parallel_from else default
+        if want != current:
+            con.execute(f"SET threads = {int(want)}")
+            self._threads = (default, want)
 
     def _detach(self, *, checkpoint: bool = True) -> None:
         """Close the file but keep the instance. ``checkpoint``: DuckDB folds what is left in the WAL
@@ -206,7 +230,7 @@ class Store:
                         else "PRAGMA disable_checkpoint_on_shutdown")
             con.execute(f"DETACH {_ALIAS}")
         except duckdb.Error:  # whatever went wrong, closing the instance closes the file for sure
-            self._mem = None
+            self._mem = self._fast = self._threads = None
             con.close()
 
     def hold(self) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConnection]:
@@ -388,6 +412,47 @@ class Store:
         """
         return self._transaction(read=True)
 
+    def one_write(self) -> contextlib.AbstractContextManager[OneWrite]:
+        """Run a block whose only write is one statement, without BEGIN/COMMIT (see :mod:`._one_write`).
+
+        Reads go through ``.con``, the write through ``.write``; inside an open transaction both are
+        its connection. A block with two writes must use :meth:`transaction`.
+
+        Example:
+            >>> s = Store(":memory:")
+            >>> with s.one_write() as w:
+            ...     _ = w.write.execute("INSERT INTO meta VALUES ('k', 'v')")
+        """
+        return self._one_write()
+
+    @contextlib.contextmanager
+    def _one_write(self) -> Iterator[OneWrite]:
+        with self._hold(read=False) as con:
+            if self._in_tx:  # join the open transaction, the write included
+                with self._transaction(read=False) as joined:
+                    yield OneWrite(joined, joined)
+                return
+            if self._fast is None:
+                self._fast = fast_cursor(con, None if self.memory else _ALIAS)
+            self._writes += 1
+            try:
+                yield OneWrite(con, self._fast)
+            except BaseException as e:
+                self.turn_cache.clear()
+                mapped = self._refusal(e)
+                if mapped is not None:
+                    raise mapped from e
+                raise
+
+    def _refusal(self, e: BaseException) -> StoreError | None:
+        """The nblabel error for a DuckDB error of a write (read-only file, full disk, damage), else None."""
+        if not isinstance(e, duckdb.Error):
+            return None
+        if self.read_only and "read-only" in str(e):
+            return StoreError(f"project {str(self.path)!r} is open read-only, so it cannot be changed; "
+                              "copy the file to a writable folder and open the copy")
+        return file_error(e, self.path)
+
     @contextlib.contextmanager
     def _transaction(self, *, read: bool) -> Iterator[duckdb.DuckDBPyConnection]:
         with self._hold(read=read) as con:
@@ -405,13 +470,8 @@ class Store:
                 self.turn_cache.clear()
                 with contextlib.suppress(duckdb.Error):  # a failed write may have ended the transaction
                     con.execute("ROLLBACK")
-                if self.read_only and isinstance(e, duckdb.Error) and "read-only" in str(e):
-                    raise StoreError(
-                        f"project {str(self.path)!r} is open read-only, so it cannot be changed; "
-                        "copy the file to a writable folder and open the copy"
-                    ) from e
-                mapped = file_error(e, self.path) if isinstance(e, duckdb.Error) else None
-                if mapped is not None:  # a full disk, a damaged file: rolled back, nothing half-written
+                mapped = self._refusal(e)
+                if mapped is not None:  # read-only, a full disk, a damaged file: rolled back, nothing half-written
                     raise mapped from e
                 raise
             else:
@@ -486,13 +546,13 @@ class Store:
             if self.memory:
                 if self._con is not None:
                     self._con.close()
-                    self._con = None
+                    self._con = self._fast = None
             elif self._holds == 0:
                 if self._con is not None:
                     self._let_go()
                 if self._lock is not None:
                     self._lock.close()
-                mem, self._mem = self._mem, None
+                mem, self._mem, self._fast, self._threads = self._mem, None, None, None
                 if mem is not None:
                     mem.close()
 
