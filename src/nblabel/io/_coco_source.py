@@ -15,6 +15,7 @@ from typing import Any
 
 from ..errors import FormatError
 from ._coco_stream import iter_annotations, read_head, starts_with_object
+from ._input_file import input_bytes
 
 __all__ = ["CocoSource", "open_coco", "read_json"]
 
@@ -38,12 +39,7 @@ def read_json(path: str | Path, what: str = "COCO file") -> Any:
         nblabel.errors.FormatError: COCO file '...x.json' is not valid JSON (...
     """
     p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise FormatError(f"{what} {str(p)!r} does not exist; check the path") from None
-    except OSError as e:
-        raise FormatError(f"{what} {str(p)!r} cannot be read: {e}") from None
+    raw = input_bytes(p, what)
     try:
         return json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:

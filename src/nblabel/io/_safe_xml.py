@@ -22,6 +22,7 @@ from pathlib import Path
 from xml.parsers import expat
 
 from ..errors import FormatError
+from ._input_file import input_bytes
 
 __all__ = ["XmlTree", "read_xml", "read_xml_lines"]
 
@@ -52,12 +53,7 @@ def _malformed(what: str, p: Path, line: int | None, column: int | None, reason:
 
 def _safe_bytes(p: Path, what: str) -> bytes:
     """The file's bytes, refused when unreadable, not UTF-8 (NUL bytes) or holding a declaration."""
-    try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise FormatError(f"{what} {str(p)!r} does not exist; check the path") from None
-    except OSError as e:
-        raise FormatError(f"{what} {str(p)!r} cannot be read: {e}") from None
+    raw = input_bytes(p, what)
     if b"\x00" in raw:  # UTF-16/32 would hide a declaration from the byte check below
         raise FormatError(f"{what} {str(p)!r} is not UTF-8 (it has NUL bytes); re-save it as UTF-8")
     if _DECL.search(raw):
