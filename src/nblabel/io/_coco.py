@@ -32,7 +32,7 @@ from ..errors import FormatError, ValidationError
 from ..store._repeats import DEFAULT_MODE, check_mode
 from ._coco_export import _assign_ids as _assign_ids  # re-exported (the Label Studio export uses it)
 from ._coco_export import export_coco, rle_area
-from ._coco_images import categories, image_rows, write_images
+from ._coco_images import categories, image_rows, listed_sizes, write_images
 from ._coco_reference import STANDARD, annotation_rows
 from ._coco_source import open_coco, read_json
 from ._coco_staged import Names, Staged, resolve
@@ -115,12 +115,18 @@ def _import(session: Session, path: Path, images: str | os.PathLike[str] | None,
         raise FormatError(f"image root {str(root)!r} is not a folder; pass images= the folder that the "
                           f"file names in {path.name} are relative to")
     report = ImportReport(f"COCO {path.name}")
-    rows, failed = image_rows(d["images"], root, allow_outside_root, report, path)
+    found, failed = image_rows(d["images"], root, allow_outside_root, report, path)
+    listed = listed_sizes(d["images"])
+    d["images"] = []  # the image dicts are let go before probing: what is needed is in the rows and ``listed``
+    keys = [(r["path"], r["coco_id"], r["file_name"]) for r in found]  # the ids as the file gives them
+    rows = pd.DataFrame(found)
+    del found
     # probe the image files before the write transaction opens (the file lock is not held during file I/O)
-    probed = probe_images(session, pd.DataFrame(rows), resolved_paths=True) if rows else None
+    probed = probe_images(session, rows, resolved_paths=True) if len(rows) else None
     with session.store.transaction() as con:
         cats = categories(session, d["categories"], src.keypoint_categories, path)
-        media, failed = write_images(con, probed, rows, failed, d["images"], report)
+        media, failed = write_images(con, probed, keys, failed, listed, report)
+        del rows, keys, probed, listed  # what the annotations need is in media/failed
         bad_media: set[int] = set()
         finish_import_chunks(con, session, _frames(con, staged, media, failed, cats, report, bad_media), report,
                              what="annotations", media=list(media.values()), bad_media=bad_media, strict=strict,

@@ -13,17 +13,20 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pyarrow as pa
+
 from .._report import ImportReport
 from ..errors import FormatError, ValidationError
 from ..store import Schema
 from ..store._meta import merge_media_meta, set_label_meta
+from ..store._value_table import value_table
 from ._ingest import Probed, write_probed
 from ._paths import resolve_under_root, resolved
 
 if TYPE_CHECKING:
     from ..store import Session
 
-__all__ = ["IMAGE_STANDARD", "categories", "image_rows", "write_images"]
+__all__ = ["IMAGE_STANDARD", "categories", "image_rows", "listed_sizes", "write_images"]
 
 IMAGE_STANDARD = {"id", "file_name", "width", "height"}
 
@@ -149,10 +152,26 @@ def image_rows(imgs: list[Any], root: Path, allow_outside_root: bool, report: Im
     return rows, failed
 
 
-def write_images(con: Any, probed: Probed | None, rows: list[dict[str, Any]], failed: dict[Any, str], imgs: list[Any],
-            report: ImportReport) -> tuple[dict[Any, int], dict[Any, str]]:
-    """Write the probed images inside the import's transaction; returns {coco image id: media_id} and
-    {coco image id: why it is missing}."""
+def listed_sizes(imgs: list[Any]) -> dict[Any, tuple[Any, Any, Any]]:
+    """{coco image id: (width, height, file_name)} as the first entry of each id lists them (the one
+    whose file is read, see :func:`image_rows`): what :func:`write_images` checks, without the dicts.
+
+    Example:
+        >>> listed_sizes([{"id": 1, "file_name": "a.jpg", "width": 4}, {"id": 1, "file_name": "b.jpg"}, 5])
+        {1: (4, None, 'a.jpg')}
+    """
+    out: dict[Any, tuple[Any, Any, Any]] = {}
+    for im in imgs:
+        if isinstance(im, dict) and "id" in im and im["id"] not in out:
+            out[im["id"]] = (im.get("width"), im.get("height"), im.get("file_name"))
+    return out
+
+
+def write_images(con: Any, probed: Probed | None, rows: list[tuple[str, Any, Any]], failed: dict[Any, str],
+                 listed: dict[Any, tuple[Any, Any, Any]], report: ImportReport) -> tuple[dict[Any, int], dict[Any, str]]:
+    """Write the probed images inside the import's transaction (``rows``: ``(path, coco id,
+    file_name)`` of each row :func:`image_rows` gave, as probed; ``listed``: :func:`listed_sizes`).
+    Returns {coco image id: media_id} and {coco image id: why it is missing}."""
     if probed is None:
         return {}, failed
     rep = write_probed(con, probed)
@@ -160,25 +179,22 @@ def write_images(con: Any, probed: Probed | None, rows: list[dict[str, Any]], fa
     bad_paths = {p.item: p.reason for p in rep.problems}
     media: dict[Any, int] = {}
     it = iter(rep.ids)
-    for row in rows:
-        if row["path"] in bad_paths:
-            failed[row["coco_id"]] = bad_paths[row["path"]]
-            report.add_problem(f"image {row['coco_id']} ({row['file_name']})", bad_paths[row["path"]])
+    for path, iid, fname in rows:
+        if path in bad_paths:
+            failed[iid] = bad_paths[path]
+            report.add_problem(f"image {iid} ({fname})", bad_paths[path])
         else:
-            media[row["coco_id"]] = int(next(it))
-    by_id: dict[Any, Any] = {}  # the first entry of an id: the one whose file was read (see _image_rows)
-    for im in imgs:
-        if isinstance(im, dict) and "id" in im:
-            by_id.setdefault(im["id"], im)
-    sizes = con.execute("SELECT media_id, width, height, json_extract(meta, '$.coco_id') AS cid FROM media "
-                        "WHERE list_contains(?::BIGINT[], media_id)", [list(media.values())]).df()
-    size = {int(r.media_id): (int(r.width), int(r.height), r.cid) for r in sizes.itertuples()}
+            media[iid] = int(next(it))
+    with value_table(con, "_nbl_media_ids", list(media.values()), pa.int64()) as t:
+        sizes = con.execute(f"SELECT m.media_id, m.width, m.height, json_extract(m.meta, '$.coco_id') "  # noqa: S608
+                            f"FROM media m SEMI JOIN {t} ON m.media_id = {t}.v").fetchall()
+    size = {int(mid): (int(w), int(h), cid) for mid, w, h, cid in sizes}
     for iid, mid in list(media.items()):
         w, h, cid = size[mid]
-        jw, jh = by_id[iid].get("width"), by_id[iid].get("height")
+        jw, jh, fname = listed[iid]
         if (jw is not None and jw != w) or (jh is not None and jh != h):
             failed[iid] = "size mismatch"
-            report.add_problem(f"image {iid} ({by_id[iid]['file_name']})",
+            report.add_problem(f"image {iid} ({fname})",
                                f"the file is {w}x{h} (upright) but the JSON says {jw}x{jh}; its annotations "
                                "would be misplaced: fix width/height in the JSON or the image's EXIF rotation")
             del media[iid]

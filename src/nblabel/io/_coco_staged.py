@@ -186,7 +186,7 @@ def resolve(staged: Staged, media: dict[Any, int], failed: dict[Any, str], cats:
     s_df, s_pos, s_aid, s_iid, s_images = reference(slow, slow_pos, problems, seen)
     del slow
     bad_images += s_images
-    resolved = []
+    resolved: list[tuple[np.ndarray, np.ndarray, np.ndarray] | None] = []
     media_of, label_of = _Lookup(media), _Lookup(cats)
     for p, dup in zip(staged.parts, dups, strict=True):
         mids, lids = media_of(p.iid), label_of(p.cid)
@@ -204,14 +204,22 @@ def resolve(staged: Staged, media: dict[Any, int], failed: dict[Any, str], cats:
             else:
                 problems.append((k, item, f"category_id {_py(p.cid[i])!r} is not listed in 'categories'"))
         resolved.append((~(dup | no_media | no_cat), mids, lids))
+    del dups
     problems.sort(key=lambda t: t[0])
     s_at = np.asarray(s_pos, dtype=np.int64)
     out: list[pd.DataFrame] = []
     names: list[Names] = []
     rows = 0
-    for n, (p, (good, mids, lids)) in enumerate(zip(staged.parts, resolved, strict=True)):
-        last = n == len(staged.parts) - 1
-        hi = None if last else staged.starts[n + 1]
+    parts: list[StagedPart | None] = list(staged.parts)
+    starts = staged.starts
+    staged.reset()  # handed out once: each part is let go once its frame is made, not held to the end
+    for n in range(len(parts)):
+        p, r = parts[n], resolved[n]
+        assert p is not None and r is not None
+        good, mids, lids = r
+        parts[n] = resolved[n] = None
+        last = n == len(parts) - 1
+        hi = None if last else starts[n + 1]
         points = int(p.ring_len.sum()) // 2  # a polygon's points are Python lists in the frame: they count
         df = _part_frame(p, good, mids, lids)
         pos = p.pos[good]

@@ -19,7 +19,7 @@ from ._lookup import next_id
 from ._points_json import dumps
 
 __all__ = ["COLUMNS", "append_version", "copy_version", "current_row", "insert_new", "insert_one", "insert_rows",
-           "tombstone_many", "version_row"]
+           "insert_table", "instance_table", "tombstone_many", "version_row"]
 
 # every column of ``instances`` that a write sets; created_at is now(), superseded_at starts NULL
 COLUMNS = ("instance_id", "version", "media_id", "run_id", "label_id", "kind", "x0", "y0", "x1", "y1", "points",
@@ -93,19 +93,21 @@ def _nullable(col: pd.Series, dtype: Any, typ: pa.DataType) -> pa.Array:
     return pa.Array.from_pandas(col.astype(dtype), type=typ)
 
 
-def insert_rows(con: Any, frame: pd.DataFrame, *, author: str | None, schema_version: int) -> np.ndarray:
-    """Append checked rows (``prepare_instances`` output) as version 1 of new instances; returns their ids."""
+def instance_table(frame: pd.DataFrame) -> pa.Table:
+    """Checked rows (``prepare_instances`` output) as the Arrow columns an insert reads, without
+    ``instance_id`` (given when they are written, :func:`insert_table`): compact, so a writer can hold
+    a row group's worth of them while the frames are let go.
+
+    Example:
+        >>> f = pd.DataFrame({"media_id": [1], "run_id": [None], "label_id": [2], "kind": ["box"], "x0": [1.0],
+        ...                   "y0": [1.0], "x1": [5.0], "y1": [5.0], "points": [None], "attributes": [None],
+        ...                   "score": [np.nan], "track_id": [pd.NA], "area": [np.nan], "iscrowd": [False],
+        ...                   "extra": [None]})
+        >>> instance_table(f).column_names[:4]
+        ['version', 'media_id', 'run_id', 'label_id']
+    """
     n = len(frame)
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    start = next_id(con, "instances")
-    ids = np.arange(start, start + n, dtype=np.int64)
-    if n == 1:  # one parameterised INSERT, no DataFrame registration
-        insert_one(con, {str(k): v for k, v in frame.iloc[0].to_dict().items()}, instance_id=int(ids[0]), version=1, author=author,
-                   schema_version=schema_version)
-        return ids
-    columns: dict[str, Any] = {
-        "instance_id": ids,
+    return pa.table({
         "version": np.ones(n, dtype=np.int32),
         "media_id": frame["media_id"].to_numpy(np.int64),
         "run_id": _nullable(frame["run_id"], "Int32", pa.int32()),
@@ -120,14 +122,37 @@ def insert_rows(con: Any, frame: pd.DataFrame, *, author: str | None, schema_ver
         "area": pd.to_numeric(frame["area"], errors="coerce").to_numpy(float),
         "iscrowd": frame["iscrowd"].fillna(False).astype(bool).to_numpy(),
         "extra": _texts(frame["extra"], n),
-    }
-    out = pa.table(columns)
+    })
+
+
+def insert_table(con: Any, table: pa.Table, *, author: str | None, schema_version: int) -> np.ndarray:
+    """Append the rows of :func:`instance_table` (one or several, concatenated) as version 1 of new
+    instances in one statement; returns their ids."""
+    n = table.num_rows
+    start = next_id(con, "instances")
+    ids = np.arange(start, start + n, dtype=np.int64)
+    if n == 0:
+        return ids
+    out = table.add_column(0, "instance_id", pa.array(ids))
     con.register("_nbl_new_instances", out)
     try:
         con.execute(_INSERT_FRAME, [author, schema_version])
     finally:
         con.unregister("_nbl_new_instances")
     return ids
+
+
+def insert_rows(con: Any, frame: pd.DataFrame, *, author: str | None, schema_version: int) -> np.ndarray:
+    """Append checked rows (``prepare_instances`` output) as version 1 of new instances; returns their ids."""
+    n = len(frame)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    if n == 1:  # one parameterised INSERT, no DataFrame registration
+        start = next_id(con, "instances")
+        insert_one(con, {str(k): v for k, v in frame.iloc[0].to_dict().items()}, instance_id=start, version=1,
+                   author=author, schema_version=schema_version)
+        return np.array([start], dtype=np.int64)
+    return insert_table(con, instance_table(frame), author=author, schema_version=schema_version)
 
 
 def _fetch(con: Any, sql: str, params: list[Any]) -> dict[str, Any] | None:

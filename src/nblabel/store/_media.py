@@ -17,6 +17,7 @@ import pyarrow as pa
 from .._report import ImportReport
 from ..errors import ValidationError, did_you_mean
 from ._lookup import media_ids, next_id, schema_version
+from ._value_table import value_table
 from ._write_context import new_media_token
 
 __all__ = ["STATES", "insert_media", "media_info", "set_status", "status", "status_summary"]
@@ -49,16 +50,24 @@ def insert_media(con: Any, good: list[tuple[int, Any]], meta: Any, meta_rows: pd
     input order.
     """
     shas = sorted({info.sha256 for _, info in good})
-    stored = con.execute("SELECT sha256, file_name, media_id FROM media WHERE list_contains(?::VARCHAR[], sha256) "
-                         "ORDER BY media_id", [shas]).fetchall() if good else []
+    stored: list[tuple[Any, ...]] = []
+    if good:  # every sha256 of the batch: as a joined Arrow column (see ._value_table)
+        with value_table(con, "_nbl_shas", shas, pa.string()) as t:
+            stored = con.execute(f"SELECT m.sha256, m.file_name, m.media_id FROM media m "  # noqa: S608
+                                 f"SEMI JOIN {t} ON m.sha256 = {t}.v ORDER BY m.media_id").fetchall()
     have: dict[tuple[str, str], int] = {}
     names_of: dict[str, list[str]] = {}  # sha256 -> file names holding those bytes, stored ones first
     for sha, name, mid in stored:
         have.setdefault((sha, name), int(mid))
         names_of.setdefault(sha, []).append(name)
-    rows: list[tuple[Any, ...]] = []
     start = next_id(con, "media")
-    records = meta_rows.to_dict("records") if meta_rows is not None else []  # one row lookup costs ~50 µs
+    # one list per column (not a tuple and a dict per image: 100k images are held at once)
+    cols: list[list[Any]] = [[] for _ in _MEDIA_COLUMNS]
+    mids, uris, names, shas_col, widths, heights, formats, orients, sizes, metas = cols
+    meta_cols: dict[Hashable, list[Any]] = ({c: meta_rows.iloc[:, j].tolist() for j, c in enumerate(meta_rows.columns)}
+                                          if meta_rows is not None else {})
+    n_meta = len(meta_rows) if meta_rows is not None else 0  # one row lookup costs ~50 µs: columns instead
+    base: dict[Hashable, Any] = dict(meta) if isinstance(meta, dict) else {}  # column names as given
     shared: set[str] = set()  # sha256 of new items whose bytes another file name holds too
     for i, info in good:
         mid = have.get((info.sha256, info.file_name))
@@ -67,26 +76,32 @@ def insert_media(con: Any, good: list[tuple[int, Any]], meta: Any, meta_rows: pd
             report.skipped += 1
             report.ids.append(int(mid))
             continue
-        m: dict[Hashable, Any] = dict(meta) if isinstance(meta, dict) else {}  # column names as given
-        if i < len(records):
-            m.update({k: _jsonable(v) for k, v in records[i].items()})
-        mid = start + len(rows)
+        m = dict(base)
+        if i < n_meta:
+            m.update({k: _jsonable(v[i]) for k, v in meta_cols.items()})
+        mid = start + len(mids)
         have[(info.sha256, info.file_name)] = mid
         if names_of.setdefault(info.sha256, []):
             shared.add(info.sha256)
         names_of[info.sha256].append(info.file_name)
-        rows.append((mid, info.uri, info.file_name, info.sha256, info.width, info.height, info.format,
-                     info.orientation, info.nbytes, json.dumps(m)))
+        mids.append(mid)
+        uris.append(info.uri)
+        names.append(info.file_name)
+        shas_col.append(info.sha256)
+        widths.append(info.width)
+        heights.append(info.height)
+        formats.append(info.format)
+        orients.append(info.orientation)
+        sizes.append(info.nbytes)
+        metas.append(json.dumps(m))
         report.ids.append(mid)
     _note_identical(report, [names_of[s] for s in sorted(shared, key=lambda s: names_of[s])])
-    if rows:
+    if mids:
         # Arrow columns, not an object DataFrame: DuckDB keeps the Python strings of a scanned object
         # column alive until the commit (100k images: the uri/name/sha/meta strings twice over)
-        cols = list(zip(*rows, strict=True))
-        rows.clear()
-        table = pa.table({name: pa.array(list(col), type=typ) for (name, typ), col in zip(_MEDIA_COLUMNS, cols,
-                                                                                          strict=True)})
-        del cols
+        table = pa.table({name: pa.array(col, type=typ) for (name, typ), col in zip(_MEDIA_COLUMNS, cols,
+                                                                                      strict=True)})
+        del cols, mids, uris, names, shas_col, widths, heights, formats, orients, sizes, metas
         con.register("_nbl_new_media", table)
         try:
             con.execute("INSERT INTO media (media_id, uri, file_name, sha256, width, height, format, orientation, "

@@ -29,10 +29,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from .._report import ImportReport
 from ..errors import ValidationError, did_you_mean
-from ._instances import insert_rows, tombstone_many
+from ._instances import insert_rows, insert_table, instance_table, tombstone_many
 from ._lookup import next_id
 
 __all__ = ["DEFAULT_MODE", "MODES", "ModeWriter", "check_mode", "find_repeats", "write_with_mode"]
@@ -204,7 +205,9 @@ class ModeWriter:
         self.con, self.mode, self.run_id, self.report = con, check_mode(mode), run_id, report
         self.author, self.schema_version, self.noun, self.tolerance = author, schema_version, noun, tolerance
         self.ids: list[np.ndarray] = []
-        self.held: list[pd.DataFrame] = []  # chunks not yet written (less than a row group)
+        # chunks not yet written (less than a row group), as Arrow columns; a one-row chunk as its frame
+        # (a single row goes in as one parameterised INSERT, the annotator's and add_instances' case)
+        self.held: list[pa.Table | pd.DataFrame] = []
         self.held_rows = self.held_text = 0
         self.rows = self.repeats = self.gone = self.replaced = 0
         self.coco = False
@@ -215,22 +218,12 @@ class ModeWriter:
         self.below = next_id(con, "instances")  # every row of this write gets an id from here on
 
     def write(self, frame: pd.DataFrame) -> None:
-        """Write one chunk of checked rows (see the class docstring): held until a row group's worth
-        (:data:`WRITE_ROWS`, or :data:`WRITE_TEXT` characters of points) is there, then written together."""
+        """Write one chunk of checked rows (see the class docstring): its repeats dropped, it is held as
+        Arrow columns (the frame is let go) until a row group's worth (:data:`WRITE_ROWS`, or
+        :data:`WRITE_TEXT` characters of points) is there, then written in one statement."""
         self.rows += len(frame)
-        self.held.append(frame)
-        self.held_rows += len(frame)
-        if "points" in frame.columns and frame["points"].notna().any():
-            self.held_text += sum(len(v) for v in frame["points"].to_list() if isinstance(v, str))
-        if self.held_rows >= WRITE_ROWS or self.held_text >= WRITE_TEXT:
-            self._flush()
-
-    def _flush(self) -> None:
-        if not self.held:
-            return
-        frame = pd.concat(self.held, ignore_index=True) if len(self.held) > 1 else self.held[0]
-        self.held, self.held_rows, self.held_text = [], 0, 0
         if self.mode == "skip-existing" and len(frame):
+            # against what was stored before the write began (``below``): the same for any chunking
             rep = find_repeats(self.con, frame, self.run_id, self.tolerance, below=self.below)
             self.coco = self.coco or _any_coco(frame)  # the note's wording, as one write of every row gives it
             if len(rep):
@@ -239,7 +232,25 @@ class ModeWriter:
                 frame = frame[keep]
                 self.repeats += len(rep)
                 self.gone += int(rep["deleted"].sum())
-        self.ids.append(insert_rows(self.con, frame, author=self.author, schema_version=self.schema_version))
+        if not len(frame):
+            return
+        if "points" in frame.columns and frame["points"].notna().any():
+            self.held_text += sum(len(v) for v in frame["points"].to_list() if isinstance(v, str))
+        self.held.append(frame if len(frame) == 1 else instance_table(frame))
+        self.held_rows += len(frame)
+        if self.held_rows >= WRITE_ROWS or self.held_text >= WRITE_TEXT:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self.held:
+            return
+        held, self.held, self.held_rows, self.held_text = self.held, [], 0, 0
+        if len(held) == 1 and isinstance(held[0], pd.DataFrame):
+            self.ids.append(insert_rows(self.con, held[0], author=self.author, schema_version=self.schema_version))
+            return
+        tables = [instance_table(h) if isinstance(h, pd.DataFrame) else h for h in held]
+        table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]  # no copy: the chunks side by side
+        self.ids.append(insert_table(self.con, table, author=self.author, schema_version=self.schema_version))
 
     def finish(self) -> np.ndarray:
         """Put the notes and ``report.extra`` of the whole write in the report; returns every new id in order."""
