@@ -145,6 +145,9 @@ def main() -> None:
     ap.add_argument("--polygons", type=int, default=100_000, help="annotations of the polygon file")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--vs", type=Path, metavar="OLD_CHECKOUT", help="also run OLD_CHECKOUT/src's import, alternating")
+    ap.add_argument("--data", type=Path, metavar="DIR",
+                    help="write the generated files into DIR and reuse them when they are there (default: a "
+                         "temporary folder, removed after)")
     ap.add_argument("--one", nargs=3, help=argparse.SUPPRESS)  # one measurement in a fresh process
     a = ap.parse_args()
     if a.one:
@@ -157,11 +160,16 @@ def main() -> None:
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"load {os.getloadavg()[0]:.1f}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}", flush=True)
     with tempfile.TemporaryDirectory(prefix="nbl-large-", dir="/tmp") as d:
-        tmp = Path(d)
-        write_images(tmp / "img", n_img)
-        boxes, polys = tmp / "boxes.json", tmp / "polygons.json"
-        write_coco(boxes, n_img, a.per_image)
-        write_coco(polys, max(1, n_poly // 10), 10, polygon_points=12)
+        tmp = a.data if a.data is not None else Path(d)
+        tmp.mkdir(parents=True, exist_ok=True)
+        boxes, polys = tmp / f"boxes-{n_img}x{a.per_image}.json", tmp / f"polygons-{n_poly}.json"
+        img = tmp / f"img-{n_img}"
+        if not (img / f"{n_img - 1:06d}.jpg").exists():
+            write_images(img, n_img)
+        for js, args in ((boxes, (n_img, a.per_image)), (polys, (max(1, n_poly // 10), 10, 12))):
+            if not js.exists():  # written whole, then renamed: an interrupted run leaves no half file to reuse
+                write_coco(js.with_suffix(".part"), *args)
+                js.with_suffix(".part").replace(js)
         for name, js in ((f"{n_img:,} images x {a.per_image} boxes", boxes), (f"{n_poly:,} polygons", polys)):
             mb = js.stat().st_size / 2**20
             print(f"\n{name}: file {mb:.1f} MB", flush=True)
@@ -169,7 +177,7 @@ def main() -> None:
             runs: dict[str, list[dict[str, float]]] = {t: [] for t in tools}
             for r in range(repeat):
                 for tool in (tools if r % 2 == 0 else tools[::-1]):
-                    runs[tool].append(measure("nblabel" if tool == "old" else tool, js, tmp / "img",
+                    runs[tool].append(measure("nblabel" if tool == "old" else tool, js, img,
                                               old if tool == "old" else None))
             med = {t: {k: statistics.median(x[k] for x in v) for k in v[0]} for t, v in runs.items()}
             for tool, m in med.items():

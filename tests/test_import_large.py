@@ -71,6 +71,31 @@ def test_import_peak_python_memory_stays_a_small_multiple_of_the_file(tmp_path: 
     assert peak <= 4 * js.stat().st_size, f"peak {peak / 2**20:.1f} MB for a {js.stat().st_size / 2**20:.1f} MB file"
 
 
+def test_an_import_holds_no_written_rows_as_arrow_data_until_it_commits(tmp_path: Path, monkeypatch) -> None:
+    # what the rows were written from is let go as they go in: DuckDB kept every registered table
+    # to the commit (100k images x 10 boxes held ~120 MB more at its peak, issue 8 §5)
+    import pyarrow as pa
+
+    _tiny_jpegs(tmp_path / "img", 400)
+    js = tmp_path / "poly.json"
+    _polygon_coco(js, 400, 25)
+    p = nl.open(tmp_path / "p.duckdb")
+    p.add_images([])  # modules a first call loads are not the import's memory
+    pool = pa.default_memory_pool()
+    held: list[int] = []
+    real = _coco.finish_import_chunks
+
+    def measured(con, *a, **k):  # the rows are written; the transaction is still open
+        before = pool.bytes_allocated()
+        real(con, *a, **k)
+        held.append(pool.bytes_allocated() - before)
+
+    monkeypatch.setattr(_coco, "finish_import_chunks", measured)
+    rep = p.import_coco(js, images=tmp_path / "img")
+    assert rep.ok and rep.added == 10_000
+    assert held and held[0] < 1 << 20, f"{held[0] / 2**20:.1f} MB of Arrow data held until the commit"
+
+
 def test_chunked_streaming_import_stores_what_the_file_says(tmp_path: Path, monkeypatch) -> None:
     _tiny_jpegs(tmp_path / "img", 30)
     js = tmp_path / "c.json"

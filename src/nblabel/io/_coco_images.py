@@ -18,8 +18,8 @@ import pyarrow as pa
 from .._report import ImportReport
 from ..errors import FormatError, ValidationError
 from ..store import Schema
+from ..store._arrow_scan import NAME, run_over_values
 from ..store._meta import merge_media_meta, set_label_meta
-from ..store._value_table import value_table
 from ._ingest import Probed, write_probed
 from ._paths import resolve_under_root, resolved
 
@@ -185,9 +185,9 @@ def write_images(con: Any, probed: Probed | None, rows: list[tuple[str, Any, Any
             report.add_problem(f"image {iid} ({fname})", bad_paths[path])
         else:
             media[iid] = int(next(it))
-    with value_table(con, "_nbl_media_ids", list(media.values()), pa.int64()) as t:
-        sizes = con.execute(f"SELECT m.media_id, m.width, m.height, json_extract(m.meta, '$.coco_id') "  # noqa: S608
-                            f"FROM media m SEMI JOIN {t} ON m.media_id = {t}.v").fetchall()
+    sizes = run_over_values(con, f"SELECT m.media_id, m.width, m.height, json_extract(m.meta, '$.coco_id') "  # noqa: S608
+                            f"FROM media m SEMI JOIN {NAME} ON m.media_id = {NAME}.v", list(media.values()),
+                            pa.int64()).fetchall()
     size = {int(mid): (int(w), int(h), cid) for mid, w, h, cid in sizes}
     for iid, mid in list(media.items()):
         w, h, cid = size[mid]

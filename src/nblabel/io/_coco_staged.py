@@ -214,9 +214,10 @@ def resolve(staged: Staged, media: dict[Any, int], failed: dict[Any, str], cats:
     starts = staged.starts
     staged.reset()  # handed out once: each part is let go once its frame is made, not held to the end
     for n in range(len(parts)):
-        p, r = parts[n], resolved[n]
-        assert p is not None and r is not None
-        good, mids, lids = r
+        part, r = parts[n], resolved[n]
+        assert part is not None
+        assert r is not None
+        p, (good, mids, lids) = part, r
         parts[n] = resolved[n] = None
         last = n == len(parts) - 1
         hi = None if last else starts[n + 1]

@@ -15,6 +15,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ..errors import NotFoundError, ValidationError
+from ._arrow_scan import NAME, run_over
 
 if TYPE_CHECKING:
     from ._session import Session
@@ -94,20 +95,16 @@ def write_embeddings(session: Session, name: str, media_ids: Any, vectors: Any, 
                                   "use another name, or delete it first (proj.delete_embeddings(name))")
         offsets: Any = pa.array(np.arange(0, (len(ids) + 1) * d, d, dtype=np.int32))
         table = pa.table({"media_id": pa.array(ids), "vector": pa.ListArray.from_arrays(offsets, pa.array(v.ravel()))})
-        con.register("_nbl_new_embeddings", table)
-        try:
-            unknown = con.execute("SELECT n.media_id FROM _nbl_new_embeddings n ANTI JOIN media m USING (media_id) "
-                                  "ORDER BY 1 LIMIT 10").fetchall()
-            if unknown:
-                raise ValidationError(f"media id(s) {[int(r[0]) for r in unknown]} are not in the project; "
-                                      "list them with proj.media().df()")
-            con.execute("DELETE FROM embeddings WHERE name = ? AND media_id IN (SELECT media_id FROM _nbl_new_embeddings)",
-                        [name])
-            con.execute("INSERT INTO embeddings (name, media_id, sha256, model, dim, vector, created_at) "
-                        "SELECT ?, n.media_id, m.sha256, ?, ?, n.vector, now() "
-                        "FROM _nbl_new_embeddings n JOIN media m USING (media_id)", [name, model, d])
-        finally:
-            con.unregister("_nbl_new_embeddings")
+        unknown = run_over(con, f"SELECT n.media_id FROM {NAME} n ANTI JOIN media m USING (media_id) "  # noqa: S608
+                           "ORDER BY 1 LIMIT 10", table).fetchall()
+        if unknown:
+            raise ValidationError(f"media id(s) {[int(r[0]) for r in unknown]} are not in the project; "
+                                  "list them with proj.media().df()")
+        run_over(con, f"DELETE FROM embeddings WHERE name = ? AND media_id IN (SELECT media_id FROM {NAME})",  # noqa: S608
+                 table, [name])
+        run_over(con, "INSERT INTO embeddings (name, media_id, sha256, model, dim, vector, created_at) "  # noqa: S608
+                 f"SELECT ?, n.media_id, m.sha256, ?, ?, n.vector, now() FROM {NAME} n JOIN media m USING (media_id)",
+                 table, [name, model, d])
     return len(ids)
 
 

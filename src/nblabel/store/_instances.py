@@ -15,6 +15,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ..errors import NotFoundError
+from ._arrow_scan import NAME, run_over
 from ._lookup import next_id
 from ._points_json import dumps
 
@@ -37,7 +38,7 @@ _SELECT_FRAME = ", ".join(
      "score": "CASE WHEN isnan(score) THEN NULL ELSE score END",
      "area": "CASE WHEN isnan(area) THEN NULL ELSE area END", "author": "?", "schema_version": "?",
      "deleted": "false"}.get(c, c) for c in COLUMNS)
-_INSERT_FRAME = f"INSERT INTO instances ({_NAMES}, created_at) SELECT {_SELECT_FRAME}, now() FROM _nbl_new_instances"  # noqa: S608
+_INSERT_FRAME = f"INSERT INTO instances ({_NAMES}, created_at) SELECT {_SELECT_FRAME}, now() FROM {NAME}"  # noqa: S608
 
 
 def _num(v: Any, cast: type) -> Any:
@@ -81,9 +82,7 @@ def insert_new(con: Any, row: dict[str, Any], *, author: str | None, schema_vers
 
 
 def _texts(col: pd.Series, n: int) -> pa.Array:
-    """A JSON column as Arrow strings (NULL for None/NaN). Arrow, not an object column: DuckDB keeps
-    the Python str objects of a scanned object column alive until the transaction commits, so a
-    chunked import would hold every chunk's text twice."""
+    """A JSON column as Arrow strings (NULL for None/NaN), compact while a writer holds it."""
     if not col.notna().any():
         return pa.nulls(n, type=pa.string())
     return pa.array([v if isinstance(v, str) else dumps(v) for v in col.to_list()], type=pa.string())
@@ -107,7 +106,7 @@ def instance_table(frame: pd.DataFrame) -> pa.Table:
         ['version', 'media_id', 'run_id', 'label_id']
     """
     n = len(frame)
-    return pa.table({
+    columns: dict[str, Any] = {
         "version": np.ones(n, dtype=np.int32),
         "media_id": frame["media_id"].to_numpy(np.int64),
         "run_id": _nullable(frame["run_id"], "Int32", pa.int32()),
@@ -122,7 +121,8 @@ def instance_table(frame: pd.DataFrame) -> pa.Table:
         "area": pd.to_numeric(frame["area"], errors="coerce").to_numpy(float),
         "iscrowd": frame["iscrowd"].fillna(False).astype(bool).to_numpy(),
         "extra": _texts(frame["extra"], n),
-    })
+    }
+    return pa.table(columns)
 
 
 def insert_table(con: Any, table: pa.Table, *, author: str | None, schema_version: int) -> np.ndarray:
@@ -133,12 +133,7 @@ def insert_table(con: Any, table: pa.Table, *, author: str | None, schema_versio
     ids = np.arange(start, start + n, dtype=np.int64)
     if n == 0:
         return ids
-    out = table.add_column(0, "instance_id", pa.array(ids))
-    con.register("_nbl_new_instances", out)
-    try:
-        con.execute(_INSERT_FRAME, [author, schema_version])
-    finally:
-        con.unregister("_nbl_new_instances")
+    run_over(con, _INSERT_FRAME, table.add_column(0, "instance_id", pa.array(ids)), [author, schema_version])
     return ids
 
 

@@ -16,8 +16,8 @@ import pyarrow as pa
 
 from .._report import ImportReport
 from ..errors import ValidationError, did_you_mean
+from ._arrow_scan import NAME, run_over, run_over_values
 from ._lookup import media_ids, next_id, schema_version
-from ._value_table import value_table
 from ._write_context import new_media_token
 
 __all__ = ["STATES", "insert_media", "media_info", "set_status", "status", "status_summary"]
@@ -52,9 +52,8 @@ def insert_media(con: Any, good: list[tuple[int, Any]], meta: Any, meta_rows: pd
     shas = sorted({info.sha256 for _, info in good})
     stored: list[tuple[Any, ...]] = []
     if good:  # every sha256 of the batch: as a joined Arrow column (see ._value_table)
-        with value_table(con, "_nbl_shas", shas, pa.string()) as t:
-            stored = con.execute(f"SELECT m.sha256, m.file_name, m.media_id FROM media m "  # noqa: S608
-                                 f"SEMI JOIN {t} ON m.sha256 = {t}.v ORDER BY m.media_id").fetchall()
+        stored = run_over_values(con, f"SELECT m.sha256, m.file_name, m.media_id FROM media m SEMI JOIN {NAME} "  # noqa: S608
+                                 f"ON m.sha256 = {NAME}.v ORDER BY m.media_id", shas, pa.string()).fetchall()
     have: dict[tuple[str, str], int] = {}
     names_of: dict[str, list[str]] = {}  # sha256 -> file names holding those bytes, stored ones first
     for sha, name, mid in stored:
@@ -97,18 +96,13 @@ def insert_media(con: Any, good: list[tuple[int, Any]], meta: Any, meta_rows: pd
         report.ids.append(mid)
     _note_identical(report, [names_of[s] for s in sorted(shared, key=lambda s: names_of[s])])
     if mids:
-        # Arrow columns, not an object DataFrame: DuckDB keeps the Python strings of a scanned object
-        # column alive until the commit (100k images: the uri/name/sha/meta strings twice over)
+        # Arrow columns, not an object DataFrame, read by name (not registered: see ._arrow_scan)
         table = pa.table({name: pa.array(col, type=typ) for (name, typ), col in zip(_MEDIA_COLUMNS, cols,
                                                                                       strict=True)})
         del cols, mids, uris, names, shas_col, widths, heights, formats, orients, sizes, metas
-        con.register("_nbl_new_media", table)
-        try:
-            con.execute("INSERT INTO media (media_id, uri, file_name, sha256, width, height, format, orientation, "
-                        "bytes, meta, added_at) SELECT media_id, uri, file_name, sha256, width, height, format, "
-                        "orientation, bytes, meta::JSON, now() FROM _nbl_new_media")
-        finally:
-            con.unregister("_nbl_new_media")
+        run_over(con, "INSERT INTO media (media_id, uri, file_name, sha256, width, height, format, orientation, "  # noqa: S608
+                 "bytes, meta, added_at) SELECT media_id, uri, file_name, sha256, width, height, format, "
+                 f"orientation, bytes, meta::JSON, now() FROM {NAME}", table)
         new_media_token(con)  # sizes cached for ids of a rolled-back insert must not outlive it
         return table.num_rows
     return 0

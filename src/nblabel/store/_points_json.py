@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from ._arrow_scan import NAME, run_over
 from ._points_flat import CheckedPoints, FlatPoints
 
 __all__ = ["dumps", "points_json"]
@@ -61,12 +62,8 @@ def _texts(con: Any, flat: FlatPoints) -> list[str]:
         plain[_rows_of_points(flat, ~plain_value.all(axis=1))] = False
     table = pa.table({"i": pa.array(np.arange(len(plain), dtype=np.int64)), "plain": pa.array(plain),
                       "p": _list_array(flat)})
-    con.register("_nbl_points", table)
-    try:
-        texts = con.execute("SELECT CASE WHEN plain THEN replace(to_json(p)::VARCHAR, ',', ', ') ELSE p::VARCHAR END "
-                            "AS t FROM _nbl_points ORDER BY i").fetchnumpy()["t"].tolist()
-    finally:
-        con.unregister("_nbl_points")
+    texts = run_over(con, "SELECT CASE WHEN plain THEN replace(to_json(p)::VARCHAR, ',', ', ') ELSE p::VARCHAR END "  # noqa: S608
+                     f"AS t FROM {NAME} ORDER BY i", table).fetchnumpy()["t"].tolist()
     if not plain.all():
         for r in _rows_of_points(flat, ~np.isfinite(c).all(axis=1)).tolist():
             texts[r] = texts[r].replace("nan", "NaN").replace("inf", "Infinity")
@@ -83,7 +80,7 @@ def _rows_of_points(flat: FlatPoints, pts: np.ndarray) -> np.ndarray:
 def points_json(con: Any, points: CheckedPoints) -> list[str | None]:
     """Per row, its checked points as the JSON text the ``points`` column stores (``None``: refused).
 
-    ``con`` is any DuckDB connection (the write's transaction): only a registered view and a cast run on it.
+    ``con`` is any DuckDB connection (the write's transaction): only a cast runs on it, over an Arrow table.
 
     Example:
         >>> import duckdb

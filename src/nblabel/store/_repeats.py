@@ -33,6 +33,7 @@ import pyarrow as pa
 
 from .._report import ImportReport
 from ..errors import ValidationError, did_you_mean
+from ._arrow_scan import NAME, run_over
 from ._instances import insert_rows, insert_table, instance_table, tombstone_many
 from ._lookup import next_id
 
@@ -86,12 +87,12 @@ def _coco_ids(frame: pd.DataFrame) -> np.ndarray:
 _OLD = """old AS (SELECT instance_id, media_id, label_id, x0, y0, x1, y1, deleted{coco} FROM instances
                  WHERE superseded_at IS NULL AND run_id IS NOT DISTINCT FROM $run
                    AND media_id BETWEEN $lo AND $hi AND instance_id < $below)"""
-_GEOM = """SELECT n.pos, o.instance_id, o.deleted FROM _nbl_import_rows n JOIN old o
+_GEOM = f"""SELECT n.pos, o.instance_id, o.deleted FROM {NAME} n JOIN old o
            ON n.media_id = o.media_id AND n.label_id = o.label_id AND n.cell = floor(o.x0 / $cell)
            WHERE abs(n.x0 - o.x0) <= $tol AND abs(n.y0 - o.y0) <= $tol
-             AND abs(n.x1 - o.x1) <= $tol AND abs(n.y1 - o.y1) <= $tol"""
-_COCO = """SELECT n.pos, o.instance_id, o.deleted FROM _nbl_import_rows n JOIN old o
-           ON n.media_id = o.media_id AND n.coco_id = o.coco_id"""
+             AND abs(n.x1 - o.x1) <= $tol AND abs(n.y1 - o.y1) <= $tol"""  # noqa: S608
+_COCO = f"""SELECT n.pos, o.instance_id, o.deleted FROM {NAME} n JOIN old o
+           ON n.media_id = o.media_id AND n.coco_id = o.coco_id"""  # noqa: S608
 _ANY = ("SELECT count(*) FROM (SELECT 1 FROM instances WHERE superseded_at IS NULL AND run_id IS NOT DISTINCT FROM ? "
         "AND media_id BETWEEN ? AND ? AND instance_id < ? LIMIT 1)")
 _NO_LIMIT = 2**63 - 1
@@ -138,12 +139,8 @@ def find_repeats(con: Any, frame: pd.DataFrame, run_id: int | None,
     })
     sql = ("WITH " + _OLD.format(coco=", json_extract_string(extra, '$.coco_id') AS coco_id" if has_coco else "")
            + " " + _GEOM + (" UNION ALL " + _COCO if has_coco else ""))
-    con.register("_nbl_import_rows", rows)
-    try:
-        pairs = con.execute(sql, {"run": run_id, "tol": tol, "cell": cell, "lo": lo_id, "hi": hi_id,
-                                  "below": below}).fetchnumpy()
-    finally:
-        con.unregister("_nbl_import_rows")
+    pairs = run_over(con, sql, rows, {"run": run_id, "tol": tol, "cell": cell, "lo": lo_id, "hi": hi_id,
+                                      "below": below}).fetchnumpy()
     pos, iid, deleted = (np.asarray(pairs[c]) for c in ("pos", "instance_id", "deleted"))
     deleted = deleted.astype(bool)
     order = np.lexsort((iid, deleted, pos))  # per row, a live match before a tombstone, then the smallest id

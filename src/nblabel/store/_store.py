@@ -61,6 +61,18 @@ def _close_all() -> None:
             store.close()
 
 
+def _write_row_groups_at_once(con: duckdb.DuckDBPyConnection) -> None:
+    """Rows a transaction appends go to the file a row group at a time, not five (DuckDB's default).
+
+    DuckDB keeps the rows of an open transaction in memory, uncompressed, until it has
+    ``write_buffer_row_group_count`` full row groups to write out: for an import of a million
+    instances that was ~60 MB more at its peak (100k images x 10 boxes: 378 -> 311 MB, the same time).
+    A DuckDB without the setting keeps its own default.
+    """
+    with contextlib.suppress(duckdb.Error):
+        con.execute("SET write_buffer_row_group_count = 1")
+
+
 def _held_elsewhere(e: duckdb.Error) -> bool:
     """Whether DuckDB refused the file because another process holds its lock (not "block": damage)."""
     text = str(e).lower()
@@ -182,6 +194,7 @@ class Store:
         """
         if self._mem is None:  # spill files go next to the project, as with a file connection
             self._mem = duckdb.connect(":memory:", config={"temp_directory": str(self.path) + ".tmp"})
+            _write_row_groups_at_once(self._mem)
         con = self._mem
         assert self.path is not None
         if not self.read_only and _empty_file(self.path):  # e.g. a fresh tempfile: DuckDB refuses 0 bytes
