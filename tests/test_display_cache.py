@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 import nblabel as nl
@@ -146,7 +148,7 @@ def test_big_png_display_goes_to_the_store_and_is_decoded_once(tmp_path: Path, d
     same = again.image(q)
     assert len(decodes) == 1 and same == img
     # a corrupt entry is rebuilt, with the same bytes
-    entry = again.store.entry_path(q["sha256"], "v1-1000-o1") if again.store else None
+    entry = again.store.entry_path(q["sha256"], "v2-1000-o1") if again.store else None
     assert entry is not None
     entry.write_bytes(entry.read_bytes()[:100])
     rebuilt = DisplayCache(1000, store=DisplayStore(tmp_path / "cache"), min_pixels=1).image(q)
@@ -175,12 +177,12 @@ def test_png_preview_is_cut_from_the_display_image(tmp_path: Path, decodes: list
     c = DisplayCache(2048)
     q = _q(path, 4000, 3000, sha=None)
     prev = c.preview(q)
-    assert prev is not None and (prev.display_width, prev.display_height) == (1024, 768)
+    assert prev is not None and (prev.display_width, prev.display_height) == (1000, 750)  # 1/4: a box reduction
     full = c.image(q)
-    assert (full.display_width, full.display_height) == (2048, 1536)
+    assert (full.display_width, full.display_height) == (2000, 1500)  # 1/2 keeps >= 90 % of 2048
     assert len(decodes) == 1  # one decode for both
     a = np.asarray(Image.open(io.BytesIO(prev.data)).convert("RGB"), np.int16)
-    b = np.asarray(_gradient(4000, 3000).resize((1024, 768), Image.Resampling.LANCZOS), np.int16)
+    b = np.asarray(_gradient(4000, 3000).resize((1000, 750), Image.Resampling.LANCZOS), np.int16)
     assert np.abs(a - b).mean() < 3
     # a JPEG keeps its own reduced decode when the display image is not ready
     jpg = tmp_path / "big.jpg"
@@ -248,7 +250,7 @@ def test_in_memory_project_uses_the_process_lru(tmp_path: Path, decodes: list[st
     for _ in range(2):
         w = proj.annotate(max_display=512)
         reply, bufs = _load(w, kind="load", index=0)
-        assert reply["ok"] and Image.open(io.BytesIO(bufs[0])).size == (512, 512)
+        assert reply["ok"] and Image.open(io.BytesIO(bufs[0])).size == (500, 500)
         w.close()
     assert decodes.count(str((tmp_path / "h.png").resolve())) == 1
     assert not list(tmp_path.glob("*.cache"))
@@ -270,7 +272,7 @@ def test_png_preview_is_ready_before_the_display_encode_finishes(tmp_path: Path,
     c = DisplayCache(2048)
     q = _q(path, 3000, 2000, sha=None)
     prev = c.prefetch_preview(q).result(timeout=60)
-    assert prev is not None and (prev.display_width, prev.display_height) == (1024, 683)
+    assert prev is not None and (prev.display_width, prev.display_height) == (1000, 667)
     assert not c.images[1].done()
     gate.set()
     assert c.image(q).display_width == 2048
@@ -278,3 +280,90 @@ def test_png_preview_is_ready_before_the_display_encode_finishes(tmp_path: Path,
     c.prefetch(_q(path, 3000, 2000, mid=2, sha=None)).result(timeout=60)
     assert c.previews[2].done() and c.preview(_q(path, 3000, 2000, mid=2, sha=None)) is not None
     c.close()
+
+
+# -- whole-factor display sizes -------------------------------------------------------------------
+def test_a_whole_factor_display_is_made_by_the_decoder_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                            decodes: list[str]) -> None:
+    """A display size that is the image divided by a whole factor needs no resampling pass: a PNG is
+    box-reduced once, an odd-sized JPEG is decoded at half size (Pillow's draft picks its scale by floor
+    division, so asking it for 401 px of 801 decoded all 801)."""
+    _gradient(1200, 900).save(tmp_path / "a.png")
+    _gradient(801, 601).save(tmp_path / "b.jpg", quality=90)
+    decoded: list[tuple[int, int]] = []
+    real = _display.load_display_image
+    monkeypatch.setattr(_display, "load_display_image",
+                        lambda *a, **k: decoded.append((im := real(*a, **k)).size) or im)
+
+    def no_resample(self: Image.Image, *a: Any, **k: Any) -> Image.Image:
+        raise AssertionError(f"resampled {self.size} -> {a[0] if a else k.get('size')}")
+
+    monkeypatch.setattr(Image.Image, "resize", no_resample)
+    d = _display.encode_display(tmp_path / "a.png", width=1200, height=900, fmt="PNG", max_side=410)
+    assert (d.display_width, d.display_height, d.display_scale) == (400, 300, 1 / 3)  # 400 >= 90 % of 410
+    assert Image.open(io.BytesIO(d.data)).size == (400, 300) and decoded[-1] == (400, 300)
+    d = _display.encode_display(tmp_path / "b.jpg", width=801, height=601, fmt="JPEG", max_side=401)
+    assert (d.display_width, d.display_height, d.display_scale) == (401, 301, 0.5)
+    assert Image.open(io.BytesIO(d.data)).size == (401, 301) and decoded[-1] == (401, 301)  # a 1/2 DCT decode
+    px = np.asarray(Image.open(io.BytesIO(d.data)).convert("RGB"), np.int16)
+    ref = np.asarray(_gradient(801, 601).reduce(2), np.int16)
+    assert np.abs(px - ref).mean() < 4  # the picture, not just its size
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(w=st.integers(17, 420), h=st.integers(17, 420), side=st.integers(16, 300),
+       fmt=st.sampled_from(["PNG", "JPEG"]), turned=st.booleans())
+def test_the_encoded_display_image_has_the_size_the_browser_is_told(tmp_path: Path, w: int, h: int, side: int,
+                                                                     fmt: str, turned: bool) -> None:
+    """``display_size`` (sent with the item before the image) is exactly what ``encode_display`` makes,
+    for every size, cap, format and EXIF rotation; the longest side is at most the cap and at least 90 %
+    of it, and the scale maps the original's longest side onto the display's."""
+    path = tmp_path / f"x.{fmt.lower()}"
+    stored = (h, w) if turned else (w, h)
+    exif = Image.Exif()
+    if turned:
+        exif[0x0112] = 6  # stored sideways: the upright image is w x h
+    _gradient(*stored).save(path, format=fmt, exif=exif)
+    dw, dh, scale = _display.display_size(w, h, side)
+    d = _display.encode_display(path, width=w, height=h, orientation=6 if turned else 1, fmt=fmt, max_side=side)
+    assert (d.display_width, d.display_height, d.display_scale) == (dw, dh, scale)
+    assert Image.open(io.BytesIO(d.data)).size == (dw, dh)
+    if max(w, h) > side:
+        assert 0.9 * side <= max(dw, dh) <= side
+        assert abs(max(w, h) * scale - max(dw, dh)) < 1
+
+
+def test_the_next_item_is_decoded_after_the_shown_one_not_beside_it(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a preview reply the next queue item is prefetched, but its decode waits for the shown
+    item's full display image: on two cores they would share them and the image being waited for
+    would come later."""
+    for i in range(2):
+        _gradient(3000, 2000).save(tmp_path / f"big{i}.png")
+    proj = nl.open(tmp_path / "p.duckdb")
+    proj.add_images(sorted(tmp_path.glob("big*.png")))
+    gate, started = threading.Event(), []
+    real_shrink = _display._shrink
+
+    def held(im: Image.Image, size: tuple[int, int]) -> Image.Image:
+        if max(size) == 2048:  # a display image (not a preview): the first one waits for the gate
+            started.append(size)
+            if len(started) == 1:
+                assert gate.wait(60)
+        return real_shrink(im, size)
+
+    monkeypatch.setattr(_display, "_shrink", held)
+    w = proj.annotate(max_display=2048)
+    reply, _ = _load(w, kind="load", index=0, preview=True)
+    assert reply["ok"] and "preview" in reply["item"]
+    time.sleep(0.3)
+    assert len(started) == 1 and 2 not in w._cache  # item 1 waits for item 0's display image
+    gate.set()
+    reply, _ = _load(w, kind="load_full", index=0)
+    assert reply["ok"]
+    deadline = time.monotonic() + 60
+    while 2 not in w._cache and time.monotonic() < deadline:
+        time.sleep(0.01)
+    w._cache[2].result(timeout=60)
+    assert len(started) == 2
+    w.close()

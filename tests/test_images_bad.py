@@ -16,7 +16,7 @@ from PIL import Image, ImageFile
 
 import nblabel as nl
 from nblabel.io._images import load_display_image, probe
-from nblabel.widgets._display import encode_display
+from nblabel.widgets._display import display_size, encode_display
 from nblabel.widgets._thumbs import make_thumbnail
 
 
@@ -201,7 +201,7 @@ def test_truncated_jpeg_with_an_end_marker_is_refused_for_display(tmp_path, w, h
     for name, (iw, ih) in {"ok.jpg": (w, h), "partly_grey.jpg": (96, 64)}.items():
         for side in (4096, 256):  # sent as the file's bytes, and decoded reduced
             d = encode_display(tmp_path / name, width=iw, height=ih, fmt="JPEG", max_side=side)
-            assert d.display_width == min(iw, side)
+            assert d.display_width == display_size(iw, ih, side)[0]
     for side in (4096, 256):
         with pytest.raises(nl.MediaError, match=r"cut\.jpg.*truncated JPEG.*re-copy or re-encode"):
             encode_display(tmp_path / "cut.jpg", width=w, height=h, fmt="JPEG", max_side=side)

@@ -40,7 +40,7 @@ from ._paths import resolved
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 _EXIF_ORIENTATION = 0x0112
-_REDUCIBLE = {"L", "LA", "RGB", "RGBA", "CMYK", "I", "F", "I;16"}  # box reduction is right for these (not "P", "1")
+REDUCIBLE_MODES = frozenset({"L", "LA", "RGB", "RGBA", "CMYK", "I", "F", "I;16"})  # box reduction is right for these (not "P", "1")
 
 
 @dataclass(slots=True)  # 100k of them are held through an import: no __dict__ each
@@ -125,6 +125,33 @@ def _too_large(p: str | Path, data: bytes) -> str:
             "`PIL.Image.MAX_IMAGE_PIXELS = None` (no limit) or a larger number")
 
 
+def whole_factor(size: tuple[int, int], fit: tuple[int, int]) -> int:
+    """The largest whole factor ``f`` for which ``size`` divided by ``f`` (rounded up, as
+    ``Image.reduce`` and JPEG DCT scaling round) is still at least ``fit`` on both sides; 1 if none.
+
+    Example:
+        >>> whole_factor((12000, 9000), (4000, 3000)), whole_factor((12001, 9001), (4001, 3001))
+        (3, 3)
+        >>> whole_factor((6000, 4000), (4096, 2731)), whole_factor((100, 100), (200, 200))
+        (1, 1)
+    """
+    def most(n: int, t: int) -> int:  # ceil(n / f) >= t  <=>  (t - 1) * f < n
+        return max(int(n), 1) if t <= 1 else max(1, (int(n) - 1) // (int(t) - 1))
+
+    return max(1, min(most(size[0], fit[0]), most(size[1], fit[1])))
+
+
+def _draft_request(size: tuple[int, int], fit: tuple[int, int]) -> tuple[int, int]:
+    """The size to ask ``JpegImageFile.draft`` for so it decodes at the largest DCT scale (1/2, 1/4,
+    1/8) whose result is still at least ``fit``: Pillow picks its scale by floor division, so asking
+    for ``fit`` itself decodes an odd-sized image at twice the size needed (8001 px for 4001)."""
+    f = whole_factor(size, fit)
+    s = 8 if f >= 8 else 4 if f >= 4 else 2 if f >= 2 else 1
+    if s == 1:
+        return max(int(fit[0]), 1), max(int(fit[1]), 1)
+    return max(1, size[0] // s), max(1, size[1] // s)  # floor(n / floor(n / s)) >= s, and < 2s here
+
+
 def load_display_image(path: str | os.PathLike[str], orientation: int = 1,
                        fit: tuple[int, int] | None = None) -> Image.Image:
     """Decode an image upright and as 8-bit RGB(A) for display (16-bit, CMYK, palette, grayscale...).
@@ -150,10 +177,10 @@ def load_display_image(path: str | os.PathLike[str], orientation: int = 1,
         if fit is not None:
             tw, th = (fit[1], fit[0]) if orientation in (5, 6, 7, 8) else fit  # the file is stored sideways
             if im.format == "JPEG":
-                im.draft(im.mode if im.mode in ("L", "RGB", "CMYK") else "RGB", (tw, th))
+                im.draft(im.mode if im.mode in ("L", "RGB", "CMYK") else "RGB", _draft_request(im.size, (tw, th)))
             im.load()
-            factor = min(im.size[0] // max(int(tw), 1), im.size[1] // max(int(th), 1))
-            if factor >= 2 and im.mode in _REDUCIBLE:
+            factor = whole_factor(im.size, (tw, th))
+            if factor >= 2 and im.mode in REDUCIBLE_MODES:
                 im = im.reduce(factor)
         else:
             im.load()

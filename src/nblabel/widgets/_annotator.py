@@ -326,6 +326,11 @@ class Annotator(anywidget.AnyWidget):
         if 0 <= index < self.total:
             self._display.prefetch(self._queue[index])
 
+    def _prefetch_after(self, index: int, then: int) -> None:
+        """Encode the image at ``then`` once the one at ``index`` is done (they would share the cores)."""
+        if 0 <= then < self.total:
+            self._display.prefetch_after(self._queue[index], self._queue[then])
+
     def _prefetch_preview(self, index: int) -> None:
         self._display.prefetch_preview(self._queue[index])
 

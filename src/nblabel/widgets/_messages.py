@@ -56,7 +56,7 @@ def on_load(w: Annotator, msg: dict[str, Any]) -> Reply:
             item.update(w._display_fields(index))
             item["preview"] = {"display_width": prev.display_width, "display_height": prev.display_height,
                                "display_scale": prev.display_scale, "mime": prev.mime}
-            w._prefetch(index + 1)
+            w._prefetch_after(index, index + 1)  # not while this one's full image is still on its way
             return {"item": item}, [prev.data]
     img = w._image(index)
     item = w._item(index, img)
