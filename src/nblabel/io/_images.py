@@ -141,10 +141,15 @@ def whole_factor(size: tuple[int, int], fit: tuple[int, int]) -> int:
     return max(1, min(most(size[0], fit[0]), most(size[1], fit[1])))
 
 
-def _draft_request(size: tuple[int, int], fit: tuple[int, int]) -> tuple[int, int]:
+def draft_request(size: tuple[int, int], fit: tuple[int, int]) -> tuple[int, int]:
     """The size to ask ``JpegImageFile.draft`` for so it decodes at the largest DCT scale (1/2, 1/4,
     1/8) whose result is still at least ``fit``: Pillow picks its scale by floor division, so asking
-    for ``fit`` itself decodes an odd-sized image at twice the size needed (8001 px for 4001)."""
+    for ``fit`` itself decodes an odd-sized image at twice the size needed (8001 px for 4001).
+
+    Example:
+        >>> draft_request((8001, 6001), (4001, 3001)), draft_request((800, 600), (700, 500))
+        ((4000, 3000), (700, 500))
+    """
     f = whole_factor(size, fit)
     s = 8 if f >= 8 else 4 if f >= 4 else 2 if f >= 2 else 1
     if s == 1:
@@ -177,7 +182,7 @@ def load_display_image(path: str | os.PathLike[str], orientation: int = 1,
         if fit is not None:
             tw, th = (fit[1], fit[0]) if orientation in (5, 6, 7, 8) else fit  # the file is stored sideways
             if im.format == "JPEG":
-                im.draft(im.mode if im.mode in ("L", "RGB", "CMYK") else "RGB", _draft_request(im.size, (tw, th)))
+                im.draft(im.mode if im.mode in ("L", "RGB", "CMYK") else "RGB", draft_request(im.size, (tw, th)))
             im.load()
             factor = whole_factor(im.size, (tw, th))
             if factor >= 2 and im.mode in REDUCIBLE_MODES:

@@ -21,7 +21,7 @@ from PIL import Image
 
 from ..errors import MediaError, ValidationError
 from ..io._imagefile import jpeg_ends_early
-from ..io._images import REDUCIBLE_MODES, load_display_image, whole_factor
+from ..io._images import REDUCIBLE_MODES, draft_request, load_display_image, whole_factor
 
 __all__ = ["PREVIEW_SIDE", "WHOLE_FACTOR_KEEP", "DisplayImage", "display_mime", "display_size", "encode_display", "encode_preview",
            "preview_from_display", "preview_from_image"]
@@ -224,7 +224,7 @@ def preview_from_display(img: DisplayImage, max_side: int = PREVIEW_SIDE, qualit
     try:
         with Image.open(io.BytesIO(img.data)) as src:
             if src.format == "JPEG":
-                src.draft("RGB", (dw, dh))
+                src.draft("RGB", draft_request(src.size, (dw, dh)))
             src.load()
             return preview_from_image(src, img.width, img.height, max_side, quality)
     except (OSError, ValueError) as e:
