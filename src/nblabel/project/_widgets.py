@@ -31,7 +31,9 @@ class WidgetsMixin:
             stage: the labeling stage whose status the widget records (default ``"label"``).
             runs: model runs whose predictions are shown as layers (default: every run).
             author: who is labeling (default: the project's author).
-            max_display: images larger than this (longest side, px) are downscaled for display;
+            max_display: images larger than this (longest side, px) are downscaled for display, to
+                this size or, when a whole factor keeps at least 90 % of it, to the image divided by
+                that factor (a 12000 px image shows at 4000, decoded by one box reduction);
                 coordinates stay in original pixels.
 
         Example:
