@@ -321,6 +321,7 @@ def test_scores_outside_0_1_or_nan_are_refused_per_row(small: nl.Project, bad: f
     r = small.run("m").add_predictions(df)
     assert r.added == 1 and [p.item for p in r.problems] == ["row 1"]
     assert "finite in [0, 1]" in r.problems[0].reason
+    assert r.problems[0].reason.startswith(f"score {bad!r} is not")  # the value as written, not np.float64(...)
     assert small.run("m").predictions().count() == 1
     with pytest.raises(FormatError, match="row 1"):
         small.run("m").add_predictions(df, strict=True)

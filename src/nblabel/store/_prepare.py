@@ -155,9 +155,15 @@ def _score_problems(df: pd.DataFrame, ok: np.ndarray, prediction: bool) -> list[
     with np.errstate(invalid="ignore"):
         good = np.isfinite(s) & (s >= 0) & (s <= 1)
     bad = ok & ((given & ~good) | (~given & prediction))
-    return [(int(i), f"score {df['score'].iloc[i]!r} is not a finite number in [0, 1]; scores must be finite "
+    return [(int(i), f"{_score_text(df['score'].iloc[i])} is not a finite number in [0, 1]; scores must be finite "
              "in [0, 1] (a model's confidence): rescale them (e.g. a sigmoid of logits) or drop the row")
             for i in np.flatnonzero(bad)]
+
+
+def _score_text(v: Any) -> str:
+    """A score as the user wrote it (``score nan``, ``score 1.7``, ``score 'high'``): a numpy scalar's
+    repr (``np.float64(nan)``) would name the library, not the value."""
+    return f"score {(v.item() if isinstance(v, np.generic) else v)!r}"
 
 
 def prepare_instances(
