@@ -125,6 +125,17 @@ def _too_large(p: str | Path, data: bytes) -> str:
             "`PIL.Image.MAX_IMAGE_PIXELS = None` (no limit) or a larger number")
 
 
+def reduced_size(size: tuple[int, int], factor: int) -> tuple[int, int]:
+    """``size`` divided by a whole ``factor``, each side rounded up: what ``Image.reduce(factor)`` and a
+    JPEG decoded at 1/``factor`` (DCT scaling) give.
+
+    Example:
+        >>> reduced_size((12001, 9000), 3)
+        (4001, 3000)
+    """
+    return max(1, -(-int(size[0]) // factor)), max(1, -(-int(size[1]) // factor))
+
+
 def whole_factor(size: tuple[int, int], fit: tuple[int, int]) -> int:
     """The largest whole factor ``f`` for which ``size`` divided by ``f`` (rounded up, as
     ``Image.reduce`` and JPEG DCT scaling round) is still at least ``fit`` on both sides; 1 if none.

@@ -21,7 +21,7 @@ from PIL import Image
 
 from ..errors import MediaError, ValidationError
 from ..io._imagefile import jpeg_ends_early
-from ..io._images import REDUCIBLE_MODES, draft_request, load_display_image, whole_factor
+from ..io._images import REDUCIBLE_MODES, draft_request, load_display_image, reduced_size, whole_factor
 
 __all__ = ["PREVIEW_SIDE", "WHOLE_FACTOR_KEEP", "DisplayImage", "display_mime", "display_size", "encode_display", "encode_preview",
            "preview_from_display", "preview_from_image"]
@@ -68,8 +68,9 @@ def display_size(width: int, height: int, max_side: int = 4096) -> tuple[int, in
     if longest <= max_side:
         return int(width), int(height), 1.0
     f = -(-longest // max_side)  # the smallest whole factor that fits
-    if -(-longest // f) >= WHOLE_FACTOR_KEEP * max_side:
-        return max(1, -(-int(width) // f)), max(1, -(-int(height) // f)), 1.0 / f
+    dw, dh = reduced_size((width, height), f)
+    if max(dw, dh) >= WHOLE_FACTOR_KEEP * max_side:
+        return dw, dh, 1.0 / f
     s = max_side / longest
     dw, dh = max(1, round(width * s)), max(1, round(height * s))
     return dw, dh, dw / width if width >= height else dh / height
@@ -97,7 +98,7 @@ def _shrink(im: Image.Image, size: tuple[int, int]) -> Image.Image:
     if im.size == size:
         return im
     f = whole_factor(im.size, size)
-    if f >= 2 and im.mode in REDUCIBLE_MODES and tuple(-(-n // f) for n in im.size) == tuple(size):
+    if f >= 2 and im.mode in REDUCIBLE_MODES and reduced_size(im.size, f) == tuple(size):
         return im.reduce(f)
     ratio = max(im.size[0] / max(size[0], 1), im.size[1] / max(size[1], 1))
     if ratio > 4:
